@@ -1,0 +1,33 @@
+"""RocketSpeedDecreased: the speed goes down by ``by``, never below zero."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Annotated, Any
+
+import msgspec
+
+from rockets import Event, EventType, RocketState, hookimpl
+from rockets_standard.status import EXPLODED
+
+
+class RocketSpeedDecreased(msgspec.Struct, frozen=True):
+    by: Annotated[int, msgspec.Meta(ge=0, le=2**53 - 1)]
+
+
+def apply(state: RocketState, event: Event[RocketSpeedDecreased]) -> RocketState:
+    if state.status == EXPLODED:
+        return state
+    return msgspec.structs.replace(state, speed=max(0, state.speed - event.message.by))
+
+
+@hookimpl
+def register_event_types() -> Sequence[EventType[Any]]:
+    return [
+        EventType(
+            name="RocketSpeedDecreased",
+            schema=RocketSpeedDecreased,
+            apply=apply,
+            description="Subtracts `by` from the speed, which stops at 0.",
+        )
+    ]

@@ -1,0 +1,71 @@
+"""The rocket aggregate: a state is the fold of its channel's events through the plugins' apply.
+
+The live projection and every replay call the same :func:`apply_record`, so the state served
+after live ingestion and the state rebuilt from the log cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import msgspec
+
+from rockets.records import Record
+from rockets.registry import Registry
+from rockets.state import Event, RocketState
+
+__all__ = ["SequenceError", "apply_record", "fold", "initial_state"]
+
+
+class SequenceError(RuntimeError):
+    """An event was offered out of order: a bug in the caller, never a client error."""
+
+
+def initial_state(channel: str) -> RocketState:
+    """The state of a channel before its first event."""
+    return RocketState(channel=channel)
+
+
+def apply_record(registry: Registry, state: RocketState, record: Record) -> RocketState:
+    """Apply one stored event to ``state`` through its message type's plugin.
+
+    The core, not the plugin, enforces that events come in order: ``record`` must be the
+    event right after ``state.lastMessageNumber``.
+    """
+    if record.message_number != state.last_message_number + 1 or record.channel != state.channel:
+        raise SequenceError(
+            f"event {record.channel}#{record.message_number} cannot follow "
+            f"{state.channel}#{state.last_message_number}"
+        )
+    registered = registry[record.message_type]
+    event = Event(
+        channel=record.channel,
+        message_number=record.message_number,
+        message_type=record.message_type,
+        message_time=record.message_time,
+        received_at=record.received_at,
+        message=registered.decoder.decode(record.payload),
+    )
+    new = registered.event_type.apply(state, event)
+    if new is state:
+        return msgspec.structs.replace(state, last_message_number=record.message_number)
+    if not isinstance(new, RocketState):
+        raise TypeError(
+            f"apply of {record.message_type!r} (plugin {registered.plugin!r}) returned "
+            f"{type(new).__name__}, not RocketState"
+        )
+    return msgspec.structs.replace(
+        new,
+        channel=state.channel,
+        last_message_number=record.message_number,
+        updated_at=record.message_time,
+        pending=state.pending,
+    )
+
+
+def fold(registry: Registry, channel: str, records: Iterable[Record]) -> RocketState:
+    """Replay ``records`` (the channel's events from number 1, in order) into a state."""
+    state = initial_state(channel)
+    for record in records:
+        state = apply_record(registry, state, record)
+    return state

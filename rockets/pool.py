@@ -1,0 +1,125 @@
+"""The asyncio worker pool: a fixed set of workers, each draining its own queue in groups.
+
+Work is routed by key (the channel), so all items of one key go to the same worker, in order.
+That is what lets the sequencer run without locks. A worker takes everything queued for it (up
+to ``max_group`` items) and hands it to the handler at once, so a durable store can commit the
+whole group in one transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Generic, TypeVar
+
+from rockets.errors import RocketsError
+
+__all__ = ["PoolClosedError", "WorkerPool"]
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+class PoolClosedError(RocketsError):
+    """The pool is shutting down and takes no new work."""
+
+
+_STOP = object()
+
+
+class WorkerPool(Generic[T, R]):
+    """``size`` asyncio workers that call ``handler`` with groups of items.
+
+    Args:
+        size: number of workers.
+        handler: called with a list of items, returns one result per item, in order. If it
+            raises, every item of the group fails with that exception.
+        max_group: the most items one handler call gets.
+    """
+
+    def __init__(
+        self,
+        size: int,
+        handler: Callable[[list[T]], Awaitable[list[R]]],
+        *,
+        max_group: int = 256,
+    ) -> None:
+        if size < 1:
+            raise ValueError("a worker pool needs at least one worker")
+        self.size = size
+        self._handler = handler
+        self._max_group = max_group
+        self._queues: list[asyncio.Queue[object]] = []
+        self._tasks: list[asyncio.Task[None]] = []
+        self._closed = True
+
+    def index(self, key: str) -> int:
+        """The worker that owns ``key``. Stable for the life of the process."""
+        return hash(key) % self.size
+
+    @property
+    def queued(self) -> int:
+        """Items waiting in all queues."""
+        return sum(queue.qsize() for queue in self._queues)
+
+    def start(self) -> None:
+        """Start the workers (inside a running event loop)."""
+        self._queues = [asyncio.Queue() for _ in range(self.size)]
+        self._tasks = [
+            asyncio.create_task(self._work(queue), name=f"rockets-worker-{i}")
+            for i, queue in enumerate(self._queues)
+        ]
+        self._closed = False
+
+    def submit(self, index: int, item: T) -> asyncio.Future[R]:
+        """Queue ``item`` for worker ``index``; the future resolves to its result.
+
+        Raises:
+            PoolClosedError: the pool is not running.
+        """
+        if self._closed:
+            raise PoolClosedError("the service is shutting down")
+        future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
+        self._queues[index].put_nowait((item, future))
+        return future
+
+    async def close(self) -> None:
+        """Stop taking work, finish everything already queued, then stop the workers."""
+        if self._closed:
+            return
+        self._closed = True
+        for queue in self._queues:
+            queue.put_nowait(_STOP)
+        await asyncio.gather(*self._tasks)
+
+    async def _work(self, queue: asyncio.Queue[object]) -> None:
+        while True:
+            entry = await queue.get()
+            if entry is _STOP:
+                return
+            group = [entry]
+            stop = False
+            while len(group) < self._max_group and not queue.empty():
+                entry = queue.get_nowait()
+                if entry is _STOP:
+                    stop = True
+                    break
+                group.append(entry)
+            await self._run(group)  # type: ignore[arg-type]
+            if stop:
+                return
+            # A handler whose store never suspends must still let the HTTP side run.
+            await asyncio.sleep(0)
+
+    async def _run(self, group: list[tuple[T, asyncio.Future[R]]]) -> None:
+        items = [item for item, _ in group]
+        try:
+            results = await self._handler(items)
+        except Exception as exc:
+            for _, future in group:
+                if not future.done():
+                    future.set_exception(exc)
+            return
+        for (_, future), result in zip(group, results, strict=True):
+            if not future.done():
+                future.set_result(result)

@@ -1,0 +1,187 @@
+"""The HTTP routes: thin handlers that parse the query, call the service and return Structs."""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated, Any, Literal, cast
+
+from litestar import Request, Response, get, post
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.handlers import HTTPRouteHandler
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import Parameter
+
+from rockets.errors import ErrorBody, InputError
+from rockets.openapi import messages_operation_class
+from rockets.projection import SortField
+from rockets.schemas import Ack, EventView, Health
+from rockets.service import RocketService
+from rockets.state import RocketState
+
+__all__ = ["build_routes", "exception_handlers"]
+
+log = logging.getLogger("rockets")
+
+_KINDS = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "too_large",
+    415: "unsupported_media_type",
+    429: "too_many_requests",
+    503: "unavailable",
+}
+
+
+def _error_response(body: ErrorBody, headers: dict[str, str] | None = None) -> Response[ErrorBody]:
+    return Response(content=body, status_code=body.status, headers=headers)
+
+
+def _on_input_error(_: Request[Any, Any, Any], exc: InputError) -> Response[ErrorBody]:
+    return _error_response(exc.body)
+
+
+def _on_http_exception(_: Request[Any, Any, Any], exc: HTTPException) -> Response[ErrorBody]:
+    status = exc.status_code
+    detail = exc.detail
+    if status == 413:
+        detail = "the request body is larger than this server accepts"
+    if isinstance(exc, ValidationException) and isinstance(exc.extra, list) and exc.extra:
+        problems = [
+            f"{getattr(item.get('source'), 'value', 'request')} parameter "
+            f"{item.get('key')!r}: {item.get('message')}"
+            for item in exc.extra
+            if isinstance(item, dict)
+        ]
+        detail = "; ".join(problems) or detail
+    body = ErrorBody(status=status, error=_KINDS.get(status, "error"), detail=detail)
+    return _error_response(body, exc.headers)
+
+
+def _on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[ErrorBody]:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    body = ErrorBody(status=500, error="internal", detail="internal error; see the server log")
+    return _error_response(body)
+
+
+exception_handlers: dict[type[Exception] | int, Any] = {
+    InputError: _on_input_error,
+    HTTPException: _on_http_exception,
+    Exception: _on_unexpected,
+}
+"""Every error answer, whoever raised it, is an :class:`ErrorBody`."""
+
+
+def _spec(data: Any, description: str) -> ResponseSpec:
+    # Generated examples would hold empty msgspec.Raw values, which are not JSON.
+    return ResponseSpec(data, description=description, generate_examples=False)
+
+
+_ERRORS = {
+    400: _spec(ErrorBody, "Malformed JSON, a schema violation or an unknown type"),
+    404: _spec(ErrorBody, "Unknown channel, or event not applied yet"),
+    409: _spec(
+        ErrorBody | list[Ack],
+        "A number already taken by another message (a batch: one Ack per message)",
+    ),
+    413: _spec(ErrorBody, "Request body too large"),
+    429: _spec(ErrorBody | list[Ack], "Pending buffers full (a batch: one Ack per message)"),
+    503: _spec(ErrorBody, "Shutting down or store unavailable; see Retry-After"),
+}
+
+
+def build_routes(service: RocketService) -> list[HTTPRouteHandler]:
+    """The route handlers of one app, bound to its ``service``."""
+    settings = service.settings
+
+    @post(
+        "/messages",
+        status_code=202,
+        request_max_body_size=settings.max_body_bytes,
+        operation_class=messages_operation_class(service.registry, settings.max_batch),
+        responses={code: _ERRORS[code] for code in (400, 409, 413, 429, 503)},
+        summary="Post one message or a batch",
+        tags=["messages"],
+    )
+    async def post_messages(request: Request[Any, Any, Any]) -> Response[Ack | list[Ack]]:
+        """Accept one message (an object) or a batch (an array, validated all-or-nothing).
+
+        Every message is acknowledged once it is stored: ``accepted`` when new (applied now or
+        waiting behind a gap), ``duplicate`` when already received. A 409 names both sides of a
+        conflict; a batch always gets one acknowledgement per message, in order.
+        """
+        answer = await service.ingest(await request.body())
+        headers = None
+        if answer.retry_after is not None:
+            headers = {"Retry-After": str(answer.retry_after)}
+        return Response(
+            content=cast(Any, answer.body), status_code=answer.status_code, headers=headers
+        )
+
+    @get("/rockets", summary="List rockets", tags=["rockets"])
+    async def list_rockets(
+        sort: SortField = "channel",
+        order: Literal["asc", "desc"] = "asc",
+        status: str | None = None,
+        rocket_type: Annotated[str | None, Parameter(query="type")] = None,
+        mission: str | None = None,
+        limit: Annotated[int | None, Parameter(ge=1)] = None,
+        offset: Annotated[int, Parameter(ge=0)] = 0,
+    ) -> Response[list[RocketState]]:
+        """Every rocket's current state; filters are exact matches. ``X-Total-Count`` holds
+        how many rockets matched before ``limit``/``offset``."""
+        total, rows = service.rockets(
+            sort=sort,
+            descending=order == "desc",
+            status=status,
+            type=rocket_type,
+            mission=mission,
+            limit=limit,
+            offset=offset,
+        )
+        return Response(content=rows, headers={"X-Total-Count": str(total)})
+
+    @get(
+        "/rockets/{channel:str}",
+        summary="One rocket",
+        tags=["rockets"],
+        responses={404: _ERRORS[404]},
+    )
+    async def get_rocket(
+        channel: str, at: Annotated[int | None, Parameter(ge=1)] = None
+    ) -> RocketState:
+        """The rocket's current state, or with ``at=N`` its state right after event N."""
+        if at is None:
+            return service.rocket(channel)
+        return await service.rocket_at(channel, at)
+
+    @get(
+        "/rockets/{channel:str}/events",
+        summary="A rocket's events",
+        tags=["rockets"],
+        responses={404: _ERRORS[404]},
+    )
+    async def get_events(
+        channel: str,
+        start: Annotated[int, Parameter(query="from", ge=1)] = 1,
+        limit: Annotated[int, Parameter(ge=1, le=10_000)] = 1000,
+    ) -> Response[list[EventView]]:
+        """The applied events in order, from number ``from`` on; ``X-Total-Count`` holds how
+        many events the rocket has."""
+        total, events = await service.events(channel, start, limit)
+        return Response(content=events, headers={"X-Total-Count": str(total)})
+
+    @get(
+        "/health",
+        summary="Health",
+        tags=["service"],
+        responses={503: _spec(Health, "The store is unreachable")},
+    )
+    async def health() -> Response[Health]:
+        """200 while the store is reachable, 503 otherwise."""
+        report = await service.health()
+        return Response(content=report, status_code=200 if report.status == "ok" else 503)
+
+    return [post_messages, list_rockets, get_rocket, get_events, health]

@@ -1,0 +1,140 @@
+"""Per-channel dedup and reordering: turns messages in any order into each channel's log prefix.
+
+Pure and synchronous: it holds, per channel, the last applied number, the highest number seen
+and the messages waiting behind a gap. It never awaits, so a worker that owns a channel can use
+it without a lock.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+from rockets.records import Record
+
+__all__ = ["ChannelLog", "Checkpoint", "Offer", "Sequencer", "Verdict"]
+
+
+class Verdict(enum.Enum):
+    """What the sequencer made of one offered message."""
+
+    ACCEPTED = "accepted"
+    """New: either applied now (with any waiting successors) or buffered behind a gap."""
+    DUPLICATE = "duplicate"
+    """Same number, type and payload as a message waiting in the buffer."""
+    CONFLICT = "conflict"
+    """Same number as a waiting message, but another type or payload."""
+    APPLIED_BEFORE = "applied_before"
+    """The number is already in the event log: compare with the stored event to classify it."""
+    CHANNEL_FULL = "channel_full"
+    """Ahead of a gap, and the channel's pending buffer is at its bound."""
+    ALL_FULL = "all_full"
+    """Ahead of a gap, and the pending buffers of all channels together are at their bound."""
+
+
+@dataclass(slots=True)
+class ChannelLog:
+    """One channel's sequencing state."""
+
+    applied: int = 0
+    highest: int = 0
+    pending: dict[int, Record] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Offer:
+    """The result of :meth:`Sequencer.offer`.
+
+    ``ready`` holds the records that join the event log now, in order (the offered one first,
+    then every waiting successor it unblocked); ``existing`` the waiting record a duplicate or
+    conflict was compared with.
+    """
+
+    verdict: Verdict
+    ready: tuple[Record, ...] = ()
+    existing: Record | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Checkpoint:
+    """A channel's sequencing state at one moment, to undo a group whose commit failed."""
+
+    channel: str
+    log: ChannelLog | None
+
+
+class Sequencer:
+    """Dedup + reorder buffers for every channel of one process.
+
+    Args:
+        max_pending_per_channel: how many messages one channel may hold ahead of its gap.
+        max_pending_total: how many messages all channels together may hold ahead of gaps.
+    """
+
+    def __init__(self, max_pending_per_channel: int, max_pending_total: int) -> None:
+        self.max_pending_per_channel = max_pending_per_channel
+        self.max_pending_total = max_pending_total
+        self.channels: dict[str, ChannelLog] = {}
+        self.total_pending = 0
+
+    def next_number(self, channel: str) -> int:
+        """The number a message sent without one gets: one past the highest seen."""
+        log = self.channels.get(channel)
+        return 1 if log is None else log.highest + 1
+
+    def pending_count(self, channel: str) -> int:
+        log = self.channels.get(channel)
+        return 0 if log is None else len(log.pending)
+
+    def applied(self, channel: str) -> int:
+        log = self.channels.get(channel)
+        return 0 if log is None else log.applied
+
+    def offer(self, record: Record) -> Offer:
+        """Take one numbered message and say what became of it."""
+        number = record.message_number
+        log = self.channels.get(record.channel)
+        if log is None:
+            # Only a message that is kept creates a channel: refusals leave nothing behind.
+            log = ChannelLog()
+        if number <= log.applied:
+            return Offer(Verdict.APPLIED_BEFORE)
+        waiting = log.pending.get(number)
+        if waiting is not None:
+            verdict = Verdict.DUPLICATE if waiting.same_message(record) else Verdict.CONFLICT
+            return Offer(verdict, existing=waiting)
+        if number != log.applied + 1:
+            if len(log.pending) >= self.max_pending_per_channel:
+                return Offer(Verdict.CHANNEL_FULL)
+            if self.total_pending >= self.max_pending_total:
+                return Offer(Verdict.ALL_FULL)
+            log.pending[number] = record
+            self.total_pending += 1
+            log.highest = max(log.highest, number)
+            self.channels.setdefault(record.channel, log)
+            return Offer(Verdict.ACCEPTED)
+        self.channels.setdefault(record.channel, log)
+        ready = [record]
+        log.applied = number
+        while (successor := log.pending.pop(log.applied + 1, None)) is not None:
+            ready.append(successor)
+            log.applied += 1
+        self.total_pending -= len(ready) - 1
+        log.highest = max(log.highest, log.applied)
+        return Offer(Verdict.ACCEPTED, ready=tuple(ready))
+
+    def checkpoint(self, channel: str) -> Checkpoint:
+        """Remember ``channel``'s state so that :meth:`restore` can bring it back."""
+        log = self.channels.get(channel)
+        if log is None:
+            return Checkpoint(channel, None)
+        return Checkpoint(channel, ChannelLog(log.applied, log.highest, dict(log.pending)))
+
+    def restore(self, checkpoint: Checkpoint) -> None:
+        """Put a channel back exactly as it was when ``checkpoint`` was taken."""
+        current = self.channels.pop(checkpoint.channel, None)
+        if current is not None:
+            self.total_pending -= len(current.pending)
+        if checkpoint.log is not None:
+            self.channels[checkpoint.channel] = checkpoint.log
+            self.total_pending += len(checkpoint.log.pending)
