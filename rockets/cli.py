@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import copy
 import sys
 from collections.abc import Sequence
 
@@ -32,9 +33,22 @@ def _serve(args: argparse.Namespace) -> int:
     except RocketsError as exc:
         print(f"rockets: cannot start: {exc}", file=sys.stderr)
         return 2
+    log_config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
+    log_config["loggers"]["rockets"] = {
+        "handlers": ["default"],
+        "level": args.log_level.upper(),
+        "propagate": False,
+    }
     # uvicorn turns SIGTERM and SIGINT into a graceful shutdown: it stops accepting, lets
     # requests in flight finish, then runs the lifespan exit, which drains the worker queues.
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
+    uvicorn.run(
+        app,
+        host=args.host,
+        port=args.port,
+        log_level=args.log_level,
+        log_config=log_config,
+        access_log=args.access_log,
+    )
     return 0
 
 
@@ -57,6 +71,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"]
+    )
+    serve.add_argument(
+        "--access-log",
+        action="store_true",
+        help="log one line per request (off by default: it costs throughput at ingest speed)",
     )
     serve.set_defaults(run=_serve)
     return parser

@@ -9,7 +9,7 @@ from litestar import Request, Response, get, post
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import Parameter
+from litestar.params import FromPath, FromQuery, QueryParameter
 
 from rockets.errors import ErrorBody, InputError
 from rockets.openapi import messages_operation_class
@@ -122,13 +122,13 @@ def build_routes(service: RocketService) -> list[HTTPRouteHandler]:
 
     @get("/rockets", summary="List rockets", tags=["rockets"])
     async def list_rockets(
-        sort: SortField = "channel",
-        order: Literal["asc", "desc"] = "asc",
-        status: str | None = None,
-        rocket_type: Annotated[str | None, Parameter(query="type")] = None,
-        mission: str | None = None,
-        limit: Annotated[int | None, Parameter(ge=1)] = None,
-        offset: Annotated[int, Parameter(ge=0)] = 0,
+        sort: FromQuery[SortField] = "channel",
+        order: FromQuery[Literal["asc", "desc"]] = "asc",
+        status: FromQuery[str | None] = None,
+        rocket_type: Annotated[str | None, QueryParameter(name="type")] = None,
+        mission: FromQuery[str | None] = None,
+        limit: Annotated[int | None, QueryParameter(ge=1)] = None,
+        offset: Annotated[int, QueryParameter(ge=0)] = 0,
     ) -> Response[list[RocketState]]:
         """Every rocket's current state; filters are exact matches. ``X-Total-Count`` holds
         how many rockets matched before ``limit``/``offset``."""
@@ -150,7 +150,7 @@ def build_routes(service: RocketService) -> list[HTTPRouteHandler]:
         responses={404: _ERRORS[404]},
     )
     async def get_rocket(
-        channel: str, at: Annotated[int | None, Parameter(ge=1)] = None
+        channel: FromPath[str], at: Annotated[int | None, QueryParameter(ge=1)] = None
     ) -> RocketState:
         """The rocket's current state, or with ``at=N`` its state right after event N."""
         if at is None:
@@ -164,9 +164,9 @@ def build_routes(service: RocketService) -> list[HTTPRouteHandler]:
         responses={404: _ERRORS[404]},
     )
     async def get_events(
-        channel: str,
-        start: Annotated[int, Parameter(query="from", ge=1)] = 1,
-        limit: Annotated[int, Parameter(ge=1, le=10_000)] = 1000,
+        channel: FromPath[str],
+        start: Annotated[int, QueryParameter(name="from", ge=1)] = 1,
+        limit: Annotated[int, QueryParameter(ge=1, le=10_000)] = 1000,
     ) -> Response[list[EventView]]:
         """The applied events in order, from number ``from`` on; ``X-Total-Count`` holds how
         many events the rocket has."""

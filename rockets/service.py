@@ -8,6 +8,7 @@ front end can call it exactly as the Litestar routes do.
 from __future__ import annotations
 
 import asyncio
+import logging
 from datetime import UTC, datetime
 
 import msgspec
@@ -29,6 +30,8 @@ from rockets.stores import Store, open_store
 __all__ = ["IngestAnswer", "RocketService"]
 
 RETRY_AFTER_SECONDS = 1
+
+log = logging.getLogger("rockets")
 
 
 class IngestAnswer(msgspec.Struct, frozen=True):
@@ -127,13 +130,24 @@ class RocketService:
     async def start(self) -> None:
         """Open the store, rebuild state from it, then start the workers."""
         await self.store.open()
-        await self.engine.recover()
+        recovered = await self.engine.recover()
         self.pool.start()
+        log.info(
+            "rockets ready: %s store (%d messages recovered, %d rockets), %d workers, "
+            "message types: %s",
+            self.store.name,
+            recovered,
+            len(self.projection),
+            self.pool.size,
+            ", ".join(self.registry.names),
+        )
 
     async def stop(self) -> None:
         """Apply everything queued, then close the store."""
+        log.info("rockets stopping: applying %d queued requests", self.pool.queued)
         await self.pool.close()
         await self.store.close()
+        log.info("rockets stopped: %d rockets", len(self.projection))
 
     async def ingest(self, body: bytes) -> IngestAnswer:
         """Decode, sequence, apply and store the messages of one request body."""

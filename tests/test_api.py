@@ -1,0 +1,422 @@
+from __future__ import annotations
+
+import random
+import uuid
+from typing import Any
+
+import pytest
+from litestar.testing import TestClient
+
+from rockets.app import create_app
+from rockets.errors import StoreError
+from rockets.settings import Settings
+from rockets.stores import MemoryStore
+
+from .histories import Message, api_fields, deliveries, expected, history
+
+Client = TestClient  # type: ignore[type-arg]
+
+
+def msg(
+    channel: str, number: int | None, kind: str, payload: dict[str, Any], **meta: Any
+) -> dict[str, Any]:
+    metadata: dict[str, Any] = {"channel": channel, "messageType": kind, **meta}
+    if number is not None:
+        metadata["messageNumber"] = number
+    return {"metadata": metadata, "message": payload}
+
+
+LAUNCH = {"type": "Falcon-9", "launchSpeed": 500, "mission": "ARTEMIS"}
+
+
+def launch(channel: str, number: int = 1, **payload: Any) -> dict[str, Any]:
+    return msg(channel, number, "RocketLaunched", {**LAUNCH, **payload})
+
+
+def test_post_one_message_and_read_the_rocket(client: Client) -> None:
+    response = client.post(
+        "/messages",
+        json=msg("r1", 1, "RocketLaunched", LAUNCH, messageTime="2022-02-02T19:39:05.86337+01:00"),
+    )
+    assert response.status_code == 202
+    assert response.json() == {"channel": "r1", "messageNumber": 1, "status": "accepted"}
+    rocket = client.get("/rockets/r1").json()
+    assert rocket == {
+        "channel": "r1",
+        "type": "Falcon-9",
+        "mission": "ARTEMIS",
+        "speed": 500,
+        "status": "flying",
+        "reason": None,
+        "launchedAt": "2022-02-02T19:39:05.863370+01:00",
+        "updatedAt": "2022-02-02T19:39:05.863370+01:00",
+        "lastMessageNumber": 1,
+        "pending": 0,
+    }
+
+
+def test_out_of_order_waits_then_applies(client: Client) -> None:
+    assert (
+        client.post("/messages", json=msg("r", 3, "RocketSpeedIncreased", {"by": 5})).status_code
+        == 202
+    )
+    assert (
+        client.post("/messages", json=msg("r", 2, "RocketSpeedDecreased", {"by": 100})).status_code
+        == 202
+    )
+    waiting = client.get("/rockets/r").json()
+    assert (waiting["lastMessageNumber"], waiting["pending"], waiting["status"]) == (
+        0,
+        2,
+        "unknown",
+    )
+    client.post("/messages", json=launch("r"))
+    rocket = client.get("/rockets/r").json()
+    assert (rocket["lastMessageNumber"], rocket["pending"], rocket["speed"]) == (3, 0, 405)
+
+
+def test_duplicate_is_acknowledged_and_changes_nothing(client: Client) -> None:
+    client.post("/messages", json=launch("r"))
+    client.post("/messages", json=msg("r", 2, "RocketSpeedIncreased", {"by": 5}))
+    before = client.get("/rockets/r").json()
+    for body in (launch("r"), msg("r", 2, "RocketSpeedIncreased", {"by": 5})):
+        response = client.post("/messages", json=body)
+        assert response.status_code == 202
+        assert response.json()["status"] == "duplicate"
+    assert client.get("/rockets/r").json() == before
+    assert len(client.get("/rockets/r/events").json()) == 2
+
+
+def test_duplicate_of_a_pending_message(client: Client) -> None:
+    body = msg("r", 4, "RocketSpeedIncreased", {"by": 5})
+    assert client.post("/messages", json=body).json()["status"] == "accepted"
+    assert client.post("/messages", json=body).json()["status"] == "duplicate"
+    assert client.get("/rockets/r").json()["pending"] == 1
+
+
+def test_conflict_names_both_messages_and_keeps_the_first(client: Client) -> None:
+    client.post("/messages", json=launch("r"))
+    response = client.post("/messages", json=launch("r", launchSpeed=1))
+    assert response.status_code == 409
+    error = response.json()
+    assert error["error"] == "conflict"
+    assert (error["channel"], error["messageNumber"]) == ("r", 1)
+    assert error["conflict"]["existing"] == {"messageType": "RocketLaunched", "message": LAUNCH}
+    assert error["conflict"]["received"]["message"]["launchSpeed"] == 1
+    other_type = client.post("/messages", json=msg("r", 1, "RocketExploded", {"reason": "x"}))
+    assert other_type.status_code == 409
+    assert other_type.json()["conflict"]["received"]["messageType"] == "RocketExploded"
+    assert client.get("/rockets/r").json()["speed"] == 500
+
+
+def test_conflict_with_a_pending_message(client: Client) -> None:
+    client.post("/messages", json=msg("r", 3, "RocketSpeedIncreased", {"by": 5}))
+    response = client.post("/messages", json=msg("r", 3, "RocketSpeedIncreased", {"by": 6}))
+    assert response.status_code == 409
+    assert response.json()["conflict"]["existing"]["message"] == {"by": 5}
+
+
+def test_metadata_defaults(client: Client) -> None:
+    response = client.post(
+        "/messages", json={"metadata": {"messageType": "RocketLaunched"}, "message": LAUNCH}
+    )
+    ack = response.json()
+    assert ack["messageNumber"] == 1
+    channel = ack["channel"]
+    assert uuid.UUID(channel)
+    rocket = client.get(f"/rockets/{channel}").json()
+    assert rocket["launchedAt"] is not None  # receipt time
+    # Missing and non-positive numbers follow the highest number seen, pending ones included.
+    client.post("/messages", json=msg(channel, 5, "RocketSpeedIncreased", {"by": 1}))
+    for number in (None, 0, -3):
+        ack = client.post(
+            "/messages", json=msg(channel, number, "RocketSpeedIncreased", {"by": 1})
+        ).json()
+        assert ack["status"] == "accepted"
+    events = client.get(f"/rockets/{channel}/events").json()
+    assert [e["messageNumber"] for e in events] == [1]
+    assert client.get(f"/rockets/{channel}").json()["pending"] == 4
+    assert client.get(f"/rockets/{channel}").json()["lastMessageNumber"] == 1
+
+
+def test_unparsable_time_becomes_time_of_receipt(client: Client) -> None:
+    client.post("/messages", json=msg("r", 1, "RocketLaunched", LAUNCH, messageTime="last tuesday"))
+    (event,) = client.get("/rockets/r/events").json()
+    assert event["messageTime"] == event["receivedAt"]
+
+
+def test_batch_gets_one_ack_per_message_in_order(client: Client) -> None:
+    batch = [
+        msg("b", 2, "RocketSpeedIncreased", {"by": 10}),
+        launch("b"),
+        launch("b"),
+        msg("other", None, "RocketExploded", {"reason": "x"}),
+    ]
+    response = client.post("/messages", json=batch)
+    assert response.status_code == 202
+    assert [(a["channel"], a["messageNumber"], a["status"]) for a in response.json()] == [
+        ("b", 2, "accepted"),
+        ("b", 1, "accepted"),
+        ("b", 1, "duplicate"),
+        ("other", 1, "accepted"),
+    ]
+    assert client.get("/rockets/b").json()["speed"] == 510
+
+
+def test_batch_is_validated_all_or_nothing(client: Client) -> None:
+    batch = [launch("b"), msg("b", 2, "RocketSpeedIncreased", {"by": -1})]
+    response = client.post("/messages", json=batch)
+    assert response.status_code == 400
+    assert response.json()["path"] == "$[1].message.by"
+    assert client.get("/rockets/b").status_code == 404
+
+
+def test_batch_with_a_conflict_is_409_and_reports_each_message(client: Client) -> None:
+    client.post("/messages", json=launch("b"))
+    response = client.post(
+        "/messages",
+        json=[launch("b", launchSpeed=3), msg("b", 2, "RocketSpeedIncreased", {"by": 1})],
+    )
+    assert response.status_code == 409
+    first, second = response.json()
+    assert first["status"] == "conflict"
+    assert "different" in first["detail"]
+    assert second["status"] == "accepted"
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "path"),
+    [
+        (b"{not json", 400, "$"),
+        (b"", 400, "$"),
+        (b'"just a string"', 400, "$"),
+        (
+            b'{"metadata": {"messageType": "RocketSpeedIncreased", "channel": "r"}, "message": {"by": -1}}',
+            400,
+            "$.message.by",
+        ),
+        (
+            b'{"metadata": {"messageType": "RocketSpeedIncreased", "channel": "r"}, "message": {"by": "1"}}',
+            400,
+            "$.message.by",
+        ),
+        (
+            b'{"metadata": {"messageType": "RocketSpeedIncreased", "channel": "r", "messageNumber": "1"}, "message": {"by": 1}}',
+            400,
+            "$.metadata.messageNumber",
+        ),
+        (
+            b'{"metadata": {"messageType": "Teleported", "channel": "r"}, "message": {}}',
+            400,
+            "$.metadata.messageType",
+        ),
+    ],
+)
+def test_bad_input_is_a_4xx_that_changes_nothing(
+    client: Client, body: bytes, status: int, path: str
+) -> None:
+    response = client.post("/messages", content=body, headers={"content-type": "application/json"})
+    assert response.status_code == status
+    error = response.json()
+    assert error["status"] == status
+    assert error["path"] == path
+    assert error["detail"]
+    assert client.get("/rockets").json() == []
+
+
+def test_unknown_type_error_lists_known_types(client: Client) -> None:
+    response = client.post("/messages", json=msg("r", 1, "Teleported", {}))
+    assert response.json()["knownTypes"] == [
+        "RocketExploded",
+        "RocketLaunched",
+        "RocketMissionChanged",
+        "RocketSpeedDecreased",
+        "RocketSpeedIncreased",
+    ]
+
+
+def test_body_over_one_mebibyte_is_413(client: Client) -> None:
+    body = (
+        b'{"metadata": {"messageType": "RocketExploded"}, "message": {"reason": "'
+        + b"x" * (1024 * 1024)
+        + b'"}}'
+    )
+    response = client.post("/messages", content=body)
+    assert response.status_code == 413
+    assert response.json()["error"] == "too_large"
+    assert client.get("/rockets").json() == []
+
+
+@pytest.mark.parametrize("settings", [Settings(max_pending_per_channel=2)])
+def test_full_pending_buffer_is_429_with_retry_after(client: Client) -> None:
+    for n in (3, 4):
+        assert (
+            client.post(
+                "/messages", json=msg("r", n, "RocketSpeedIncreased", {"by": 1})
+            ).status_code
+            == 202
+        )
+    response = client.post("/messages", json=msg("r", 5, "RocketSpeedIncreased", {"by": 1}))
+    assert response.status_code == 429
+    assert response.headers["retry-after"] == "1"
+    assert response.json()["error"] == "pending_full"
+    # The messages that fill the gap free the buffer; past the bound again, only the excess is
+    # refused, and the answer says which.
+    batch = [launch("r"), *(msg("r", n, "RocketSpeedIncreased", {"by": 1}) for n in (2, 9, 10, 11))]
+    response = client.post("/messages", json=batch)
+    assert response.status_code == 429
+    statuses = [a["status"] for a in response.json()]
+    assert statuses == ["accepted", "accepted", "accepted", "accepted", "rejected"]
+    rocket = client.get("/rockets/r").json()
+    assert (rocket["lastMessageNumber"], rocket["pending"]) == (4, 2)
+
+
+def seed(client: Client) -> None:
+    rockets = [
+        ("a", "Falcon-9", "ARTEMIS", 500, False),
+        ("b", "Starship", "MARS", 900, True),
+        ("c", "Falcon-9", "MARS", 100, False),
+        ("d", "Ariane-6", "ARTEMIS", 700, False),
+    ]
+    for i, (channel, kind, mission, speed, blow_up) in enumerate(rockets):
+        payload = {"type": kind, "mission": mission, "launchSpeed": speed}
+        when = f"2022-01-0{i + 1}T00:00:00Z"
+        client.post("/messages", json=msg(channel, 1, "RocketLaunched", payload, messageTime=when))
+        if blow_up:
+            client.post("/messages", json=msg(channel, 2, "RocketExploded", {"reason": "boom"}))
+    client.post("/messages", json=msg("waiting", 3, "RocketSpeedIncreased", {"by": 1}))
+
+
+def channels(response: Any) -> list[str]:
+    return [r["channel"] for r in response.json()]
+
+
+def test_list_sorts_filters_and_pages(client: Client) -> None:
+    seed(client)
+    response = client.get("/rockets")
+    assert channels(response) == ["a", "b", "c", "d", "waiting"]
+    assert response.headers["x-total-count"] == "5"
+    assert channels(client.get("/rockets?sort=speed")) == ["waiting", "c", "a", "d", "b"]
+    assert channels(client.get("/rockets?sort=speed&order=desc")) == ["b", "d", "a", "c", "waiting"]
+    # Rockets without a value come last in both orders.
+    assert channels(client.get("/rockets?sort=type")) == ["d", "a", "c", "b", "waiting"]
+    assert channels(client.get("/rockets?sort=type&order=desc")) == ["b", "c", "a", "d", "waiting"]
+    assert channels(client.get("/rockets?sort=launchedAt&order=desc")) == [
+        "d",
+        "c",
+        "b",
+        "a",
+        "waiting",
+    ]
+    assert channels(client.get("/rockets?sort=mission")) == ["a", "d", "b", "c", "waiting"]
+    assert channels(client.get("/rockets?sort=status")) == ["b", "a", "c", "d", "waiting"]
+    assert channels(client.get("/rockets?sort=updatedAt")) == ["a", "c", "d", "b", "waiting"]
+    assert channels(client.get("/rockets?status=flying")) == ["a", "c", "d"]
+    assert channels(client.get("/rockets?type=Falcon-9&mission=MARS")) == ["c"]
+    assert channels(client.get("/rockets?mission=nowhere")) == []
+    page = client.get("/rockets?sort=speed&order=desc&limit=2&offset=1")
+    assert channels(page) == ["d", "a"]
+    assert page.headers["x-total-count"] == "5"
+    filtered = client.get("/rockets?status=flying&limit=1")
+    assert channels(filtered) == ["a"]
+    assert filtered.headers["x-total-count"] == "3"
+
+
+@pytest.mark.parametrize("query", ["sort=nope", "order=up", "limit=0", "limit=x", "offset=-1"])
+def test_list_rejects_bad_query(client: Client, query: str) -> None:
+    response = client.get(f"/rockets?{query}")
+    assert response.status_code == 400
+    assert response.json()["error"] == "bad_request"
+    assert query.split("=")[0] in response.json()["detail"]
+
+
+def test_unknown_rocket_is_a_json_404(client: Client) -> None:
+    for path in ("/rockets/nobody", "/rockets/nobody/events"):
+        response = client.get(path)
+        assert response.status_code == 404
+        assert response.json()["error"] == "not_found"
+        assert "nobody" in response.json()["detail"]
+
+
+def test_state_at_replays_to_that_event(client: Client) -> None:
+    client.post("/messages", json=launch("r"))
+    client.post("/messages", json=msg("r", 2, "RocketSpeedIncreased", {"by": 100}))
+    client.post("/messages", json=msg("r", 3, "RocketMissionChanged", {"newMission": "MARS"}))
+    client.post("/messages", json=msg("r", 5, "RocketSpeedIncreased", {"by": 1}))
+    assert client.get("/rockets/r?at=1").json()["speed"] == 500
+    at2 = client.get("/rockets/r?at=2").json()
+    assert (at2["speed"], at2["mission"], at2["lastMessageNumber"]) == (600, "ARTEMIS", 2)
+    current = client.get("/rockets/r").json()
+    assert client.get("/rockets/r?at=3").json() == current
+    missing = client.get("/rockets/r?at=4")
+    assert missing.status_code == 404
+    assert "last applied: 3" in missing.json()["detail"]
+    assert client.get("/rockets/r?at=0").status_code == 400
+
+
+def test_events_in_order_with_paging(client: Client) -> None:
+    client.post("/messages", json=launch("r"))
+    for n in range(2, 8):
+        client.post("/messages", json=msg("r", n, "RocketSpeedIncreased", {"by": n}))
+    events = client.get("/rockets/r/events")
+    body = events.json()
+    assert events.headers["x-total-count"] == "7"
+    assert [e["messageNumber"] for e in body] == list(range(1, 8))
+    assert body[1]["messageType"] == "RocketSpeedIncreased"
+    assert body[1]["message"] == {"by": 2}
+    assert set(body[0]) == {"messageNumber", "messageType", "messageTime", "receivedAt", "message"}
+    page = client.get("/rockets/r/events?from=3&limit=2").json()
+    assert [e["messageNumber"] for e in page] == [3, 4]
+    assert client.get("/rockets/r/events?from=99").json() == []
+    assert client.get("/rockets/r/events?limit=0").status_code == 400
+
+
+def test_health(client: Client) -> None:
+    response = client.get("/health")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "ok"
+    assert (body["store"], body["workers"]) == ("memory", 3)
+
+
+class UnreachableStore(MemoryStore):
+    async def ping(self) -> None:
+        raise StoreError("connection refused")
+
+
+def test_health_is_503_when_the_store_is_unreachable() -> None:
+    with TestClient(create_app(Settings(), store=UnreachableStore())) as client:
+        response = client.get("/health")
+    assert response.status_code == 503
+    assert response.json()["status"] == "unavailable"
+    assert "connection refused" in response.json()["detail"]
+
+
+def test_unknown_route_and_method_are_json(client: Client) -> None:
+    assert client.get("/nowhere").json()["status"] == 404
+    response = client.delete("/rockets")
+    assert response.status_code == 405
+    assert response.json()["error"] == "method_not_allowed"
+
+
+@pytest.mark.parametrize("settings", [Settings(worker_count=1), Settings(worker_count=4)])
+def test_shuffled_duplicated_histories_end_in_the_spec_state(client: Client) -> None:
+    rng = random.Random(7)
+    lives = {f"rocket-{i}": history(rng, f"rocket-{i}", rng.randrange(1, 30)) for i in range(20)}
+    traffic: list[Message] = deliveries(rng, [m for life in lives.values() for m in life], 0.3)
+    for start in range(0, len(traffic), 7):
+        chunk = traffic[start : start + 7]
+        if start % 2:
+            response = client.post("/messages", json=[m.json() for m in chunk])
+            assert response.status_code == 202
+        else:
+            for m in chunk:
+                assert client.post("/messages", json=m.json()).status_code == 202
+    for channel, life in lives.items():
+        assert api_fields(client.get(f"/rockets/{channel}").json()) == expected(life).as_api(
+            channel
+        )
+        events = client.get(f"/rockets/{channel}/events").json()
+        assert [(e["messageType"], e["message"]) for e in events] == [
+            (m.type, m.payload) for m in life
+        ]

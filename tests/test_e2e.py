@@ -1,0 +1,114 @@
+"""End to end: the real server process, over real HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import signal
+
+import httpx
+
+from .histories import Message, api_fields, deliveries, expected, history
+from .server import BIN, free_port, running
+
+ROCKETS = 120
+MAX_MESSAGES = 40
+
+
+async def post_all(url: str, traffic: list[Message], concurrency: int) -> list[int]:
+    """Post ``traffic`` from ``concurrency`` concurrent senders, mixing single messages and
+    small batches; return every status code."""
+    queue: asyncio.Queue[list[Message]] = asyncio.Queue()
+    rng = random.Random(5)
+    i = 0
+    while i < len(traffic):
+        size = rng.choice([1, 1, 1, 5, 20])
+        queue.put_nowait(traffic[i : i + size])
+        i += size
+    codes: list[int] = []
+
+    async def sender(client: httpx.AsyncClient) -> None:
+        while not queue.empty():
+            chunk = queue.get_nowait()
+            body = [m.json() for m in chunk] if len(chunk) > 1 else chunk[0].json()
+            codes.append((await client.post(f"{url}/messages", json=body)).status_code)
+
+    async with httpx.AsyncClient(timeout=30) as client:
+        await asyncio.gather(*(sender(client) for _ in range(concurrency)))
+    return codes
+
+
+def test_real_server_applies_a_shuffled_duplicated_history() -> None:
+    rng = random.Random(2022)
+    lives = {
+        f"e2e-{i:03d}": history(rng, f"e2e-{i:03d}", rng.randrange(1, MAX_MESSAGES + 1))
+        for i in range(ROCKETS)
+    }
+    sent = [m for life in lives.values() for m in life]
+    traffic = deliveries(rng, sent, duplicate_rate=0.3)
+    port = free_port()
+    with running([str(BIN / "rockets"), "serve", "--port", str(port)], port) as server:
+        codes = asyncio.run(post_all(server.url, traffic, concurrency=16))
+        assert set(codes) == {202}
+        listing = httpx.get(f"{server.url}/rockets", timeout=10)
+        assert listing.headers["x-total-count"] == str(ROCKETS)
+        states = {s["channel"]: s for s in listing.json()}
+        for channel, life in lives.items():
+            assert api_fields(states[channel]) == expected(life).as_api(channel)
+            assert states[channel]["pending"] == 0
+            events = httpx.get(f"{server.url}/rockets/{channel}/events", timeout=10).json()
+            assert [(e["messageNumber"], e["message"]) for e in events] == [
+                (m.number, m.payload) for m in life
+            ]
+        code, output = server.stop(signal.SIGTERM)
+    # uvicorn shuts down gracefully, then exits by the signal it received.
+    assert code in (0, -signal.SIGTERM), output
+    assert "rockets stopping: applying" in output
+    assert f"rockets stopped: {ROCKETS} rockets" in output
+    print(f"e2e: {ROCKETS} rockets, {len(sent)} messages, {len(traffic)} deliveries")
+
+
+def test_sigint_also_shuts_down_cleanly() -> None:
+    port = free_port()
+    with running(
+        [str(BIN / "rockets"), "serve", "--port", str(port), "--workers", "1"], port
+    ) as server:
+        assert httpx.get(f"{server.url}/health").json()["workers"] == 1
+        code, output = server.stop(signal.SIGINT)
+    assert code in (0, -signal.SIGINT), output
+    assert "rockets stopped" in output
+
+
+def test_bad_configuration_stops_with_a_clear_message() -> None:
+    import subprocess
+
+    result = subprocess.run(
+        [str(BIN / "rockets"), "serve", "--store", "redis://nowhere"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "unknown store scheme 'redis'" in result.stderr
+
+
+def test_litestar_run_in_the_repo_root_serves_the_app() -> None:
+    from .conftest import ROOT
+
+    # `litestar run` finds the app through the repository's .env file (python-dotenv loads it
+    # when the virtual environment is ./.venv). Read the same file here, so that the test also
+    # holds in a virtual environment that lives elsewhere.
+    env = dict(
+        line.split("=", 1)
+        for line in (ROOT / ".env").read_text().splitlines()
+        if line and not line.startswith("#")
+    )
+    assert env["LITESTAR_PORT"] == "8088"
+    port = free_port()
+    env["LITESTAR_PORT"] = str(port)
+    with running([str(BIN / "litestar"), "run"], port, env=env, cwd=ROOT) as server:
+        health = httpx.get(f"{server.url}/health").json()
+        assert health["status"] == "ok"
+        assert "RocketLaunched" in health["messageTypes"]
+        code, output = server.stop()
+    assert code in (0, -signal.SIGTERM), output

@@ -1,0 +1,153 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import msgspec
+import pytest
+
+from rockets.aggregate import fold
+from rockets.engine import Engine
+from rockets.errors import StoreError
+from rockets.plugins import build_plugin_manager
+from rockets.projection import Projection
+from rockets.records import Record
+from rockets.registry import Registry, build_registry
+from rockets.sequencer import Sequencer, Verdict
+from rockets.stores import Commit, MemoryStore
+
+pytestmark = pytest.mark.anyio
+T = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def registry() -> Registry:
+    return build_registry(build_plugin_manager())
+
+
+class FlakyStore(MemoryStore):
+    """A memory store whose next commit can be made to fail."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fail_next = False
+        self.commits: list[Commit] = []
+
+    async def commit(self, commit: Commit) -> None:
+        if self.fail_next:
+            self.fail_next = False
+            raise StoreError("disk on fire")
+        self.commits.append(commit)
+        await super().commit(commit)
+
+
+def engine_for(registry: Registry, store: MemoryStore | None = None) -> Engine:
+    return Engine(registry, store or FlakyStore(), Sequencer(8, 100), Projection())
+
+
+def speed_up(number: int, by: int = 1, channel: str = "c") -> Record:
+    return Record(channel, number, "RocketSpeedIncreased", T, T, msgspec.json.encode({"by": by}))
+
+
+def launch(channel: str = "c", number: int = 1) -> Record:
+    payload = {"type": "Falcon-9", "launchSpeed": 10, "mission": "M"}
+    return Record(channel, number, "RocketLaunched", T, T, msgspec.json.encode(payload))
+
+
+async def test_group_applies_and_commits_once(registry: Registry) -> None:
+    store = FlakyStore()
+    engine = engine_for(registry, store)
+    results = await engine.process([[speed_up(3)], [launch()], [speed_up(2), speed_up(4)]])
+    assert [[o.verdict for o in job] for job in results] == [
+        [Verdict.ACCEPTED],
+        [Verdict.ACCEPTED],
+        [Verdict.ACCEPTED, Verdict.ACCEPTED],
+    ]
+    assert len(store.commits) == 1
+    (commit,) = store.commits
+    assert [r.message_number for r in commit.received] == [3, 1, 2, 4]
+    assert [r.message_number for r in commit.applied] == [1, 2, 3, 4]
+    state = engine.projection.get("c")
+    assert state is not None
+    assert (state.speed, state.last_message_number, state.pending) == (13, 4, 0)
+    assert [s.last_message_number for s in commit.states] == [4]
+
+
+async def test_pending_only_channel_is_visible_with_its_count(registry: Registry) -> None:
+    engine = engine_for(registry)
+    await engine.process([[speed_up(5)], [speed_up(3)]])
+    state = engine.projection.get("c")
+    assert state is not None
+    assert (state.last_message_number, state.pending, state.status) == (0, 2, "unknown")
+
+
+async def test_duplicates_of_applied_events_are_checked_against_the_store(
+    registry: Registry,
+) -> None:
+    engine = engine_for(registry)
+    await engine.process([[launch(), speed_up(2, by=7)]])
+    # Earlier group (in the store), and same group (not yet committed).
+    results = await engine.process(
+        [[speed_up(2, by=7), speed_up(2, by=8), speed_up(3), speed_up(3), speed_up(3, by=9)]]
+    )
+    verdicts = [o.verdict for o in results[0]]
+    assert verdicts == [
+        Verdict.DUPLICATE,
+        Verdict.CONFLICT,
+        Verdict.ACCEPTED,
+        Verdict.DUPLICATE,
+        Verdict.CONFLICT,
+    ]
+    conflict = results[0][1]
+    assert conflict.existing is not None
+    assert conflict.existing.payload == b'{"by":7}'
+    state = engine.projection.get("c")
+    assert state is not None
+    assert state.speed == 10 + 7 + 1
+
+
+async def test_unnumbered_messages_get_the_next_number(registry: Registry) -> None:
+    engine = engine_for(registry)
+    await engine.process([[launch(), speed_up(5)]])
+    results = await engine.process([[speed_up(0), speed_up(0, channel="fresh")]])
+    assert [o.record.message_number for o in results[0]] == [6, 1]
+
+
+async def test_failed_commit_changes_nothing(registry: Registry) -> None:
+    store = FlakyStore()
+    engine = engine_for(registry, store)
+    await engine.process([[launch(), speed_up(3)]])
+    before = engine.projection.get("c")
+    store.fail_next = True
+    with pytest.raises(StoreError):
+        await engine.process([[speed_up(2), speed_up(5), launch("other")]])
+    assert engine.projection.get("c") == before
+    assert engine.projection.get("other") is None
+    assert engine.sequencer.applied("c") == 1
+    assert engine.sequencer.pending_count("c") == 1
+    assert engine.sequencer.total_pending == 1
+    # Sending the same messages again works as if the failure never happened.
+    results = await engine.process([[speed_up(2), speed_up(5), launch("other")]])
+    assert [o.verdict for o in results[0]] == [Verdict.ACCEPTED] * 3
+    state = engine.projection.get("c")
+    assert state is not None
+    assert state.last_message_number == 3
+
+
+async def test_bounds_refuse_and_report(registry: Registry) -> None:
+    engine = engine_for(registry)
+    results = await engine.process([[speed_up(n) for n in range(2, 12)]])
+    verdicts = [o.verdict for o in results[0]]
+    assert verdicts.count(Verdict.ACCEPTED) == 8
+    assert verdicts[8:] == [Verdict.CHANNEL_FULL] * 2
+
+
+async def test_recover_rebuilds_projection_from_store(registry: Registry) -> None:
+    store = FlakyStore()
+    engine = engine_for(registry, store)
+    await engine.process([[launch(), speed_up(2, by=4), speed_up(3, by=5)]])
+    rebuilt = engine_for(registry, store)
+    assert await rebuilt.recover() == 3
+    assert rebuilt.projection.get("c") == engine.projection.get("c")
+    assert rebuilt.sequencer.next_number("c") == 4
+    records = await store.events("c", 1, 100)
+    assert fold(registry, "c", records) == engine.projection.get("c")

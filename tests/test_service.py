@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+import asyncio
+
+import msgspec
+import pytest
+
+from rockets.plugins import build_plugin_manager
+from rockets.registry import build_registry
+from rockets.service import RocketService
+from rockets.settings import Settings
+
+pytestmark = pytest.mark.anyio
+
+
+def body(channel: str, number: int) -> bytes:
+    kind, payload = (
+        ("RocketLaunched", {"type": "t", "launchSpeed": 1, "mission": "m"})
+        if number == 1
+        else ("RocketSpeedIncreased", {"by": 1})
+    )
+    return msgspec.json.encode(
+        {
+            "metadata": {"channel": channel, "messageNumber": number, "messageType": kind},
+            "message": payload,
+        }
+    )
+
+
+async def test_stop_applies_everything_already_queued() -> None:
+    service = RocketService(Settings(worker_count=2), build_registry(build_plugin_manager()))
+    await service.start()
+    requests = [
+        asyncio.create_task(service.ingest(body(f"c{c}", n)))
+        for n in range(50, 0, -1)
+        for c in range(10)
+    ]
+    await asyncio.sleep(0)  # the requests are queued, none is applied yet
+    assert service.pool.queued == len(requests)
+    await service.stop()
+    answers = await asyncio.gather(*requests)
+    assert {a.status_code for a in answers} == {202}
+    for c in range(10):
+        state = service.rocket(f"c{c}")
+        assert (state.last_message_number, state.speed, state.pending) == (50, 50, 0)
+    late = await service.ingest(body("c0", 51))
+    assert late.status_code == 503
+    assert late.retry_after == 1
