@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any, Literal
 
+import msgspec
+
 from rockets.state import RocketState
 
-__all__ = ["SORT_FIELDS", "Projection", "SortField"]
+__all__ = ["SORT_FIELDS", "Projection", "RocketQuery", "SortField"]
 
 SortField = Literal["channel", "speed", "type", "mission", "status", "launchedAt", "updatedAt"]
 
@@ -20,6 +22,22 @@ SORT_FIELDS: dict[str, Callable[[RocketState], Any]] = {
     "launchedAt": lambda s: s.launched_at,
     "updatedAt": lambda s: s.updated_at,
 }
+
+
+class RocketQuery(msgspec.Struct, frozen=True, kw_only=True):
+    """What ``GET /rockets`` asks for: exact-match filters, then sort, then page.
+
+    Rockets with no value for the sort field come last in either order; ties are broken by
+    channel.
+    """
+
+    sort: SortField = "channel"
+    descending: bool = False
+    status: str | None = None
+    type: str | None = None
+    mission: str | None = None
+    limit: int | None = None
+    offset: int = 0
 
 
 class Projection:
@@ -38,30 +56,17 @@ class Projection:
         for state in states:
             self._states[state.channel] = state
 
-    def query(
-        self,
-        *,
-        sort: SortField = "channel",
-        descending: bool = False,
-        status: str | None = None,
-        type: str | None = None,
-        mission: str | None = None,
-        limit: int | None = None,
-        offset: int = 0,
-    ) -> tuple[int, list[RocketState]]:
-        """Filter (exact matches), sort, then page the rockets.
-
-        Rockets with no value for the sort field come last in either order; ties are broken
-        by channel. Returns the number of rockets that matched and the requested page.
-        """
+    def query(self, query: RocketQuery) -> tuple[int, list[RocketState]]:
+        """The number of rockets that match ``query``'s filters, and the requested page."""
         rows: Iterable[RocketState] = self._states.values()
-        if status is not None:
-            rows = (s for s in rows if s.status == status)
-        if type is not None:
-            rows = (s for s in rows if s.type == type)
-        if mission is not None:
-            rows = (s for s in rows if s.mission == mission)
-        key = SORT_FIELDS[sort]
+        if query.status is not None:
+            rows = (s for s in rows if s.status == query.status)
+        if query.type is not None:
+            rows = (s for s in rows if s.type == query.type)
+        if query.mission is not None:
+            rows = (s for s in rows if s.mission == query.mission)
+        key = SORT_FIELDS[query.sort]
+        descending = query.descending
         valued: list[RocketState] = []
         missing: list[RocketState] = []
         for state in rows:
@@ -69,5 +74,6 @@ class Projection:
         valued.sort(key=lambda s: (key(s), s.channel), reverse=descending)
         missing.sort(key=lambda s: s.channel, reverse=descending)
         ordered = valued + missing
-        end = None if limit is None else offset + limit
+        offset = query.offset
+        end = None if query.limit is None else offset + query.limit
         return len(ordered), ordered[offset:end]

@@ -13,7 +13,7 @@ from litestar.params import FromPath, FromQuery, QueryParameter
 
 from rockets.errors import ErrorBody, InputError
 from rockets.openapi import messages_operation_class
-from rockets.projection import SortField
+from rockets.projection import RocketQuery, SortField
 from rockets.schemas import Ack, EventView, Health
 from rockets.service import RocketService
 from rockets.state import RocketState
@@ -132,7 +132,7 @@ def build_routes(service: RocketService) -> list[HTTPRouteHandler]:
     ) -> Response[list[RocketState]]:
         """Every rocket's current state; filters are exact matches. ``X-Total-Count`` holds
         how many rockets matched before ``limit``/``offset``."""
-        total, rows = service.rockets(
+        query = RocketQuery(
             sort=sort,
             descending=order == "desc",
             status=status,
@@ -141,6 +141,7 @@ def build_routes(service: RocketService) -> list[HTTPRouteHandler]:
             limit=limit,
             offset=offset,
         )
+        total, rows = service.rockets(query)
         return Response(content=rows, headers={"X-Total-Count": str(total)})
 
     @get(

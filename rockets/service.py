@@ -18,7 +18,7 @@ from rockets.codec import Codec
 from rockets.engine import Engine, Outcome
 from rockets.errors import ConflictDetail, ErrorBody, InputError, MessageSummary, StoreError
 from rockets.pool import PoolClosedError, WorkerPool
-from rockets.projection import Projection, SortField
+from rockets.projection import Projection, RocketQuery
 from rockets.records import Record
 from rockets.registry import Registry
 from rockets.schemas import Ack, EventView, Health
@@ -246,27 +246,9 @@ class RocketService:
             for r in records
         ]
 
-    def rockets(
-        self,
-        *,
-        sort: SortField = "channel",
-        descending: bool = False,
-        status: str | None = None,
-        type: str | None = None,
-        mission: str | None = None,
-        limit: int | None = None,
-        offset: int = 0,
-    ) -> tuple[int, list[RocketState]]:
+    def rockets(self, query: RocketQuery) -> tuple[int, list[RocketState]]:
         """Filtered, sorted, paged rocket states and the number that matched."""
-        return self.projection.query(
-            sort=sort,
-            descending=descending,
-            status=status,
-            type=type,
-            mission=mission,
-            limit=limit,
-            offset=offset,
-        )
+        return self.projection.query(query)
 
     async def health(self) -> Health:
         """Whether the service can take messages, and a few vital figures."""
