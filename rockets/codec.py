@@ -33,6 +33,10 @@ def _invalid(detail: str, path: str) -> InputError:
     return InputError(ErrorBody(status=400, error="invalid_message", detail=detail, path=path))
 
 
+def _malformed(detail: str, path: str = "$") -> InputError:
+    return InputError(ErrorBody(status=400, error="malformed_json", detail=detail, path=path))
+
+
 def parse_message_time(value: str | None, received_at: datetime) -> datetime:
     """RFC 3339 text → aware datetime; missing or unparsable → ``received_at``; naive → UTC."""
     if value is None:
@@ -79,9 +83,9 @@ class Codec:
         except msgspec.ValidationError as exc:
             raise _invalid(*_split(exc)) from None
         except msgspec.DecodeError as exc:
-            raise InputError(
-                ErrorBody(status=400, error="malformed_json", detail=f"{exc}", path="$")
-            ) from None
+            raise _malformed(f"{exc}") from None
+        except RecursionError:
+            raise _malformed("JSON is nested too deeply") from None
         if isinstance(decoded, Envelope):
             return Decoded([self._record(decoded, "$", received_at)], is_batch=False)
         return Decoded(
@@ -110,6 +114,8 @@ class Codec:
         except msgspec.ValidationError as exc:
             detail, path = _split(exc)
             raise _invalid(detail, f"{where}.message{path[1:]}") from None
+        except RecursionError:
+            raise _malformed("JSON is nested too deeply", f"{where}.message") from None
         return Record(
             channel=meta.channel or str(uuid.uuid4()),
             # 0 stands for "not given": the channel's worker numbers it (see Engine).

@@ -17,6 +17,7 @@ from rockets.errors import StoreError
 from rockets.projection import Projection
 from rockets.records import Record
 from rockets.registry import Registry
+from rockets.schemas import MAX_MESSAGE_NUMBER
 from rockets.sequencer import Checkpoint, Sequencer, Verdict
 from rockets.state import RocketState
 from rockets.stores.base import Commit, Store
@@ -49,8 +50,30 @@ class Engine:
         self.sequencer = sequencer
         self.projection = projection
 
-    async def process(self, jobs: list[list[Record]]) -> list[list[Outcome]]:
-        """Handle several requests' messages (each job is one request's share) as one commit."""
+    async def process(self, jobs: list[list[Record]]) -> list[list[Outcome] | Exception]:
+        """Handle several requests' messages (each job is one request's share) as one commit.
+
+        If the group fails for any reason but the store's, it is undone and each job is tried
+        alone, so that one request a plugin cannot apply does not fail the others with it.
+        """
+        try:
+            return list(await self._process(jobs))
+        except StoreError:
+            raise
+        except Exception:
+            if len(jobs) == 1:
+                raise
+        results: list[list[Outcome] | Exception] = []
+        for job in jobs:
+            try:
+                results.extend(await self._process([job]))
+            except StoreError:
+                raise
+            except Exception as exc:
+                results.append(exc)
+        return results
+
+    async def _process(self, jobs: list[list[Record]]) -> list[list[Outcome]]:
         sequencer = self.sequencer
         checkpoints: dict[str, Checkpoint] = {}
         staged: dict[str, RocketState] = {}
@@ -67,9 +90,11 @@ class Engine:
                     if channel not in checkpoints:
                         checkpoints[channel] = sequencer.checkpoint(channel)
                     if record.message_number == 0:
-                        record = msgspec.structs.replace(
-                            record, message_number=sequencer.next_number(channel)
-                        )
+                        number = sequencer.next_number(channel)
+                        record = msgspec.structs.replace(record, message_number=number)
+                        if number > MAX_MESSAGE_NUMBER:
+                            outcomes.append(Outcome(record, Verdict.NUMBERS_EXHAUSTED))
+                            continue
                     offer = sequencer.offer(record)
                     verdict = offer.verdict
                     if verdict is Verdict.ACCEPTED:

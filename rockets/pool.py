@@ -9,7 +9,7 @@ whole group in one transaction.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Generic, TypeVar
 
 from rockets.errors import RocketsError
@@ -32,15 +32,16 @@ class WorkerPool(Generic[T, R]):
 
     Args:
         size: number of workers.
-        handler: called with a list of items, returns one result per item, in order. If it
-            raises, every item of the group fails with that exception.
+        handler: called with a list of items, returns one result per item, in order; a result
+            that is an exception fails that item alone. If the handler raises, every item of
+            the group fails with that exception.
         max_group: the most items one handler call gets.
     """
 
     def __init__(
         self,
         size: int,
-        handler: Callable[[list[T]], Awaitable[list[R]]],
+        handler: Callable[[list[T]], Awaitable[Sequence[R | Exception]]],
         *,
         max_group: int = 256,
     ) -> None:
@@ -115,11 +116,21 @@ class WorkerPool(Generic[T, R]):
         items = [item for item, _ in group]
         try:
             results = await self._handler(items)
-        except Exception as exc:
+            if len(results) != len(group):
+                raise RuntimeError(f"handler answered {len(results)} of {len(group)} items")
+        except BaseException as exc:
+            # Whatever happens, no requester is left waiting; only cancellation ends the worker.
+            failure = exc if isinstance(exc, Exception) else PoolClosedError("worker stopped")
             for _, future in group:
                 if not future.done():
-                    future.set_exception(exc)
+                    future.set_exception(failure)
+            if not isinstance(exc, Exception):
+                raise
             return
         for (_, future), result in zip(group, results, strict=True):
-            if not future.done():
+            if future.done():
+                continue
+            if isinstance(result, Exception):
+                future.set_exception(result)
+            else:
                 future.set_result(result)

@@ -30,6 +30,8 @@ class Verdict(enum.Enum):
     """Ahead of a gap, and the channel's pending buffer is at its bound."""
     ALL_FULL = "all_full"
     """Ahead of a gap, and the pending buffers of all channels together are at their bound."""
+    NUMBERS_EXHAUSTED = "numbers_exhausted"
+    """Sent without a number, on a channel that has used the largest one (set by the engine)."""
 
 
 @dataclass(slots=True)

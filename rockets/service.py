@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import UTC, datetime
+from typing import cast
 
 import msgspec
 
@@ -21,7 +22,7 @@ from rockets.pool import PoolClosedError, WorkerPool
 from rockets.projection import Projection, RocketQuery
 from rockets.records import Record
 from rockets.registry import Registry
-from rockets.schemas import Ack, EventView, Health
+from rockets.schemas import MAX_MESSAGE_NUMBER, Ack, AckStatus, EventView, Health
 from rockets.sequencer import Sequencer, Verdict
 from rockets.settings import Settings
 from rockets.state import RocketState
@@ -46,64 +47,103 @@ def _summary(record: Record) -> MessageSummary:
     return MessageSummary(message_type=record.message_type, message=msgspec.Raw(record.payload))
 
 
-def _ack(outcome: Outcome) -> Ack:
-    record, verdict = outcome.record, outcome.verdict
-    if verdict is Verdict.ACCEPTED or verdict is Verdict.DUPLICATE:
-        return Ack(
-            channel=record.channel, message_number=record.message_number, status=verdict.value
-        )
-    if verdict is Verdict.CONFLICT:
-        return Ack(
-            channel=record.channel,
-            message_number=record.message_number,
-            status="conflict",
-            detail="this number was already received with a different type or payload",
-        )
-    return Ack(
-        channel=record.channel,
-        message_number=record.message_number,
-        status="rejected",
-        detail=_full_detail(verdict),
-    )
+class _Refusal(msgspec.Struct, frozen=True):
+    """How a message that was not taken is answered: HTTP status, error kind, sentence."""
+
+    status: int
+    error: str
+    detail: str
 
 
-def _full_detail(verdict: Verdict) -> str:
-    if verdict is Verdict.CHANNEL_FULL:
-        return "the channel's pending buffer is full: send the messages that fill its gap first"
-    return "the pending buffers are full: retry later"
+_REFUSALS = {
+    Verdict.CONFLICT: _Refusal(
+        409, "conflict", "this number was already received with a different type or payload"
+    ),
+    Verdict.CHANNEL_FULL: _Refusal(
+        429,
+        "pending_full",
+        "the channel's pending buffer is full: send the messages that fill its gap first",
+    ),
+    Verdict.ALL_FULL: _Refusal(429, "pending_full", "the pending buffers are full: retry later"),
+    Verdict.NUMBERS_EXHAUSTED: _Refusal(
+        400,
+        "numbers_exhausted",
+        f"the channel has used messageNumber {MAX_MESSAGE_NUMBER}, the largest there is",
+    ),
+}
+_STORE_FAILED = _Refusal(503, "unavailable", "the store failed and kept nothing: send it again")
+_INTERNAL = _Refusal(500, "internal", "internal error; see the server log")
+# A batch's status is that of its most urgent refusal: what a retry may fix comes first.
+_PRECEDENCE = (503, 429, 500, 400, 409)
+
+Answer = Outcome | Exception
+"""What became of one message: an outcome, or the exception its worker's group failed with."""
 
 
-def _error(outcome: Outcome) -> IngestAnswer:
-    """The error answer for a single message that was not accepted."""
-    record, verdict = outcome.record, outcome.verdict
-    if verdict is Verdict.CONFLICT:
-        assert outcome.existing is not None
-        body = ErrorBody(
-            status=409,
-            error="conflict",
-            detail=(
-                f"message {record.message_number} of channel {record.channel!r} was already "
-                f"received as {outcome.existing.message_type} with another payload; the first "
-                f"one is kept"
-            ),
-            channel=record.channel,
-            message_number=record.message_number,
-            conflict=ConflictDetail(existing=_summary(outcome.existing), received=_summary(record)),
-        )
-        return IngestAnswer(409, body)
+def _refusal(answer: Answer) -> _Refusal | None:
+    if isinstance(answer, Outcome):
+        return _REFUSALS.get(answer.verdict)
+    return _STORE_FAILED if isinstance(answer, (StoreError, PoolClosedError)) else _INTERNAL
+
+
+def _ack(record: Record, answer: Answer) -> Ack:
+    if isinstance(answer, Outcome):
+        record = answer.record  # numbered, if the sender left the number out
+    channel, number = record.channel, record.message_number
+    refusal = _refusal(answer)
+    if refusal is None:
+        assert isinstance(answer, Outcome)
+        taken: AckStatus = "accepted" if answer.verdict is Verdict.ACCEPTED else "duplicate"
+        return Ack(channel=channel, message_number=number, status=taken)
+    refused: AckStatus = "conflict" if refusal.error == "conflict" else "rejected"
+    return Ack(channel=channel, message_number=number, status=refused, detail=refusal.detail)
+
+
+def _single(record: Record, answer: Answer) -> IngestAnswer:
+    """The answer for a request that held one message."""
+    refusal = _refusal(answer)
+    if refusal is None:
+        return IngestAnswer(202, _ack(record, answer))
+    if refusal is _INTERNAL:
+        assert isinstance(answer, Exception)
+        raise answer  # the app's handler logs it and answers 500
+    if isinstance(answer, Outcome):
+        record = answer.record
     body = ErrorBody(
-        status=429,
-        error="pending_full",
-        detail=_full_detail(verdict),
+        status=refusal.status,
+        error=refusal.error,
+        detail=refusal.detail,
         channel=record.channel,
-        message_number=record.message_number,
+        message_number=record.message_number or None,
     )
-    return IngestAnswer(429, body, retry_after=RETRY_AFTER_SECONDS)
+    if isinstance(answer, Outcome) and answer.existing is not None:
+        existing = answer.existing
+        detail = (
+            f"message {record.message_number} of channel {record.channel!r} was already "
+            f"received as {existing.message_type} with another payload; the first one is kept"
+        )
+        conflict = ConflictDetail(existing=_summary(existing), received=_summary(record))
+        body = msgspec.structs.replace(body, detail=detail, conflict=conflict)
+    return IngestAnswer(refusal.status, body, _retry_after(refusal.status))
 
 
-def _unavailable(detail: str) -> IngestAnswer:
-    body = ErrorBody(status=503, error="unavailable", detail=detail)
-    return IngestAnswer(503, body, retry_after=RETRY_AFTER_SECONDS)
+def _batch(records: list[Record], answers: list[Answer]) -> IngestAnswer:
+    """The answer for a batch: one acknowledgement per message, in request order."""
+    acks = []
+    statuses = set()
+    for record, answer in zip(records, answers, strict=True):
+        refusal = _refusal(answer)
+        if refusal is _INTERNAL:
+            log.error("a batch share failed", exc_info=answer)
+        if refusal is not None:
+            statuses.add(refusal.status)
+        acks.append(_ack(record, answer))
+    status = next((code for code in _PRECEDENCE if code in statuses), 202)
+    return IngestAnswer(status, acks, _retry_after(status))
+
+
+def _retry_after(status: int) -> int | None:
+    return RETRY_AFTER_SECONDS if status in (429, 503) else None
 
 
 class RocketService:
@@ -155,39 +195,40 @@ class RocketService:
             decoded = self.codec.decode(body, datetime.now(UTC))
         except InputError as exc:
             return IngestAnswer(exc.body.status, exc.body)
-        try:
-            outcomes = await self._dispatch(decoded.records)
-        except PoolClosedError as exc:
-            return _unavailable(str(exc))
-        except StoreError as exc:
-            return _unavailable(f"the store failed; nothing of this request was kept: {exc}")
+        records = decoded.records
+        answers = await self._dispatch(records)
         if not decoded.is_batch:
-            outcome = outcomes[0]
-            if outcome.verdict is Verdict.ACCEPTED or outcome.verdict is Verdict.DUPLICATE:
-                return IngestAnswer(202, _ack(outcome))
-            return _error(outcome)
-        acks = [_ack(outcome) for outcome in outcomes]
-        statuses = {ack.status for ack in acks}
-        if "rejected" in statuses:
-            return IngestAnswer(429, acks, retry_after=RETRY_AFTER_SECONDS)
-        return IngestAnswer(409 if "conflict" in statuses else 202, acks)
+            return _single(records[0], answers[0])
+        return _batch(records, answers)
 
-    async def _dispatch(self, records: list[Record]) -> list[Outcome]:
+    async def _dispatch(self, records: list[Record]) -> list[Answer]:
+        """Hand each worker its share of ``records``; answers come back in request order.
+
+        The shares of a batch are committed by their workers independently: when one fails,
+        the others stand, and each message's answer says which happened to it.
+        """
         pool = self.pool
-        if len(records) == 1:
-            (outcome,) = await pool.submit(pool.index(records[0].channel), records)
-            return [outcome]
-        # Each worker gets its share of the batch in request order; answers are put back in it.
         shares: dict[int, list[int]] = {}
         for i, record in enumerate(records):
             shares.setdefault(pool.index(record.channel), []).append(i)
-        futures = [pool.submit(w, [records[i] for i in idx]) for w, idx in shares.items()]
-        answers = await asyncio.gather(*futures)
-        outcomes: list[Outcome | None] = [None] * len(records)
-        for idx, answer in zip(shares.values(), answers, strict=True):
-            for i, outcome in zip(idx, answer, strict=True):
-                outcomes[i] = outcome
-        return outcomes  # type: ignore[return-value]
+        try:
+            futures = [pool.submit(w, [records[i] for i in idx]) for w, idx in shares.items()]
+        except PoolClosedError as exc:
+            # Submission never awaits, so either every share was queued or none was.
+            return [exc] * len(records)
+        results = await asyncio.gather(*futures, return_exceptions=True)
+        answers: list[Answer | None] = [None] * len(records)
+        for idx, result in zip(shares.values(), results, strict=True):
+            if isinstance(result, BaseException):
+                if not isinstance(result, Exception):
+                    raise result
+                for i in idx:
+                    answers[i] = result
+            else:
+                for i, outcome in zip(idx, result, strict=True):
+                    answers[i] = outcome
+        # Every index belongs to exactly one share, so no slot is left empty.
+        return cast(list[Answer], answers)
 
     def rocket(self, channel: str) -> RocketState:
         """The current state of ``channel``.

@@ -10,7 +10,7 @@ from litestar.testing import TestClient
 from rockets.app import create_app
 from rockets.errors import StoreError
 from rockets.settings import Settings
-from rockets.stores import MemoryStore
+from rockets.stores import Commit, MemoryStore
 
 from .histories import Message, api_fields, deliveries, expected, history
 
@@ -420,3 +420,58 @@ def test_shuffled_duplicated_histories_end_in_the_spec_state(client: Client) -> 
         assert [(e["messageType"], e["message"]) for e in events] == [
             (m.type, m.payload) for m in life
         ]
+
+
+def test_deeply_nested_json_is_a_400_not_a_500(client: Client) -> None:
+    deep = b"[" * 100_000 + b"]" * 100_000
+    for body in (
+        b'{"metadata": {"messageType": "RocketExploded"}, "message": ' + deep + b"}",
+        b'{"metadata": {"messageType": "RocketExploded", "extra": '
+        + deep
+        + b'}, "message": {"reason": "r"}}',
+        deep,
+    ):
+        response = client.post("/messages", content=body)
+        assert response.status_code == 400
+        assert response.json()["error"] in ("malformed_json", "invalid_message")
+    assert client.get("/health").status_code == 200
+
+
+class PickyStore(MemoryStore):
+    """Fails every commit that touches channel 'bad'."""
+
+    async def commit(self, commit: Commit) -> None:
+        if any(r.channel == "bad" for r in commit.received):
+            raise StoreError("disk full")
+        await super().commit(commit)
+
+
+def test_a_store_failure_fails_only_the_messages_it_hit() -> None:
+    settings = Settings(worker_count=64)  # 'good' and 'bad' land on different workers
+    app = create_app(settings, store=PickyStore())
+    service = app.state.rockets
+    assert service.pool.index("good") != service.pool.index("bad")
+    with TestClient(app) as client:
+        single = client.post("/messages", json=launch("bad"))
+        assert single.status_code == 503
+        assert single.headers["retry-after"] == "1"
+        assert single.json()["error"] == "unavailable"
+        response = client.post("/messages", json=[launch("good"), launch("bad")])
+        assert response.status_code == 503
+        assert response.headers["retry-after"] == "1"
+        good, bad = response.json()
+        assert good["status"] == "accepted"
+        assert bad["status"] == "rejected"
+        assert "store failed" in bad["detail"]
+        assert client.get("/rockets/good").status_code == 200
+        assert client.get("/rockets/bad").status_code == 404
+        # Sending the batch again is safe: what was kept comes back as a duplicate.
+        again = client.post("/messages", json=[launch("good"), launch("bad")]).json()
+        assert [a["status"] for a in again] == ["duplicate", "rejected"]
+
+
+def test_numbering_past_the_largest_number_is_refused(client: Client) -> None:
+    client.post("/messages", json=msg("r", 2**53 - 1, "RocketSpeedIncreased", {"by": 1}))
+    response = client.post("/messages", json=msg("r", None, "RocketSpeedIncreased", {"by": 1}))
+    assert response.status_code == 400
+    assert response.json()["error"] == "numbers_exhausted"

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import msgspec
 import pytest
@@ -12,6 +13,7 @@ from rockets.plugins import build_plugin_manager
 from rockets.projection import Projection
 from rockets.records import Record
 from rockets.registry import Registry, build_registry
+from rockets.schemas import MAX_MESSAGE_NUMBER
 from rockets.sequencer import Sequencer, Verdict
 from rockets.stores import Commit, MemoryStore
 
@@ -151,3 +153,42 @@ async def test_recover_rebuilds_projection_from_store(registry: Registry) -> Non
     assert rebuilt.sequencer.next_number("c") == 4
     records = await store.events("c", 1, 100)
     assert fold(registry, "c", records) == engine.projection.get("c")
+
+
+BOOM_PLUGIN = """
+import msgspec
+from rockets import EventType, hookimpl
+
+class Boom(msgspec.Struct):
+    x: int
+
+def apply(state, event):
+    return msgspec.structs.replace(state, speed=state.speed // (event.message.x - 13))
+
+@hookimpl
+def register_event_types():
+    return [EventType(name="Boom", schema=Boom, apply=apply)]
+"""
+
+
+async def test_a_plugin_failure_fails_its_own_request_only(tmp_path: Path) -> None:
+    (tmp_path / "boom.py").write_text(BOOM_PLUGIN)
+    registry = build_registry(build_plugin_manager(tmp_path))
+    engine = engine_for(registry)
+    boom = Record("b", 1, "Boom", T, T, b'{"x":13}')
+    results = await engine.process([[launch("a")], [boom], [speed_up(2, channel="a")]])
+    assert isinstance(results[1], ZeroDivisionError)
+    assert [o.verdict for o in results[0]] == [Verdict.ACCEPTED]  # type: ignore[union-attr]
+    assert [o.verdict for o in results[2]] == [Verdict.ACCEPTED]  # type: ignore[union-attr]
+    state = engine.projection.get("a")
+    assert state is not None
+    assert state.last_message_number == 2
+    assert engine.projection.get("b") is None
+    assert engine.sequencer.applied("b") == 0
+
+
+async def test_numbering_stops_at_the_largest_number(registry: Registry) -> None:
+    engine = engine_for(registry)
+    await engine.process([[speed_up(MAX_MESSAGE_NUMBER)]])
+    (result,) = await engine.process([[speed_up(0)]])
+    assert [o.verdict for o in result] == [Verdict.NUMBERS_EXHAUSTED]  # type: ignore[union-attr]

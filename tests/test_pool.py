@@ -89,3 +89,31 @@ def test_pool_needs_a_worker() -> None:
 
     with pytest.raises(ValueError, match="at least one"):
         WorkerPool(0, handler)
+
+
+async def test_a_handler_that_breaks_its_contract_fails_the_group_and_the_worker_lives_on() -> None:
+    async def handler(items: list[int]) -> list[int]:
+        return items[:-1] if 13 in items else items  # one answer short
+
+    pool: WorkerPool[int, int] = WorkerPool(1, handler, max_group=1)
+    pool.start()
+    bad = pool.submit(0, 13)
+    with pytest.raises(RuntimeError, match="answered 0 of 1"):
+        await bad
+    assert await pool.submit(0, 7) == 7
+    await pool.close()
+
+
+async def test_an_exception_result_fails_that_item_alone() -> None:
+    async def handler(items: list[int]) -> list[int | Exception]:
+        return [ValueError(i) if i % 2 else i for i in items]
+
+    pool: WorkerPool[int, int] = WorkerPool(1, handler)
+    pool.start()
+    futures = [pool.submit(0, i) for i in range(4)]
+    results = await asyncio.gather(*futures, return_exceptions=True)
+    await pool.close()
+    assert results[0] == 0
+    assert results[2] == 2
+    assert isinstance(results[1], ValueError)
+    assert isinstance(results[3], ValueError)
