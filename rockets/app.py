@@ -32,7 +32,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
         SettingsError: a setting is invalid.
     """
     settings = settings if settings is not None else Settings.from_env()
-    registry = build_registry(build_plugin_manager(settings.plugins_dir))
+    registry = build_registry(build_plugin_manager(settings.plugins_dir, settings.blocked_plugins))
     service = RocketService(settings, registry, store)
 
     @asynccontextmanager

@@ -6,6 +6,7 @@ import argparse
 import copy
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 import msgspec
 
@@ -52,6 +53,131 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _launch(args: argparse.Namespace) -> int:
+    from rockets.launch import LaunchOptions, find_scenario, launch
+    from rockets.plugins import build_plugin_manager
+
+    try:
+        settings = Settings.from_env()
+        pm = build_plugin_manager(settings.plugins_dir, settings.blocked_plugins)
+        scenario = find_scenario(pm, args.scenario)
+        options = LaunchOptions(
+            url=args.url,
+            rockets=args.rockets,
+            messages=args.messages,
+            duplicate_rate=args.duplicates,
+            reorder=args.reorder,
+            window=args.window,
+            seed=args.seed,
+            batch_size=args.batch_size,
+            message_delay=args.message_delay,
+            concurrency=args.concurrency_level,
+            verify=args.verify,
+            verify_timeout=args.verify_timeout,
+            scenario=args.scenario,
+        )
+    except RocketsError as exc:
+        print(f"rockets launch: {exc}", file=sys.stderr)
+        return 2
+    return launch(options, scenario)
+
+
+def _duration(text: str) -> float:
+    from rockets.duration import parse_duration
+
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _bounded(kind: type[int] | type[float], low: float, high: float | None = None) -> Any:
+    def convert(text: str) -> int | float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        if value < low or (high is not None and value > high):
+            bounds = f">= {low}" if high is None else f"between {low} and {high}"
+            raise argparse.ArgumentTypeError(f"must be {bounds}: {text}")
+        return value
+
+    return convert
+
+
+def _add_launch(commands: Any) -> None:
+    launch = commands.add_parser(
+        "launch",
+        help="launch rockets at a server: out of order, with duplicates; optionally verify",
+        description=(
+            "Invent rockets and post their messages to URL out of order and with duplicates, "
+            "like the original challenge's test program. With --verify, wait until the server "
+            "holds the expected state of every rocket; exit 1 if it does not."
+        ),
+    )
+    launch.add_argument("url", help="the server, e.g. http://localhost:8088/messages")
+    launch.add_argument(
+        "--message-delay",
+        type=_duration,
+        default=0.5,
+        metavar="DURATION",
+        help="pause of each sender between requests, Go style: 500ms, 1s, 0 (default 500ms)",
+    )
+    launch.add_argument(
+        "--concurrency-level",
+        type=_bounded(int, 1),
+        default=1,
+        metavar="N",
+        help="concurrent senders (default 1)",
+    )
+    launch.add_argument(
+        "--rockets", type=_bounded(int, 1), default=5, metavar="N", help="rockets (default 5)"
+    )
+    launch.add_argument(
+        "--messages",
+        type=_bounded(int, 1),
+        default=20,
+        metavar="N",
+        help="messages per rocket (default 20)",
+    )
+    launch.add_argument(
+        "--duplicates",
+        type=_bounded(float, 0.0, 1.0),
+        default=0.1,
+        metavar="RATE",
+        help="share of messages sent twice, 0 to 1 (default 0.1)",
+    )
+    launch.add_argument(
+        "--reorder",
+        choices=["none", "window", "shuffle"],
+        default="window",
+        help="none: in order; window: shuffled in runs of --window; shuffle: all (default window)",
+    )
+    launch.add_argument(
+        "--window", type=_bounded(int, 1), default=10, metavar="N", help="window size (default 10)"
+    )
+    launch.add_argument("--seed", type=int, default=None, help="random seed, to replay a run")
+    launch.add_argument(
+        "--batch-size",
+        type=_bounded(int, 1),
+        default=1,
+        metavar="N",
+        help="messages per request; above 1 they go as a batch (default 1)",
+    )
+    launch.add_argument("--verify", action="store_true", help="check the server's final state")
+    launch.add_argument(
+        "--verify-timeout",
+        type=_duration,
+        default=30.0,
+        metavar="DURATION",
+        help="how long --verify waits for the expected state (default 30s)",
+    )
+    launch.add_argument(
+        "--scenario", default=None, help="the plugins' launch scenario to use (default: first)"
+    )
+    launch.set_defaults(run=_launch)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rockets", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -78,6 +204,7 @@ def _parser() -> argparse.ArgumentParser:
         help="log one line per request (off by default: it costs throughput at ingest speed)",
     )
     serve.set_defaults(run=_serve)
+    _add_launch(commands)
     return parser
 
 

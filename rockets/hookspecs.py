@@ -15,8 +15,15 @@ import pluggy
 
 if TYPE_CHECKING:
     from rockets.registry import EventType
+    from rockets.scenario import Scenario
 
-__all__ = ["PROJECT_NAME", "hookimpl", "hookspec", "register_event_types"]
+__all__ = [
+    "PROJECT_NAME",
+    "hookimpl",
+    "hookspec",
+    "register_event_types",
+    "register_launch_scenarios",
+]
 
 PROJECT_NAME = "rockets"
 """The pluggy project name, which is also the entry-point group plugins are published under."""
@@ -46,5 +53,23 @@ def register_event_types() -> Sequence[EventType[Any]]:
     arguments whenever the state is rebuilt from the event log. When the event changes nothing,
     return the ``state`` argument itself: the core then leaves ``updatedAt`` untouched. The core
     sets ``lastMessageNumber`` and ``updatedAt``; values a plugin puts there are overwritten.
+    """
+    raise NotImplementedError  # pragma: no cover - a spec has no body
+
+
+@hookspec
+def register_launch_scenarios() -> Sequence[Scenario]:
+    """Offer traffic for ``rockets launch`` to send.
+
+    Called when ``rockets launch`` starts, never by the server.
+
+    Returns:
+        A sequence of :class:`rockets.scenario.Scenario` records, each able to invent a rocket's
+        life (a list of messages of this plugin's types, the first one bringing the rocket into
+        being) and to say, independently of the ``apply`` functions, which state that life must
+        end in. ``--verify`` compares the server's state with it.
+
+    Results are collected from every plugin; scenario names must be unique. ``rockets launch``
+    uses the one named by ``--scenario``, or the first registered.
     """
     raise NotImplementedError  # pragma: no cover - a spec has no body

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 
 import pluggy
@@ -14,17 +15,22 @@ from rockets.errors import PluginError
 __all__ = ["build_plugin_manager", "load_directory"]
 
 
-def build_plugin_manager(plugins_dir: str | Path | None = None) -> pluggy.PluginManager:
+def build_plugin_manager(
+    plugins_dir: str | Path | None = None, blocked: Iterable[str] = ()
+) -> pluggy.PluginManager:
     """A fresh plugin manager with every installed and drop-in plugin registered.
 
     Plugins installed under the ``rockets`` entry-point group load first, then every ``*.py``
-    file of ``plugins_dir`` (names starting with ``_`` are skipped), in name order.
+    file of ``plugins_dir`` (names starting with ``_`` are skipped), in name order. A plugin
+    whose name (entry-point name, or file name without ``.py``) is in ``blocked`` is not loaded.
 
     Raises:
         PluginError: a plugin fails to import, or implements a hook that does not exist.
     """
     pm = pluggy.PluginManager(hookspecs.PROJECT_NAME)
     pm.add_hookspecs(hookspecs)
+    for name in blocked:
+        pm.set_blocked(name)
     try:
         pm.load_setuptools_entrypoints(hookspecs.PROJECT_NAME)
     except Exception as exc:
@@ -46,6 +52,8 @@ def load_directory(pm: pluggy.PluginManager, directory: Path) -> None:
         if path.name.startswith("_"):
             continue
         name = path.stem
+        if pm.is_blocked(name):
+            continue
         if pm.get_plugin(name) is not None:
             raise PluginError(f"drop-in plugin {str(path)!r}: a plugin named {name!r} is loaded")
         module_name = f"rockets_dropin_{name}"

@@ -32,7 +32,7 @@ class RocketQuery(msgspec.Struct, frozen=True, kw_only=True):
     """
 
     sort: SortField = "channel"
-    descending: bool = False
+    order: Literal["asc", "desc"] = "asc"
     status: str | None = None
     type: str | None = None
     mission: str | None = None
@@ -66,7 +66,7 @@ class Projection:
         if query.mission is not None:
             rows = (s for s in rows if s.mission == query.mission)
         key = SORT_FIELDS[query.sort]
-        descending = query.descending
+        descending = query.order == "desc"
         valued: list[RocketState] = []
         missing: list[RocketState] = []
         for state in rows:

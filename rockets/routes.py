@@ -134,7 +134,7 @@ def build_routes(service: RocketService) -> list[HTTPRouteHandler]:
         how many rockets matched before ``limit``/``offset``."""
         query = RocketQuery(
             sort=sort,
-            descending=order == "desc",
+            order=order,
             status=status,
             type=rocket_type,
             mission=mission,

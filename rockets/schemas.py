@@ -36,7 +36,7 @@ MessageNumber = Annotated[int, msgspec.Meta(le=MAX_MESSAGE_NUMBER)]
 AckStatus = Literal["accepted", "duplicate", "conflict", "rejected"]
 
 
-class Metadata(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+class Metadata(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, rename="camel"):
     """The ``metadata`` object of a message as a sender writes it.
 
     An empty or missing ``channel`` gets a generated UUID; a missing or non-positive

@@ -120,7 +120,8 @@ def _single(record: Record, answer: Answer) -> IngestAnswer:
         existing = answer.existing
         detail = (
             f"message {record.message_number} of channel {record.channel!r} was already "
-            f"received as {existing.message_type} with another payload; the first one is kept"
+            f"received, as {existing.message_type}, with different content; the first one is "
+            "kept"
         )
         conflict = ConflictDetail(existing=_summary(existing), received=_summary(record))
         body = msgspec.structs.replace(body, detail=detail, conflict=conflict)
@@ -133,7 +134,7 @@ def _batch(records: list[Record], answers: list[Answer]) -> IngestAnswer:
     statuses = set()
     for record, answer in zip(records, answers, strict=True):
         refusal = _refusal(answer)
-        if refusal is _INTERNAL:
+        if refusal is _INTERNAL and isinstance(answer, Exception):
             log.error("a batch share failed", exc_info=answer)
         if refusal is not None:
             statuses.add(refusal.status)

@@ -21,6 +21,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     worker_count: Annotated[int, msgspec.Meta(ge=1, le=256)] = 3
     store: str = "memory://"
     plugins_dir: str | None = None
+    blocked_plugins: tuple[str, ...] = ()
     max_body_bytes: Positive = 1024 * 1024
     max_batch: Annotated[int, msgspec.Meta(ge=1, le=100_000)] = 1000
     max_pending_per_channel: Positive = 1024
@@ -34,7 +35,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             SettingsError: a variable is set to a value of the wrong type or out of range.
         """
         environ = os.environ if environ is None else environ
-        given = {field: environ[var] for var, field in ENVIRONMENT.items() if environ.get(var)}
+        given: dict[str, object] = {
+            field: environ[var] for var, field in ENVIRONMENT.items() if environ.get(var)
+        }
+        if "blocked_plugins" in given:
+            names = str(given["blocked_plugins"]).split(",")
+            given["blocked_plugins"] = [name.strip() for name in names if name.strip()]
         try:
             return msgspec.convert(given, cls, strict=False)
         except msgspec.ValidationError as exc:
@@ -46,6 +52,7 @@ ENVIRONMENT: dict[str, str] = {
     "WORKER_COUNT": "worker_count",
     "ROCKETS_STORE": "store",
     "ROCKETS_PLUGINS_DIR": "plugins_dir",
+    "ROCKETS_BLOCKED_PLUGINS": "blocked_plugins",
     "ROCKETS_MAX_BODY_BYTES": "max_body_bytes",
     "ROCKETS_MAX_BATCH": "max_batch",
     "ROCKETS_MAX_PENDING_PER_CHANNEL": "max_pending_per_channel",

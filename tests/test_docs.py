@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 import re
 import shlex
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -81,3 +83,37 @@ def test_readme_curl_examples_work_against_a_real_server() -> None:
         "SHUTTLE_MIR",
         3,
     )
+
+
+def load_example(name: str) -> Any:
+    path = ROOT / "docs" / "examples" / name
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_sdk_usage_example_runs(capsys: pytest.CaptureFixture[str]) -> None:
+    from litestar.testing import AsyncTestClient, TestClient
+
+    from rockets.app import create_app
+    from rockets.client import AsyncRocketsClient, RocketsClient
+    from rockets.settings import Settings
+
+    example = load_example("sdk_usage.py")
+    app = create_app(Settings(plugins_dir=str(ROOT / "docs" / "examples" / "plugins")))
+    with TestClient(app) as http:
+        assert example.post_and_read(RocketsClient(http=http), "demo") == 1000
+
+    async def run_async() -> str:
+        async with AsyncTestClient(app) as http:
+            status: str = await example.post_async(AsyncRocketsClient(http=http), "demo")
+            return status
+
+    assert asyncio.run(run_async()) == "exploded"
+    out = capsys.readouterr().out
+    assert "demo: Falcon-9 at 1000 on ARTEMIS" in out
+    assert "404: no rocket on channel 'no-such-rocket'" in out
+    assert "409: message 2 of channel 'demo' was already received" in out

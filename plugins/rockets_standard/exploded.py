@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import msgspec
 
@@ -12,6 +12,10 @@ from rockets_standard.status import EXPLODED
 
 
 class RocketExploded(msgspec.Struct, frozen=True):
+    """The ``message`` payload of a RocketExploded message."""
+
+    message_type: ClassVar[str] = "RocketExploded"
+
     reason: str
 
 
@@ -25,7 +29,7 @@ def apply(state: RocketState, event: Event[RocketExploded]) -> RocketState:
 def register_event_types() -> Sequence[EventType[Any]]:
     return [
         EventType(
-            name="RocketExploded",
+            name=RocketExploded.message_type,
             schema=RocketExploded,
             apply=apply,
             description="The rocket is exploded, with `reason`; no later event changes it.",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 import msgspec
 
@@ -14,6 +14,10 @@ Speed = Annotated[int, msgspec.Meta(ge=0, le=2**53 - 1)]
 
 
 class RocketLaunched(msgspec.Struct, frozen=True, rename="camel"):
+    """The ``message`` payload of a RocketLaunched message."""
+
+    message_type: ClassVar[str] = "RocketLaunched"
+
     type: str
     launch_speed: Speed
     mission: str
@@ -37,7 +41,7 @@ def apply(state: RocketState, event: Event[RocketLaunched]) -> RocketState:
 def register_event_types() -> Sequence[EventType[Any]]:
     return [
         EventType(
-            name="RocketLaunched",
+            name=RocketLaunched.message_type,
             schema=RocketLaunched,
             apply=apply,
             description="Sets type, mission and speed; the rocket is flying.",

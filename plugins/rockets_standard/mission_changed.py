@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import msgspec
 
@@ -12,6 +12,10 @@ from rockets_standard.status import EXPLODED
 
 
 class RocketMissionChanged(msgspec.Struct, frozen=True, rename="camel"):
+    """The ``message`` payload of a RocketMissionChanged message."""
+
+    message_type: ClassVar[str] = "RocketMissionChanged"
+
     new_mission: str
 
 
@@ -25,7 +29,7 @@ def apply(state: RocketState, event: Event[RocketMissionChanged]) -> RocketState
 def register_event_types() -> Sequence[EventType[Any]]:
     return [
         EventType(
-            name="RocketMissionChanged",
+            name=RocketMissionChanged.message_type,
             schema=RocketMissionChanged,
             apply=apply,
             description="Replaces the mission with `newMission`.",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 import msgspec
 
@@ -12,6 +12,10 @@ from rockets_standard.status import EXPLODED
 
 
 class RocketSpeedDecreased(msgspec.Struct, frozen=True):
+    """The ``message`` payload of a RocketSpeedDecreased message."""
+
+    message_type: ClassVar[str] = "RocketSpeedDecreased"
+
     by: Annotated[int, msgspec.Meta(ge=0, le=2**53 - 1)]
 
 
@@ -25,7 +29,7 @@ def apply(state: RocketState, event: Event[RocketSpeedDecreased]) -> RocketState
 def register_event_types() -> Sequence[EventType[Any]]:
     return [
         EventType(
-            name="RocketSpeedDecreased",
+            name=RocketSpeedDecreased.message_type,
             schema=RocketSpeedDecreased,
             apply=apply,
             description="Subtracts `by` from the speed, which stops at 0.",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 import msgspec
 
@@ -12,6 +12,10 @@ from rockets_standard.status import EXPLODED
 
 
 class RocketSpeedIncreased(msgspec.Struct, frozen=True):
+    """The ``message`` payload of a RocketSpeedIncreased message."""
+
+    message_type: ClassVar[str] = "RocketSpeedIncreased"
+
     by: Annotated[int, msgspec.Meta(ge=0, le=2**53 - 1)]
 
 
@@ -25,7 +29,7 @@ def apply(state: RocketState, event: Event[RocketSpeedIncreased]) -> RocketState
 def register_event_types() -> Sequence[EventType[Any]]:
     return [
         EventType(
-            name="RocketSpeedIncreased",
+            name=RocketSpeedIncreased.message_type,
             schema=RocketSpeedIncreased,
             apply=apply,
             description="Adds `by` to the speed.",

@@ -1,0 +1,24 @@
+"""The payloads of the five standard message types, for building messages with the SDK.
+
+Each is a msgspec Struct with Pythonic field names (``launch_speed`` goes on the wire as
+``launchSpeed``) and a ``message_type`` class attribute the SDK reads::
+
+    client.send(RocketLaunched(type="Falcon-9", launch_speed=500, mission="ARTEMIS"),
+                channel="r1", number=1)
+"""
+
+from __future__ import annotations
+
+from rockets_standard.exploded import RocketExploded
+from rockets_standard.launched import RocketLaunched
+from rockets_standard.mission_changed import RocketMissionChanged
+from rockets_standard.speed_decreased import RocketSpeedDecreased
+from rockets_standard.speed_increased import RocketSpeedIncreased
+
+__all__ = [
+    "RocketExploded",
+    "RocketLaunched",
+    "RocketMissionChanged",
+    "RocketSpeedDecreased",
+    "RocketSpeedIncreased",
+]

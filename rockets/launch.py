@@ -1,0 +1,289 @@
+"""``rockets launch``: invent rockets, post their messages out of order and more than once, and
+optionally verify that the server ends in the state the scenario expects.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import statistics
+import time
+import uuid
+from collections import Counter
+from collections.abc import Sequence
+from typing import Literal
+from urllib.parse import urlsplit, urlunsplit
+
+import msgspec
+import pluggy
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from rockets.client import (
+    ApiError,
+    AsyncRocketsClient,
+    ClientError,
+    ConnectionFailedError,
+    message,
+)
+from rockets.errors import PluginError
+from rockets.scenario import VERIFIED_FIELDS, Scenario
+from rockets.schemas import Envelope
+from rockets.state import RocketState
+
+__all__ = [
+    "LaunchOptions",
+    "Plan",
+    "SendReport",
+    "VerifyReport",
+    "base_url",
+    "find_scenario",
+    "launch",
+    "plan_traffic",
+]
+
+Reorder = Literal["none", "window", "shuffle"]
+
+
+class LaunchOptions(msgspec.Struct, frozen=True, kw_only=True):
+    """Everything ``rockets launch`` is told (see ``rockets launch --help``)."""
+
+    url: str
+    rockets: int = 5
+    messages: int = 20
+    duplicate_rate: float = 0.1
+    reorder: Reorder = "window"
+    window: int = 10
+    seed: int | None = None
+    batch_size: int = 1
+    message_delay: float = 0.5
+    concurrency: int = 1
+    verify: bool = False
+    verify_timeout: float = 30.0
+    scenario: str | None = None
+
+
+class Plan(msgspec.Struct, frozen=True, kw_only=True):
+    """The traffic to send, in sending order, and the state each rocket must reach."""
+
+    requests: list[list[Envelope]]
+    expected: dict[str, RocketState]
+    messages: int
+    duplicates: int
+
+
+class SendReport(msgspec.Struct, kw_only=True):
+    deliveries: int = 0
+    requests: int = 0
+    seconds: float = 0.0
+    latencies: list[float] = msgspec.field(default_factory=list)
+    errors: Counter[str] = msgspec.field(default_factory=Counter)
+
+
+class VerifyReport(msgspec.Struct, frozen=True, kw_only=True):
+    matched: int
+    total: int
+    seconds: float
+    mismatches: list[str]
+
+    @property
+    def passed(self) -> bool:
+        return self.matched == self.total
+
+
+def base_url(url: str) -> str:
+    """The server's base URL, whether given as such or as its ``/messages`` URL."""
+    parts = urlsplit(url if "://" in url else f"http://{url}")
+    path = parts.path.rstrip("/")
+    path = path.removesuffix("/messages")
+    return urlunsplit((parts.scheme, parts.netloc, path, "", ""))
+
+
+def find_scenario(pm: pluggy.PluginManager, name: str | None) -> Scenario:
+    """The scenario called ``name`` (or the first registered) among the plugins' offers.
+
+    Raises:
+        PluginError: no plugin offers one by that name, or two offer the same name.
+    """
+    found: dict[str, Scenario] = {}
+    for offered in reversed(pm.hook.register_launch_scenarios()):
+        for scenario in offered:
+            if scenario.name in found:
+                raise PluginError(f"two plugins offer a launch scenario named {scenario.name!r}")
+            found[scenario.name] = scenario
+    if not found:
+        raise PluginError("no installed plugin offers a launch scenario")
+    if name is None:
+        return next(iter(found.values()))
+    if name not in found:
+        raise PluginError(f"no launch scenario {name!r}; known: {', '.join(found)}")
+    return found[name]
+
+
+def plan_traffic(scenario: Scenario, options: LaunchOptions) -> Plan:
+    """Invent the rockets and decide the order, duplicates and batches of their messages.
+
+    Duplicates are extra copies sent right after the original; ``window`` reordering shuffles
+    consecutive runs of ``window`` deliveries, ``shuffle`` the whole traffic, ``none`` keeps
+    every rocket's messages in order (rockets interleaved).
+    """
+    rng = random.Random(options.seed)
+    lives: list[list[Envelope]] = []
+    expected: dict[str, RocketState] = {}
+    for _ in range(options.rockets):
+        channel = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+        life = list(scenario.invent(rng, options.messages))
+        expected[channel] = scenario.expect(channel, life)
+        lives.append(
+            [
+                message(p.payload, message_type=p.message_type, channel=channel, number=n)
+                for n, p in enumerate(life, start=1)
+            ]
+        )
+    in_order = [life[i] for i in range(options.messages) for life in lives if i < len(life)]
+    traffic: list[Envelope] = []
+    for envelope in in_order:
+        traffic.append(envelope)
+        if rng.random() < options.duplicate_rate:
+            traffic.append(envelope)
+    if options.reorder == "shuffle":
+        rng.shuffle(traffic)
+    elif options.reorder == "window":
+        for start in range(0, len(traffic), options.window):
+            run = traffic[start : start + options.window]
+            rng.shuffle(run)
+            traffic[start : start + options.window] = run
+    size = options.batch_size
+    requests = [traffic[i : i + size] for i in range(0, len(traffic), size)]
+    return Plan(
+        requests=requests,
+        expected=expected,
+        messages=len(in_order),
+        duplicates=len(traffic) - len(in_order),
+    )
+
+
+async def send(
+    client: AsyncRocketsClient, plan: Plan, options: LaunchOptions, progress: Progress
+) -> SendReport:
+    """Post every request of ``plan`` from ``options.concurrency`` concurrent senders."""
+    report = SendReport()
+    task = progress.add_task("sending", total=sum(len(r) for r in plan.requests))
+    queue: asyncio.Queue[list[Envelope]] = asyncio.Queue()
+    for request in plan.requests:
+        queue.put_nowait(request)
+
+    async def sender() -> None:
+        while not queue.empty():
+            request = queue.get_nowait()
+            started = time.perf_counter()
+            try:
+                if len(request) == 1:
+                    await client.send(request[0])
+                else:
+                    await client.send_batch(request)
+            except ApiError as exc:
+                report.errors[f"HTTP {exc.status}"] += 1
+            except ConnectionFailedError:
+                report.errors["connection"] += 1
+            report.latencies.append(time.perf_counter() - started)
+            report.requests += 1
+            report.deliveries += len(request)
+            progress.advance(task, len(request))
+            if options.message_delay:
+                await asyncio.sleep(options.message_delay)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(sender() for _ in range(options.concurrency)))
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _differences(expected: RocketState, actual: RocketState | None) -> list[str]:
+    if actual is None:
+        return ["missing"]
+    return [
+        f"{name}: expected {getattr(expected, name)!r}, got {getattr(actual, name)!r}"
+        for name in VERIFIED_FIELDS
+        if getattr(expected, name) != getattr(actual, name)
+    ]
+
+
+async def verify(client: AsyncRocketsClient, plan: Plan, timeout: float) -> VerifyReport:
+    """Poll the server until every rocket matches its expected state, or ``timeout`` passes."""
+    started = time.perf_counter()
+    while True:
+        page = await client.rockets()
+        actual = {state.channel: state for state in page.items}
+        problems = {
+            channel: diff
+            for channel, expected in plan.expected.items()
+            if (diff := _differences(expected, actual.get(channel)))
+        }
+        elapsed = time.perf_counter() - started
+        if not problems or elapsed >= timeout:
+            return VerifyReport(
+                matched=len(plan.expected) - len(problems),
+                total=len(plan.expected),
+                seconds=elapsed,
+                mismatches=[f"{c}: {'; '.join(d)}" for c, d in problems.items()],
+            )
+        await asyncio.sleep(0.2)
+
+
+def _ms(values: Sequence[float], q: int) -> float:
+    if len(values) < 2:
+        return (values[0] if values else 0.0) * 1000
+    return statistics.quantiles(values, n=100, method="inclusive")[q - 1] * 1000
+
+
+async def _run(options: LaunchOptions, scenario: Scenario, console: Console) -> int:
+    plan = plan_traffic(scenario, options)
+    url = base_url(options.url)
+    console.print(
+        f"launching {options.rockets} rockets at {url}: {plan.messages} messages + "
+        f"{plan.duplicates} duplicates, reorder={options.reorder}, "
+        f"batch={options.batch_size}, concurrency={options.concurrency}, "
+        f"delay={options.message_delay * 1000:g}ms, scenario={scenario.name}"
+    )
+    async with AsyncRocketsClient(url) as client:
+        columns = (
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+        )
+        with Progress(*columns, console=console, transient=True) as progress:
+            report = await send(client, plan, options, progress)
+        rate = report.deliveries / report.seconds if report.seconds else 0.0
+        errors = ", ".join(f"{k}: {v}" for k, v in sorted(report.errors.items())) or "none"
+        console.print(
+            f"sent {report.deliveries} messages ({plan.duplicates} duplicates) in "
+            f"{report.requests} requests, {report.seconds:.2f}s, {rate:,.0f} msgs/s; latency "
+            f"p50 {_ms(report.latencies, 50):.1f}ms p95 {_ms(report.latencies, 95):.1f}ms "
+            f"p99 {_ms(report.latencies, 99):.1f}ms; errors: {errors}"
+        )
+        failed = bool(report.errors)
+        if options.verify:
+            result = await verify(client, plan, options.verify_timeout)
+            verdict = "PASS" if result.passed else "FAIL"
+            console.print(
+                f"verify: {verdict}: {result.matched}/{result.total} rockets in the expected "
+                f"state after {result.seconds:.2f}s"
+            )
+            for line in result.mismatches[:10]:
+                console.print(f"  {line}", markup=False)
+            if len(result.mismatches) > 10:
+                console.print(f"  … and {len(result.mismatches) - 10} more")
+            failed = failed or not result.passed
+    return 1 if failed else 0
+
+
+def launch(options: LaunchOptions, scenario: Scenario, console: Console | None = None) -> int:
+    """Run one launch; return the exit status (0: sent without error and, if asked, verified)."""
+    console = console or Console()
+    try:
+        return asyncio.run(_run(options, scenario, console))
+    except ClientError as exc:
+        console.print(f"rockets launch: {exc}", markup=False)
+        return 1

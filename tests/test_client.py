@@ -1,0 +1,347 @@
+"""The SDK against the in-process app: every method, sync and async, errors and retries."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import msgspec
+import pytest
+from litestar import Litestar
+from litestar.testing import AsyncTestClient, TestClient
+from rockets_standard.messages import (
+    RocketExploded,
+    RocketLaunched,
+    RocketMissionChanged,
+    RocketSpeedDecreased,
+    RocketSpeedIncreased,
+)
+
+from rockets.app import create_app
+from rockets.client import (
+    AsyncRocketsClient,
+    BadRequestError,
+    ConflictError,
+    ConnectionFailedError,
+    NotFoundError,
+    PayloadTooLargeError,
+    RateLimitedError,
+    RetryPolicy,
+    RocketsClient,
+    UnavailableError,
+    message,
+)
+from rockets.errors import StoreError
+from rockets.schemas import Envelope
+from rockets.settings import Settings
+from rockets.state import RocketState
+from rockets.stores import MemoryStore
+
+from .conftest import ROOT
+
+FAST = RetryPolicy(attempts=4, backoff=0.001, max_delay=0.01)
+LAUNCH = RocketLaunched(type="Falcon-9", launch_speed=500, mission="ARTEMIS")
+
+
+@pytest.fixture
+def app(settings: Settings) -> Litestar:
+    return create_app(settings)
+
+
+@pytest.fixture
+def sdk(app: Litestar) -> Iterator[RocketsClient]:
+    with TestClient(app) as http, RocketsClient(http=http, retry=FAST) as client:
+        yield client
+
+
+@pytest.fixture
+async def async_sdk(app: Litestar) -> AsyncIterator[AsyncRocketsClient]:
+    async with AsyncTestClient(app) as http, AsyncRocketsClient(http=http, retry=FAST) as client:
+        yield client
+
+
+def test_message_builds_the_wire_envelope() -> None:
+    envelope = message(LAUNCH, channel="c", number=3, time="2022-02-02T19:39:05Z")
+    assert msgspec.json.decode(msgspec.json.encode(envelope)) == {
+        "metadata": {
+            "messageType": "RocketLaunched",
+            "channel": "c",
+            "messageNumber": 3,
+            "messageTime": "2022-02-02T19:39:05Z",
+        },
+        "message": {"type": "Falcon-9", "launchSpeed": 500, "mission": "ARTEMIS"},
+    }
+    bare = msgspec.json.decode(msgspec.json.encode(message(RocketExploded(reason="x"))))
+    assert bare == {"metadata": {"messageType": "RocketExploded"}, "message": {"reason": "x"}}
+    with pytest.raises(TypeError, match="message_type="):
+        message({"site": "LZ-1"})
+
+
+def test_every_method_sync(sdk: RocketsClient) -> None:
+    assert sdk.send(RocketSpeedIncreased(by=10), channel="r", number=2).status == "accepted"
+    ack = sdk.send(LAUNCH, channel="r", number=1)
+    assert (ack.channel, ack.message_number, ack.status) == ("r", 1, "accepted")
+    assert sdk.send(LAUNCH, channel="r", number=1).status == "duplicate"
+    acks = sdk.send_batch(
+        [
+            message(RocketSpeedDecreased(by=5), channel="r", number=3),
+            message(RocketMissionChanged(new_mission="MARS"), channel="r", number=4),
+            message(LAUNCH, channel="other"),
+        ]
+    )
+    assert [(a.channel, a.message_number, a.status) for a in acks] == [
+        ("r", 3, "accepted"),
+        ("r", 4, "accepted"),
+        ("other", 1, "accepted"),
+    ]
+    rocket = sdk.rocket("r")
+    assert isinstance(rocket, RocketState)
+    assert (rocket.speed, rocket.mission, rocket.last_message_number) == (505, "MARS", 4)
+    assert sdk.rocket("r", at=2).speed == 510
+    page = sdk.rockets(sort="speed", order="desc")
+    assert [s.channel for s in page.items] == ["r", "other"]
+    assert page.total == 2
+    limited = sdk.rockets(mission="MARS", limit=1)
+    assert ([s.channel for s in limited.items], limited.total) == (["r"], 1)
+    events = sdk.events("r", start=2, limit=2)
+    assert [e.message_number for e in events.items] == [2, 3]
+    assert events.total == 4
+    assert msgspec.json.decode(events.items[0].message) == {"by": 10}
+    health = sdk.health()
+    assert (health.status, health.rockets) == ("ok", 2)
+
+
+@pytest.mark.anyio
+async def test_every_method_async(async_sdk: AsyncRocketsClient) -> None:
+    assert (await async_sdk.send(LAUNCH, channel="a", number=1)).status == "accepted"
+    acks = await async_sdk.send_batch(
+        [message(RocketSpeedIncreased(by=1), channel="a", number=n) for n in (3, 2, 3)]
+    )
+    assert [a.status for a in acks] == ["accepted", "accepted", "duplicate"]
+    assert (await async_sdk.rocket("a")).speed == 502
+    assert (await async_sdk.rocket("a", at=1)).speed == 500
+    page = await async_sdk.rockets(status="flying")
+    assert ([s.channel for s in page.items], page.total) == (["a"], 1)
+    events = await async_sdk.events("a")
+    assert [e.message_type for e in events.items] == [
+        "RocketLaunched",
+        "RocketSpeedIncreased",
+        "RocketSpeedIncreased",
+    ]
+    assert (await async_sdk.health()).status == "ok"
+    with pytest.raises(NotFoundError):
+        await async_sdk.rocket("nobody")
+
+
+def test_errors_carry_the_server_error(sdk: RocketsClient) -> None:
+    with pytest.raises(BadRequestError) as bad:
+        sdk.send({"by": -1}, message_type="RocketSpeedIncreased", channel="r", number=1)
+    assert bad.value.status == 400
+    assert bad.value.path == "$.message.by"
+    assert bad.value.detail is not None
+    assert "$.message.by" in str(bad.value)
+    with pytest.raises(BadRequestError) as unknown:
+        sdk.send({}, message_type="Teleported")
+    assert unknown.value.error is not None
+    assert unknown.value.error.known_types is not None
+    with pytest.raises(NotFoundError) as missing:
+        sdk.rocket("nobody")
+    assert missing.value.status == 404
+    sdk.send(LAUNCH, channel="r", number=1)
+    with pytest.raises(NotFoundError):
+        sdk.rocket("r", at=5)
+    with pytest.raises(ConflictError) as conflict:
+        sdk.send(RocketExploded(reason="x"), channel="r", number=1)
+    assert conflict.value.error is not None
+    assert conflict.value.error.conflict is not None
+    assert conflict.value.error.conflict.existing.message_type == "RocketLaunched"
+    with pytest.raises(ConflictError) as batch_conflict:
+        sdk.send_batch([message(RocketExploded(reason="x"), channel="r", number=1)] * 2)
+    assert batch_conflict.value.acks is not None
+    assert [a.status for a in batch_conflict.value.acks] == ["conflict", "conflict"]
+    with pytest.raises(PayloadTooLargeError):
+        sdk.send(RocketExploded(reason="x" * 2_000_000), channel="big", number=1)
+
+
+def test_a_plugin_type_the_sdk_does_not_know() -> None:
+    app = create_app(Settings(plugins_dir=str(ROOT / "docs" / "examples" / "plugins")))
+    with TestClient(app) as http, RocketsClient(http=http) as sdk:
+        sdk.send(LAUNCH, channel="l", number=1)
+        ack = sdk.send({"site": "LZ-1"}, message_type="RocketLanded", channel="l", number=2)
+        assert ack.status == "accepted"
+        assert sdk.rocket("l").status == "landed"
+
+
+@pytest.mark.parametrize("settings", [Settings(max_pending_per_channel=1)])
+def test_full_buffer_is_retried_then_reported(sdk: RocketsClient) -> None:
+    sdk.send(RocketSpeedIncreased(by=1), channel="r", number=5)
+    with pytest.raises(RateLimitedError) as limited:
+        sdk.send(RocketSpeedIncreased(by=1), channel="r", number=6)
+    assert limited.value.retry_after == 1.0
+    with pytest.raises(RateLimitedError) as batch:
+        sdk.send_batch([message(RocketSpeedIncreased(by=1), channel="r", number=n) for n in (1, 7)])
+    assert batch.value.acks is not None
+    # Message 1 was taken on the first try; the retries that followed saw it as a duplicate.
+    assert [a.status for a in batch.value.acks] == ["duplicate", "rejected"]
+    assert sdk.rocket("r").last_message_number == 1
+
+
+# --- retries over a transport that fails, then lets requests through ------------------------
+
+
+LOSE_ANSWER = "lose the answer"
+
+
+class Flaky:
+    """Answers the first ``failures`` requests itself (a connection error, a status, or
+    ``LOSE_ANSWER``: pass the request on but drop the answer), then hands every request to the
+    real app."""
+
+    def __init__(self, target: TestClient[Any] | AsyncTestClient[Any], failures: list[Any]) -> None:
+        self.target = target
+        self.failures = failures
+        self.calls = 0
+
+    def fail(self, request: httpx.Request) -> httpx.Response | None:
+        self.calls += 1
+        if not self.failures:
+            return None
+        failure = self.failures.pop(0)
+        if failure == LOSE_ANSWER:
+            assert isinstance(self.target, TestClient)
+            self.target.send(request)
+            raise httpx.ReadError("connection reset")
+        if isinstance(failure, int):
+            return httpx.Response(
+                failure,
+                headers={"retry-after": "0"},
+                json={"status": failure, "error": "x", "detail": "flaky"},
+            )
+        raise failure
+
+    def sync(self, request: httpx.Request) -> httpx.Response:
+        failed = self.fail(request)
+        if failed is not None:
+            return failed
+        assert isinstance(self.target, TestClient)
+        return self.target.send(request)
+
+    async def asynchronous(self, request: httpx.Request) -> httpx.Response:
+        failed = self.fail(request)
+        if failed is not None:
+            return failed
+        assert isinstance(self.target, AsyncTestClient)
+        return await self.target.send(request)
+
+
+def flaky_sync(
+    app: Litestar, failures: list[Any], retry: RetryPolicy | None = FAST
+) -> Callable[[], Any]:
+    def run(check: Callable[[RocketsClient, Flaky], None]) -> None:
+        with TestClient(app) as target:
+            flaky = Flaky(target, failures)
+            transport = httpx.MockTransport(flaky.sync)
+            with RocketsClient(str(target.base_url), transport=transport, retry=retry) as sdk:
+                check(sdk, flaky)
+
+    return run  # type: ignore[return-value]
+
+
+def test_connection_errors_are_retried(app: Litestar) -> None:
+    def check(sdk: RocketsClient, flaky: Flaky) -> None:
+        assert sdk.send(LAUNCH, channel="r", number=1).status == "accepted"
+        assert flaky.calls == 3
+        assert sdk.rocket("r").speed == 500
+
+    flaky_sync(app, [httpx.ConnectError("refused"), httpx.ReadTimeout("slow")])(check)
+
+
+def test_429_and_503_are_retried(app: Litestar) -> None:
+    def check(sdk: RocketsClient, flaky: Flaky) -> None:
+        assert sdk.send_batch([message(LAUNCH, channel="r", number=1)])[0].status == "accepted"
+        assert flaky.calls == 3
+
+    flaky_sync(app, [503, 429])(check)
+
+
+def test_a_lost_answer_is_safe_to_resend(app: Litestar) -> None:
+    """The request reached the server but its answer was lost: the retry is a duplicate."""
+
+    def check(sdk: RocketsClient, flaky: Flaky) -> None:
+        assert sdk.send(LAUNCH, channel="r", number=1).status == "duplicate"
+        assert flaky.calls == 2
+        assert len(sdk.events("r").items) == 1
+
+    flaky_sync(app, [LOSE_ANSWER])(check)
+
+
+def test_retries_give_up(app: Litestar) -> None:
+    def check(sdk: RocketsClient, flaky: Flaky) -> None:
+        with pytest.raises(ConnectionFailedError):
+            sdk.rockets()
+        assert flaky.calls == 4
+
+    flaky_sync(app, [httpx.ConnectError("refused")] * 10)(check)
+
+
+def test_retry_can_be_switched_off(app: Litestar) -> None:
+    def check(sdk: RocketsClient, flaky: Flaky) -> None:
+        with pytest.raises(UnavailableError):
+            sdk.rockets()
+        assert flaky.calls == 1
+
+    flaky_sync(app, [503], retry=None)(check)
+
+
+def test_unnumbered_messages_are_never_resent(app: Litestar) -> None:
+    def check(sdk: RocketsClient, flaky: Flaky) -> None:
+        with pytest.raises(ConnectionFailedError):
+            sdk.send(LAUNCH, channel="r")
+        with pytest.raises(UnavailableError):
+            sdk.send_batch([message(LAUNCH, channel="r", number=1), message(LAUNCH)])
+        assert flaky.calls == 2
+
+    flaky_sync(app, [httpx.ConnectError("refused"), 503])(check)
+
+
+@pytest.mark.anyio
+async def test_async_retries(app: Litestar) -> None:
+    async with AsyncTestClient(app) as target:
+        flaky = Flaky(target, [httpx.ConnectError("refused"), 503])
+        transport = httpx.MockTransport(flaky.asynchronous)
+        async with AsyncRocketsClient(str(target.base_url), transport=transport, retry=FAST) as sdk:
+            assert (await sdk.send(LAUNCH, channel="r", number=1)).status == "accepted"
+            assert flaky.calls == 3
+        flaky.failures = [httpx.ConnectError("refused")] * 10
+        async with AsyncRocketsClient(str(target.base_url), transport=transport, retry=None) as sdk:
+            with pytest.raises(ConnectionFailedError):
+                await sdk.rocket("r")
+
+
+class DownStore(MemoryStore):
+    async def ping(self) -> None:
+        raise StoreError("down")
+
+
+def test_health_reports_an_unavailable_store() -> None:
+    with (
+        TestClient(create_app(Settings(), store=DownStore())) as http,
+        RocketsClient(http=http) as sdk,
+    ):
+        health = sdk.health()
+    assert (health.status, health.detail) == ("unavailable", "down")
+
+
+def test_retry_delay_honours_retry_after_and_caps() -> None:
+    policy = RetryPolicy(backoff=0.1, max_delay=1.0)
+    assert policy.delay(1, 0.5) == 0.5
+    assert policy.delay(1, 30) == 1.0
+    assert 0.05 <= policy.delay(1, None) <= 0.1
+    assert 0.5 <= policy.delay(10, None) <= 1.0
+
+
+def test_envelope_is_the_servers_own_struct() -> None:
+    assert isinstance(message(LAUNCH), Envelope)
+    assert Path(RocketsClient.__module__.replace(".", "/") + ".py").name == "client.py"

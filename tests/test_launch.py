@@ -1,0 +1,186 @@
+from __future__ import annotations
+
+import random
+import subprocess
+from collections import Counter
+from datetime import UTC, datetime
+
+import msgspec
+import pytest
+
+from rockets.aggregate import fold
+from rockets.errors import PluginError
+from rockets.launch import LaunchOptions, base_url, find_scenario, plan_traffic
+from rockets.plugins import build_plugin_manager
+from rockets.records import Record
+from rockets.registry import build_registry
+from rockets.scenario import VERIFIED_FIELDS, Scenario
+
+from .conftest import ROOT
+from .server import BIN, free_port, running
+
+PM = build_plugin_manager()
+_T = datetime(2022, 2, 2, 19, 39, 5, tzinfo=UTC)
+STANDARD = find_scenario(PM, None)
+
+
+def numbers(options: LaunchOptions) -> tuple[list[tuple[str, int]], int]:
+    plan = plan_traffic(STANDARD, options)
+    sent = [
+        (e.metadata.channel or "", e.metadata.message_number or 0)
+        for request in plan.requests
+        for e in request
+    ]
+    return sent, plan.duplicates
+
+
+def test_plan_sends_every_message_and_the_duplicates() -> None:
+    options = LaunchOptions(url="x", rockets=7, messages=12, duplicate_rate=0.25, seed=1)
+    sent, duplicates = numbers(options)
+    counts = Counter(sent)
+    assert len(counts) == 7 * 12
+    assert sum(counts.values()) == 7 * 12 + duplicates
+    assert 0 < duplicates < 7 * 12
+    assert set(counts.values()) <= {1, 2}
+    for channel in {c for c, _ in counts}:
+        assert sorted(n for c, n in counts if c == channel) == list(range(1, 13))
+
+
+def test_no_reordering_keeps_each_rocket_in_order() -> None:
+    sent, _ = numbers(LaunchOptions(url="x", rockets=3, messages=10, reorder="none", seed=2))
+    for channel in {c for c, _ in sent}:
+        mine = [n for c, n in sent if c == channel]
+        assert mine == sorted(mine)
+
+
+def test_shuffle_reorders_and_a_seed_replays() -> None:
+    options = LaunchOptions(url="x", rockets=3, messages=30, reorder="shuffle", seed=3)
+    sent, _ = numbers(options)
+    assert sent == numbers(options)[0]
+    assert sent != numbers(msgspec.structs.replace(options, seed=4))[0]
+    first = [n for c, n in sent if c == sent[0][0]]
+    assert first != sorted(first)
+
+
+def test_batches_hold_batch_size_messages() -> None:
+    plan = plan_traffic(
+        STANDARD, LaunchOptions(url="x", rockets=2, messages=10, batch_size=4, duplicate_rate=0)
+    )
+    assert [len(r) for r in plan.requests] == [4, 4, 4, 4, 4]
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_standard_reference_model_agrees_with_the_plugins(seed: int) -> None:
+    """The scenario's expectation is computed independently: it must equal the real fold."""
+    registry = build_registry(PM)
+    rng = random.Random(seed)
+    life = STANDARD.invent(rng, rng.randrange(1, 60))
+    records = [
+        Record("c", n, p.message_type, _T, _T, msgspec.json.encode(p.payload))
+        for n, p in enumerate(life, start=1)
+    ]
+    expected, actual = STANDARD.expect("c", life), fold(registry, "c", records)
+    for name in VERIFIED_FIELDS:
+        assert getattr(expected, name) == getattr(actual, name)
+
+
+def test_first_message_launches_and_explosions_happen() -> None:
+    rng = random.Random(0)
+    lives = [STANDARD.invent(rng, 40) for _ in range(50)]
+    assert {life[0].message_type for life in lives} == {"RocketLaunched"}
+    assert any(p.message_type == "RocketExploded" for life in lives for p in life)
+
+
+def test_scenario_lookup() -> None:
+    assert isinstance(STANDARD, Scenario)
+    assert find_scenario(PM, "standard") is not None
+    with pytest.raises(PluginError, match="no launch scenario 'moon'; known: standard"):
+        find_scenario(PM, "moon")
+
+
+@pytest.mark.parametrize(
+    ("url", "base"),
+    [
+        ("http://localhost:8088/messages", "http://localhost:8088"),
+        ("http://localhost:8088/messages/", "http://localhost:8088"),
+        ("http://localhost:8088", "http://localhost:8088"),
+        ("localhost:8088", "http://localhost:8088"),
+        ("https://example.test/api/messages", "https://example.test/api"),
+    ],
+)
+def test_base_url(url: str, base: str) -> None:
+    assert base_url(url) == base
+
+
+def launch(url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(BIN / "rockets"), "launch", url, *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_launch_verify_passes_against_a_correct_server() -> None:
+    port = free_port()
+    with running([str(BIN / "rockets"), "serve", "--port", str(port)], port):
+        result = launch(
+            f"http://127.0.0.1:{port}/messages",
+            "--message-delay=0",
+            "--concurrency-level=4",
+            "--rockets=15",
+            "--messages=25",
+            "--reorder=shuffle",
+            "--duplicates=0.3",
+            "--batch-size=3",
+            "--seed=11",
+            "--verify",
+        )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "verify: PASS: 15/15 rockets" in result.stdout
+    assert "errors: none" in result.stdout
+    assert "msgs/s" in result.stdout
+
+
+def test_launch_verify_fails_against_a_wrong_server() -> None:
+    port = free_port()
+    env = {
+        "ROCKETS_BLOCKED_PLUGINS": "rocket_speed_increased",
+        "ROCKETS_PLUGINS_DIR": str(ROOT / "tests" / "plugins" / "wrong_speed"),
+    }
+    with running([str(BIN / "rockets"), "serve", "--port", str(port)], port, env=env):
+        result = launch(
+            f"http://127.0.0.1:{port}",
+            "--message-delay=0",
+            "--rockets=5",
+            "--messages=30",
+            "--seed=5",
+            "--verify",
+            "--verify-timeout=1s",
+        )
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "verify: FAIL" in result.stdout
+    assert "speed: expected" in result.stdout
+
+
+def test_launch_reports_an_unreachable_server() -> None:
+    result = launch(
+        f"http://127.0.0.1:{free_port()}", "--message-delay=0", "--rockets=1", "--messages=1"
+    )
+    assert result.returncode == 1
+    assert "connection: 1" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "complaint"),
+    [
+        (["--message-delay=5x"], "invalid duration"),
+        (["--duplicates=2"], "between 0.0 and 1.0"),
+        (["--rockets=0"], "must be >= 1"),
+        (["--scenario=moon"], "no launch scenario 'moon'"),
+    ],
+)
+def test_launch_rejects_bad_options(args: list[str], complaint: str) -> None:
+    result = launch("http://127.0.0.1:9", *args)
+    assert result.returncode == 2
+    assert complaint in result.stderr
