@@ -13,6 +13,7 @@ __all__ = [
     "RocketsError",
     "SettingsError",
     "StoreError",
+    "TransientStoreError",
 ]
 
 
@@ -61,6 +62,11 @@ class SettingsError(RocketsError):
 
 class StoreError(RocketsError):
     """The store could not be reached or refused a commit; nothing of the commit was kept."""
+
+
+class TransientStoreError(StoreError):
+    """A concurrent writer got in the way (a deadlock, a serialization failure): nothing was
+    kept, and running the same group again is expected to succeed."""
 
 
 class InputError(RocketsError):

@@ -141,7 +141,7 @@ def build_routes(service: RocketService) -> list[HTTPRouteHandler]:
             limit=limit,
             offset=offset,
         )
-        total, rows = service.rockets(query)
+        total, rows = await service.rockets(query)
         return Response(content=rows, headers={"X-Total-Count": str(total)})
 
     @get(
@@ -155,7 +155,7 @@ def build_routes(service: RocketService) -> list[HTTPRouteHandler]:
     ) -> RocketState:
         """The rocket's current state, or with ``at=N`` its state right after event N."""
         if at is None:
-            return service.rocket(channel)
+            return await service.rocket(channel)
         return await service.rocket_at(channel, at)
 
     @get(

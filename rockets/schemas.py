@@ -86,7 +86,7 @@ class Health(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, rena
 
     status: Literal["ok", "unavailable"]
     store: str
-    rockets: int
+    rockets: int | None
     workers: int
     queued: int
     message_types: list[str]

@@ -19,14 +19,14 @@ from rockets.codec import Codec
 from rockets.engine import Engine, Outcome
 from rockets.errors import ConflictDetail, ErrorBody, InputError, MessageSummary, StoreError
 from rockets.pool import PoolClosedError, WorkerPool
-from rockets.projection import Projection, RocketQuery
+from rockets.projection import RocketQuery
 from rockets.records import Record
 from rockets.registry import Registry
 from rockets.schemas import MAX_MESSAGE_NUMBER, Ack, AckStatus, EventView, Health
-from rockets.sequencer import Sequencer, Verdict
+from rockets.sequencer import Verdict
 from rockets.settings import Settings
 from rockets.state import RocketState
-from rockets.stores import Store, open_store
+from rockets.stores import Limits, Store, open_store
 
 __all__ = ["IngestAnswer", "RocketService"]
 
@@ -160,25 +160,26 @@ class RocketService:
         self.settings = settings
         self.registry = registry
         self.codec = Codec(registry, settings.max_batch)
-        self.store = store if store is not None else open_store(settings.store)
-        self.projection = Projection()
-        self.sequencer = Sequencer(settings.max_pending_per_channel, settings.max_pending_total)
-        self.engine = Engine(registry, self.store, self.sequencer, self.projection)
+        limits = Limits(
+            max_pending_per_channel=settings.max_pending_per_channel,
+            max_pending_total=settings.max_pending_total,
+        )
+        self.store = store if store is not None else open_store(settings.store, limits)
+        self.engine = Engine(registry, self.store)
         self.pool: WorkerPool[list[Record], list[Outcome]] = WorkerPool(
             settings.worker_count, self.engine.process
         )
 
     async def start(self) -> None:
-        """Open the store, rebuild state from it, then start the workers."""
-        await self.store.open()
-        recovered = await self.engine.recover()
+        """Open the store (which rebuilds what it keeps in memory), then start the workers."""
+        recovered = await self.store.open(self.registry)
         self.pool.start()
         log.info(
             "rockets ready: %s store (%d messages recovered, %d rockets), %d workers, "
             "message types: %s",
             self.store.name,
             recovered,
-            len(self.projection),
+            await self.store.count(),
             self.pool.size,
             ", ".join(self.registry.names),
         )
@@ -187,8 +188,9 @@ class RocketService:
         """Apply everything queued, then close the store."""
         log.info("rockets stopping: applying %d queued requests", self.pool.queued)
         await self.pool.close()
+        rockets = await self.store.count()
         await self.store.close()
-        log.info("rockets stopped: %d rockets", len(self.projection))
+        log.info("rockets stopped: %d rockets", rockets)
 
     async def ingest(self, body: bytes) -> IngestAnswer:
         """Decode, sequence, apply and store the messages of one request body."""
@@ -231,13 +233,13 @@ class RocketService:
         # Every index belongs to exactly one share, so no slot is left empty.
         return cast(list[Answer], answers)
 
-    def rocket(self, channel: str) -> RocketState:
+    async def rocket(self, channel: str) -> RocketState:
         """The current state of ``channel``.
 
         Raises:
             InputError: the channel has received no message (404).
         """
-        state = self.projection.get(channel)
+        state = await self.store.rocket(channel)
         if state is None:
             raise InputError(
                 ErrorBody(
@@ -255,7 +257,7 @@ class RocketService:
         Raises:
             InputError: unknown channel, or event ``number`` is not applied yet (404).
         """
-        current = self.rocket(channel)
+        current = await self.rocket(channel)
         if number > current.last_message_number:
             raise InputError(
                 ErrorBody(
@@ -275,7 +277,7 @@ class RocketService:
 
     async def events(self, channel: str, start: int, limit: int) -> tuple[int, list[EventView]]:
         """A page of ``channel``'s applied events, and how many events it has in all."""
-        total = self.rocket(channel).last_message_number
+        total = (await self.rocket(channel)).last_message_number
         records = await self.store.events(channel, start, limit)
         return total, [
             EventView(
@@ -288,21 +290,23 @@ class RocketService:
             for r in records
         ]
 
-    def rockets(self, query: RocketQuery) -> tuple[int, list[RocketState]]:
+    async def rockets(self, query: RocketQuery) -> tuple[int, list[RocketState]]:
         """Filtered, sorted, paged rocket states and the number that matched."""
-        return self.projection.query(query)
+        return await self.store.rockets(query)
 
     async def health(self) -> Health:
         """Whether the service can take messages, and a few vital figures."""
         detail = None
+        rockets = None
         try:
             await self.store.ping()
+            rockets = await self.store.count()
         except StoreError as exc:
             detail = str(exc)
         return Health(
             status="ok" if detail is None else "unavailable",
             store=self.store.name,
-            rockets=len(self.projection),
+            rockets=rockets,
             workers=self.pool.size,
             queued=self.pool.queued,
             message_types=self.registry.names,

@@ -33,6 +33,12 @@ class RocketState(msgspec.Struct, frozen=True, kw_only=True, rename="camel", gc=
     last_message_number: int = 0
     pending: int = 0
 
+    def with_pending(self, pending: int) -> RocketState:
+        """This state with another pending count (itself when the count is the same)."""
+        if pending == self.pending:
+            return self
+        return msgspec.structs.replace(self, pending=pending)
+
 
 class Event(msgspec.Struct, Generic[P], frozen=True, kw_only=True):
     """An event as a plugin's ``apply`` function receives it: metadata plus the typed payload."""

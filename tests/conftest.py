@@ -27,3 +27,21 @@ def client(settings: Settings) -> Iterator[TestClient]:  # type: ignore[type-arg
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+@pytest.fixture(scope="session")
+def postgres_admin_url() -> Iterator[str]:
+    """A PostgreSQL server for the session (see tests/pg.py)."""
+    from .pg import postgres_server
+
+    with postgres_server() as url:
+        yield url
+
+
+@pytest.fixture
+def postgres_url(postgres_admin_url: str) -> Iterator[str]:
+    """A fresh, empty database for one test."""
+    from .pg import fresh_database
+
+    with fresh_database(postgres_admin_url) as url:
+        yield url

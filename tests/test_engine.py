@@ -6,16 +6,14 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from rockets.aggregate import fold
 from rockets.engine import Engine
 from rockets.errors import StoreError
 from rockets.plugins import build_plugin_manager
-from rockets.projection import Projection
 from rockets.records import Record
 from rockets.registry import Registry, build_registry
 from rockets.schemas import MAX_MESSAGE_NUMBER
-from rockets.sequencer import Sequencer, Verdict
-from rockets.stores import Commit, MemoryStore
+from rockets.sequencer import Verdict
+from rockets.stores import Commit, Limits, MemoryStore
 
 pytestmark = pytest.mark.anyio
 T = datetime(2026, 1, 1, tzinfo=UTC)
@@ -27,23 +25,28 @@ def registry() -> Registry:
 
 
 class FlakyStore(MemoryStore):
-    """A memory store whose next commit can be made to fail."""
+    """A memory store whose next write can be made to fail."""
 
     def __init__(self) -> None:
-        super().__init__()
+        super().__init__(Limits(max_pending_per_channel=8, max_pending_total=100))
         self.fail_next = False
         self.commits: list[Commit] = []
 
-    async def commit(self, commit: Commit) -> None:
+    async def _write(self, commit: Commit) -> None:
         if self.fail_next:
             self.fail_next = False
             raise StoreError("disk on fire")
         self.commits.append(commit)
-        await super().commit(commit)
+        await super()._write(commit)
 
 
-def engine_for(registry: Registry, store: MemoryStore | None = None) -> Engine:
-    return Engine(registry, store or FlakyStore(), Sequencer(8, 100), Projection())
+def engine_for(registry: Registry, store: FlakyStore | None = None) -> Engine:
+    return Engine(registry, store or FlakyStore())
+
+
+def store_of(engine: Engine) -> FlakyStore:
+    assert isinstance(engine.store, FlakyStore)
+    return engine.store
 
 
 def speed_up(number: int, by: int = 1, channel: str = "c") -> Record:
@@ -68,7 +71,7 @@ async def test_group_applies_and_commits_once(registry: Registry) -> None:
     (commit,) = store.commits
     assert [r.message_number for r in commit.received] == [3, 1, 2, 4]
     assert [r.message_number for r in commit.applied] == [1, 2, 3, 4]
-    state = engine.projection.get("c")
+    state = store_of(engine).projection.get("c")
     assert state is not None
     assert (state.speed, state.last_message_number, state.pending) == (13, 4, 0)
     assert [s.last_message_number for s in commit.states] == [4]
@@ -77,7 +80,7 @@ async def test_group_applies_and_commits_once(registry: Registry) -> None:
 async def test_pending_only_channel_is_visible_with_its_count(registry: Registry) -> None:
     engine = engine_for(registry)
     await engine.process([[speed_up(5)], [speed_up(3)]])
-    state = engine.projection.get("c")
+    state = store_of(engine).projection.get("c")
     assert state is not None
     assert (state.last_message_number, state.pending, state.status) == (0, 2, "unknown")
 
@@ -102,7 +105,7 @@ async def test_duplicates_of_applied_events_are_checked_against_the_store(
     conflict = results[0][1]
     assert conflict.existing is not None
     assert conflict.existing.payload == b'{"by":7}'
-    state = engine.projection.get("c")
+    state = store_of(engine).projection.get("c")
     assert state is not None
     assert state.speed == 10 + 7 + 1
 
@@ -118,19 +121,19 @@ async def test_failed_commit_changes_nothing(registry: Registry) -> None:
     store = FlakyStore()
     engine = engine_for(registry, store)
     await engine.process([[launch(), speed_up(3)]])
-    before = engine.projection.get("c")
+    before = store_of(engine).projection.get("c")
     store.fail_next = True
     with pytest.raises(StoreError):
         await engine.process([[speed_up(2), speed_up(5), launch("other")]])
-    assert engine.projection.get("c") == before
-    assert engine.projection.get("other") is None
-    assert engine.sequencer.applied("c") == 1
-    assert engine.sequencer.pending_count("c") == 1
-    assert engine.sequencer.total_pending == 1
+    assert store_of(engine).projection.get("c") == before
+    assert store_of(engine).projection.get("other") is None
+    assert store_of(engine).sequencer.applied("c") == 1
+    assert store_of(engine).sequencer.pending_count("c") == 1
+    assert store_of(engine).sequencer.total_pending == 1
     # Sending the same messages again works as if the failure never happened.
     results = await engine.process([[speed_up(2), speed_up(5), launch("other")]])
     assert [o.verdict for o in results[0]] == [Verdict.ACCEPTED] * 3
-    state = engine.projection.get("c")
+    state = store_of(engine).projection.get("c")
     assert state is not None
     assert state.last_message_number == 3
 
@@ -141,18 +144,6 @@ async def test_bounds_refuse_and_report(registry: Registry) -> None:
     verdicts = [o.verdict for o in results[0]]
     assert verdicts.count(Verdict.ACCEPTED) == 8
     assert verdicts[8:] == [Verdict.CHANNEL_FULL] * 2
-
-
-async def test_recover_rebuilds_projection_from_store(registry: Registry) -> None:
-    store = FlakyStore()
-    engine = engine_for(registry, store)
-    await engine.process([[launch(), speed_up(2, by=4), speed_up(3, by=5)]])
-    rebuilt = engine_for(registry, store)
-    assert await rebuilt.recover() == 3
-    assert rebuilt.projection.get("c") == engine.projection.get("c")
-    assert rebuilt.sequencer.next_number("c") == 4
-    records = await store.events("c", 1, 100)
-    assert fold(registry, "c", records) == engine.projection.get("c")
 
 
 BOOM_PLUGIN = """
@@ -180,11 +171,11 @@ async def test_a_plugin_failure_fails_its_own_request_only(tmp_path: Path) -> No
     assert isinstance(results[1], ZeroDivisionError)
     assert [o.verdict for o in results[0]] == [Verdict.ACCEPTED]  # type: ignore[union-attr]
     assert [o.verdict for o in results[2]] == [Verdict.ACCEPTED]  # type: ignore[union-attr]
-    state = engine.projection.get("a")
+    state = store_of(engine).projection.get("a")
     assert state is not None
     assert state.last_message_number == 2
-    assert engine.projection.get("b") is None
-    assert engine.sequencer.applied("b") == 0
+    assert store_of(engine).projection.get("b") is None
+    assert store_of(engine).sequencer.applied("b") == 0
 
 
 async def test_numbering_stops_at_the_largest_number(registry: Registry) -> None:

@@ -55,7 +55,7 @@ async def deliver(requests: list[list[dict[str, Any]]], workers: int) -> dict[st
         assert all(a.status_code == 202 for a in answers), [a.body for a in answers]
         result: dict[str, Any] = {}
         for channel in sorted({m["metadata"]["channel"] for r in requests for m in r}):
-            state = service.rocket(channel)
+            state = await service.rocket(channel)
             records = await service.store.events(channel, 1, 10_000)
             # Replay from the event log equals the live projection.
             assert fold(REGISTRY, channel, records) == state

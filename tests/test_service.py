@@ -41,7 +41,7 @@ async def test_stop_applies_everything_already_queued() -> None:
     answers = await asyncio.gather(*requests)
     assert {a.status_code for a in answers} == {202}
     for c in range(10):
-        state = service.rocket(f"c{c}")
+        state = await service.rocket(f"c{c}")
         assert (state.last_message_number, state.speed, state.pending) == (50, 50, 0)
     late = await service.ingest(body("c0", 51))
     assert late.status_code == 503

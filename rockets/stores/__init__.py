@@ -2,24 +2,45 @@
 
 from __future__ import annotations
 
+from importlib.metadata import entry_points
 from urllib.parse import urlsplit
 
 from rockets.errors import SettingsError
-from rockets.stores.base import Commit, Store
+from rockets.stores.base import Commit, Group, Limits, Store
 from rockets.stores.memory import MemoryStore
 
-__all__ = ["Commit", "MemoryStore", "Store", "open_store"]
+__all__ = ["STORE_ENTRY_POINTS", "Commit", "Group", "Limits", "MemoryStore", "Store", "open_store"]
+
+STORE_ENTRY_POINTS = "rockets.stores"
+"""Entry-point group of out-of-tree stores: name = scheme, value = ``(url, limits) -> Store``."""
 
 
-def open_store(url: str) -> Store:
+def open_store(url: str, limits: Limits | None = None) -> Store:
     """Build (not yet connect) the store named by ``url``.
 
+    Built in: ``memory://``, ``sqlite:///relative/path.db`` or ``sqlite:////absolute/path.db``,
+    ``postgresql://user:password@host:port/database``. Other schemes are looked up among the
+    ``rockets.stores`` entry points.
+
     Raises:
-        SettingsError: the URL's scheme names no store this version provides.
+        SettingsError: no store answers to the URL's scheme, or the URL is malformed.
     """
+    limits = limits or Limits()
     scheme = urlsplit(url).scheme
     if scheme == "memory":
-        return MemoryStore()
+        return MemoryStore(limits)
+    if scheme == "sqlite":
+        from rockets.stores.sqlite import SQLiteStore
+
+        return SQLiteStore.from_url(url, limits)
+    if scheme in ("postgresql", "postgres"):
+        from rockets.stores.postgres import PostgresStore
+
+        return PostgresStore.from_url(url, limits)
+    for entry_point in entry_points(group=STORE_ENTRY_POINTS, name=scheme):
+        store: Store = entry_point.load()(url, limits)
+        return store
     raise SettingsError(
-        f"ROCKETS_STORE={url!r}: unknown store scheme {scheme!r} (known: memory://)"
+        f"ROCKETS_STORE={url!r}: unknown store scheme {scheme!r} "
+        "(known: memory://, sqlite:///, postgresql://)"
     )

@@ -1,35 +1,49 @@
-"""The store contract: where accepted messages and applied events are kept.
+"""The store contract: where messages, events and rocket states are kept, and how a worker's
+group of messages is written.
 
-A store is told, one group commit at a time, which messages were received and which of them
-joined their channel's event log. It answers reads of the log. The sequencing itself happens
-before the store is called; a store never decides what is a duplicate.
+The engine never touches a store's data directly. For each group of messages it opens a
+:class:`Group` on the channels the group touches; the group hands it the channels' sequencing
+state (a :class:`Sequencer` holding at least those channels) and their current rocket states,
+and writes what the engine staged, all or nothing, when the ``async with`` block ends without an
+error. Reads go to the store as well, so that a store shared by several processes answers every
+one of them alike.
 """
 
 from __future__ import annotations
 
 import abc
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AbstractAsyncContextManager
 from typing import ClassVar
 
 import msgspec
 
+from rockets.projection import RocketQuery
 from rockets.records import Record
+from rockets.registry import Registry
+from rockets.sequencer import Sequencer
 from rockets.state import RocketState
 
-__all__ = ["Commit", "Store"]
+__all__ = ["Commit", "Group", "Limits", "Store"]
+
+
+class Limits(msgspec.Struct, frozen=True, kw_only=True):
+    """The pending-buffer bounds a store's sequencers enforce."""
+
+    max_pending_per_channel: int = 1024
+    max_pending_total: int = 100_000
 
 
 class Commit(msgspec.Struct, frozen=True, kw_only=True):
-    """One group commit, written all or nothing.
+    """What one group wrote, all or nothing.
 
     Attributes:
-        received: every message accepted in this group that the store has not seen, applied or
-            waiting behind a gap. A durable store keeps them all, so that a crash loses no
-            acknowledged message.
+        received: every message accepted in this group, applied or waiting behind a gap. A
+            durable store keeps them all, so that a crash loses no acknowledged message.
         applied: the records that joined their channel's event log in this group, each
-            channel's in number order. A record may have been ``received`` in an earlier commit
-            (it waited behind a gap).
-        states: the new projection row of every channel whose state changed.
+            channel's in number order. A record may have been received in an earlier group (it
+            waited behind a gap).
+        states: the new state of every channel whose state or pending count changed.
     """
 
     received: list[Record]
@@ -37,41 +51,79 @@ class Commit(msgspec.Struct, frozen=True, kw_only=True):
     states: list[RocketState]
 
 
-class Store(abc.ABC):
-    """An async event store. Subclasses implement every abstract method.
+class Group(abc.ABC):
+    """One worker's write on a set of channels, held exclusively until it ends.
 
-    ``durable`` says whether a commit survives the process; ``name`` is shown by ``/health``.
+    Attributes:
+        sequencer: the sequencing state of (at least) the group's channels; the engine offers
+            it every message of the group.
     """
 
-    durable: ClassVar[bool] = False
-    name: ClassVar[str] = "abstract"
+    sequencer: Sequencer
 
-    async def open(self) -> None:  # noqa: B027 - optional hook with nothing to do by default
-        """Connect, create or migrate the schema. Called once before any other method."""
+    @abc.abstractmethod
+    def state(self, channel: str) -> RocketState | None:
+        """The channel's current state, or None if the channel has no accepted message."""
+
+    @abc.abstractmethod
+    async def applied(self, channel: str, number: int) -> Record | None:
+        """Event ``number`` of ``channel`` as stored before this group (None if absent)."""
+
+    @abc.abstractmethod
+    def stage(self, commit: Commit) -> None:
+        """What to write when the group ends without an error."""
+
+
+class Store(abc.ABC):
+    """An event store. ``name`` is shown by ``/health``; ``durable`` says whether an
+    acknowledged message survives the process; ``shared`` whether several processes may use
+    the same store at once."""
+
+    name: ClassVar[str] = "abstract"
+    durable: ClassVar[bool] = False
+    shared: ClassVar[bool] = False
+
+    async def open(self, registry: Registry) -> int:
+        """Connect, create or migrate the schema, rebuild what the store keeps in memory.
+
+        Called once before any other method. Returns how many messages were read back.
+        """
+        return 0
 
     async def close(self) -> None:  # noqa: B027 - optional hook with nothing to do by default
-        """Release connections. Called once, after the last commit."""
+        """Release connections; called once, after the last group."""
 
     @abc.abstractmethod
     async def ping(self) -> None:
         """Return if the store can serve requests; raise :class:`StoreError` otherwise."""
 
     @abc.abstractmethod
-    async def commit(self, commit: Commit) -> None:
-        """Keep ``commit`` entirely, or raise :class:`StoreError` having kept none of it."""
+    def group(self, channels: Sequence[str]) -> AbstractAsyncContextManager[Group]:
+        """Hold ``channels`` (sorted, distinct) for one group of messages.
+
+        Entering loads their state; leaving without an error writes what was staged, or
+        raises :class:`StoreError` having written nothing; leaving with an error writes nothing
+        and leaves the channels as they were.
+        """
 
     @abc.abstractmethod
-    async def event(self, channel: str, number: int) -> Record | None:
-        """The applied event ``number`` of ``channel``, or None if it is not in the log."""
+    async def rocket(self, channel: str) -> RocketState | None:
+        """The current state of ``channel``, or None if it has received nothing."""
+
+    @abc.abstractmethod
+    async def rockets(self, query: RocketQuery) -> tuple[int, list[RocketState]]:
+        """How many rockets match ``query``'s filters, and the page it asks for."""
 
     @abc.abstractmethod
     async def events(self, channel: str, start: int, limit: int) -> list[Record]:
         """Up to ``limit`` applied events of ``channel`` from number ``start`` on, in order."""
 
     @abc.abstractmethod
-    def received(self) -> AsyncIterator[Record]:
-        """Every kept message, applied or waiting, each channel's in number order.
+    async def count(self) -> int:
+        """How many rockets the store holds."""
 
-        Used once at start-up to rebuild the sequencer and the projection. A store that is not
-        durable yields what it holds in this process (nothing, after a restart).
-        """
+    async def received(self) -> AsyncIterator[Record]:
+        """Every kept message, applied or waiting, each channel's in number order (for
+        backups, migrations and tests). Stores that keep only applied events yield those."""
+        return
+        yield  # pragma: no cover - makes this an async generator

@@ -6,25 +6,26 @@ from collections.abc import AsyncIterator
 from typing import ClassVar
 
 from rockets.records import Record
-from rockets.stores.base import Commit, Store
+from rockets.stores.base import Commit, Limits
+from rockets.stores.local import LocalStore
 
 __all__ = ["MemoryStore"]
 
 
-class MemoryStore(Store):
-    """Keeps each channel's event log as a list; messages waiting behind a gap live only in the
+class MemoryStore(LocalStore):
+    """Keeps each channel's event log as a list. Messages waiting behind a gap live only in the
     sequencer, since nothing here outlives the process anyway."""
 
-    durable: ClassVar[bool] = False
     name: ClassVar[str] = "memory"
 
-    def __init__(self) -> None:
+    def __init__(self, limits: Limits | None = None) -> None:
+        super().__init__(limits or Limits())
         self._logs: dict[str, list[Record]] = {}
 
     async def ping(self) -> None:
         return None
 
-    async def commit(self, commit: Commit) -> None:
+    async def _write(self, commit: Commit) -> None:
         logs = self._logs
         # Check the whole commit before touching a log, so that a bad one keeps nothing.
         lengths: dict[str, int] = {}
@@ -44,18 +45,25 @@ class MemoryStore(Store):
                 log = logs[record.channel] = []
             log.append(record)
 
-    async def event(self, channel: str, number: int) -> Record | None:
+    async def _load(self) -> AsyncIterator[Record]:
+        for log in list(self._logs.values()):
+            for record in log:
+                yield record
+
+    async def _event(self, channel: str, number: int) -> Record | None:
         log = self._logs.get(channel)
         if log is None or not 1 <= number <= len(log):
             return None
         return log[number - 1]
 
-    async def events(self, channel: str, start: int, limit: int) -> list[Record]:
-        log = self._logs.get(channel, [])
-        first = max(start, 1) - 1
-        return log[first : first + limit]
+    async def _events(self, channel: str, start: int, stop: int) -> list[Record]:
+        return self._logs.get(channel, [])[start - 1 : stop]
 
     async def received(self) -> AsyncIterator[Record]:
-        for log in list(self._logs.values()):
+        for channel, log in list(self._logs.items()):
             for record in log:
                 yield record
+            pending = self.sequencer.channels.get(channel)
+            if pending is not None:
+                for number in sorted(pending.pending):
+                    yield pending.pending[number]

@@ -1,0 +1,138 @@
+"""Stores used by a single process: the sequencer and the projection live in memory.
+
+A local store is the in-process index (every channel's sequencing state and current rocket
+state) plus a way to keep messages, which subclasses provide. Reads of states never leave the
+process; only event reads and the duplicate checks of applied events ask the persistence layer.
+"""
+
+from __future__ import annotations
+
+import abc
+import sys
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+
+from rockets.aggregate import apply_record, initial_state
+from rockets.errors import StoreError
+from rockets.projection import Projection, RocketQuery
+from rockets.records import Record
+from rockets.registry import Registry
+from rockets.sequencer import Sequencer
+from rockets.state import RocketState
+from rockets.stores.base import Commit, Group, Limits, Store
+
+__all__ = ["LocalStore"]
+
+
+class _LocalGroup(Group):
+    def __init__(self, store: LocalStore) -> None:
+        self.sequencer = store.sequencer
+        self._store = store
+        self.staged: Commit | None = None
+
+    def state(self, channel: str) -> RocketState | None:
+        return self._store.projection.get(channel)
+
+    async def applied(self, channel: str, number: int) -> Record | None:
+        return await self._store._event(channel, number)
+
+    def stage(self, commit: Commit) -> None:
+        self.staged = commit
+
+
+class LocalStore(Store, abc.ABC):
+    """Base of the single-process stores. Subclasses implement the ``_`` methods.
+
+    Args:
+        limits: the pending-buffer bounds.
+    """
+
+    def __init__(self, limits: Limits) -> None:
+        self.sequencer = Sequencer(limits.max_pending_per_channel, limits.max_pending_total)
+        self.projection = Projection()
+        self._indexed = False
+
+    async def open(self, registry: Registry) -> int:
+        """Connect, then rebuild the sequencer and the projection by replaying every kept
+        message through them. Reopening the same object keeps the index it already has: it
+        wrote everything the index holds (and, in memory, the index holds what nothing else
+        does)."""
+        await self._connect()
+        if self._indexed:
+            return 0
+        self._indexed = True
+        sequencer = self.sequencer
+        limits = sequencer.max_pending_per_channel, sequencer.max_pending_total
+        # What the store kept was acknowledged: it is never refused for a bound set lower since.
+        sequencer.max_pending_per_channel = sequencer.max_pending_total = sys.maxsize
+        staged: dict[str, RocketState] = {}
+        count = 0
+        try:
+            async for record in self._load():
+                count += 1
+                offer = sequencer.offer(record)
+                state = staged.get(record.channel) or initial_state(record.channel)
+                for event in offer.ready:
+                    state = apply_record(registry, state, event)
+                staged[record.channel] = state
+        finally:
+            sequencer.max_pending_per_channel, sequencer.max_pending_total = limits
+        self.projection.put(
+            state.with_pending(sequencer.pending_count(state.channel)) for state in staged.values()
+        )
+        return count
+
+    @asynccontextmanager
+    async def group(self, channels: Sequence[str]) -> AsyncIterator[Group]:
+        checkpoints = [self.sequencer.checkpoint(channel) for channel in channels]
+        group = _LocalGroup(self)
+        try:
+            yield group
+            if group.staged is not None:
+                try:
+                    await self._write(group.staged)
+                except StoreError:
+                    raise
+                except Exception as exc:
+                    raise StoreError(f"{type(exc).__name__}: {exc}") from exc
+        except BaseException:
+            for checkpoint in checkpoints:
+                self.sequencer.restore(checkpoint)
+            raise
+        if group.staged is not None:
+            # Published only now: readers never see a state the store did not keep.
+            self.projection.put(group.staged.states)
+
+    async def rocket(self, channel: str) -> RocketState | None:
+        return self.projection.get(channel)
+
+    async def rockets(self, query: RocketQuery) -> tuple[int, list[RocketState]]:
+        return self.projection.query(query)
+
+    async def count(self) -> int:
+        return len(self.projection)
+
+    async def events(self, channel: str, start: int, limit: int) -> list[Record]:
+        stop = min(start + limit - 1, self.sequencer.applied(channel))
+        if stop < start:
+            return []
+        return await self._events(channel, start, stop)
+
+    async def _connect(self) -> None:
+        """Open connections, create the schema."""
+
+    @abc.abstractmethod
+    async def _write(self, commit: Commit) -> None:
+        """Keep ``commit`` entirely, or raise having kept none of it."""
+
+    @abc.abstractmethod
+    def _load(self) -> AsyncIterator[Record]:
+        """Every kept message, each channel's in number order."""
+
+    @abc.abstractmethod
+    async def _event(self, channel: str, number: int) -> Record | None:
+        """Applied event ``number`` of ``channel``, or None."""
+
+    @abc.abstractmethod
+    async def _events(self, channel: str, start: int, stop: int) -> list[Record]:
+        """Applied events ``start`` to ``stop`` (both included) of ``channel``."""

@@ -1,0 +1,361 @@
+"""The PostgreSQL store: durable, and shared by any number of server processes and machines.
+
+Nothing is kept in the process: the database is the only truth, so every process answers every
+read alike. Two tables hold everything:
+
+- ``rocket_messages``: every accepted message, applied or waiting, keyed by (channel, number).
+  The key makes a duplicate impossible across processes.
+- ``rocket_channels``: one row per channel with its applied prefix, highest number, pending
+  count and current state (plus the fields ``GET /rockets`` sorts and filters on).
+
+A group runs in one transaction that first locks its channels' rows (``SELECT … FOR UPDATE``, in
+channel order, so that two processes never wait on each other in a cycle), loads their
+sequencing state, lets the engine work, then writes the new messages and states and commits.
+The row lock is what serializes a channel across processes; the in-process worker pool only
+spares a process from waiting on itself.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from datetime import datetime
+from typing import Any, ClassVar
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import msgspec
+
+from rockets.errors import SettingsError, StoreError, TransientStoreError
+from rockets.projection import RocketQuery
+from rockets.records import Record
+from rockets.registry import Registry
+from rockets.sequencer import ChannelLog, Sequencer
+from rockets.state import RocketState
+from rockets.stores.base import Commit, Group, Limits, Store
+
+try:
+    import psycopg
+    from psycopg import errors as pg_errors
+    from psycopg_pool import AsyncConnectionPool
+except ImportError as exc:  # pragma: no cover - depends on the installation
+    raise SettingsError(
+        "the PostgreSQL store needs psycopg: pip install 'rockets[postgres]'"
+    ) from exc
+
+__all__ = ["SCHEMA_VERSION", "PostgresStore"]
+
+SCHEMA_VERSION = 1
+_SCHEMA_LOCK = 727_001  # pg_advisory_xact_lock key: one process creates the schema at a time
+
+# "C" collation: text sorts by code point, as the in-memory stores sort it.
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS rockets_meta (key text PRIMARY KEY, value text NOT NULL);
+CREATE TABLE IF NOT EXISTS rocket_messages (
+    channel text COLLATE "C" NOT NULL,
+    number bigint NOT NULL,
+    type text NOT NULL,
+    message_time text NOT NULL,
+    received_at text NOT NULL,
+    payload bytea NOT NULL,
+    PRIMARY KEY (channel, number)
+);
+CREATE TABLE IF NOT EXISTS rocket_channels (
+    channel text COLLATE "C" PRIMARY KEY,
+    applied bigint NOT NULL DEFAULT 0,
+    highest bigint NOT NULL DEFAULT 0,
+    pending integer NOT NULL DEFAULT 0,
+    state bytea,
+    type text COLLATE "C",
+    mission text COLLATE "C",
+    speed numeric,
+    status text COLLATE "C",
+    launched_at timestamptz,
+    updated_at timestamptz
+);
+"""
+_MESSAGE_COLUMNS = "channel, number, type, message_time, received_at, payload"
+_SORT_COLUMNS = {
+    "channel": "channel",
+    "speed": "speed",
+    "type": "type",
+    "mission": "mission",
+    "status": "status",
+    "launchedAt": "launched_at",
+    "updatedAt": "updated_at",
+}
+_TRANSIENT = (pg_errors.DeadlockDetected, pg_errors.SerializationFailure)
+
+_state_decoder = msgspec.json.Decoder(RocketState)
+_encoder = msgspec.json.Encoder()
+
+
+def _record(row: Sequence[Any]) -> Record:
+    channel, number, kind, message_time, received_at, payload = row
+    return Record(
+        channel,
+        number,
+        kind,
+        datetime.fromisoformat(message_time),
+        datetime.fromisoformat(received_at),
+        bytes(payload),
+    )
+
+
+def _message_row(record: Record) -> tuple[Any, ...]:
+    return (
+        record.channel,
+        record.message_number,
+        record.message_type,
+        record.message_time.isoformat(),
+        record.received_at.isoformat(),
+        record.payload,
+    )
+
+
+def _state_row(log: ChannelLog, state: RocketState) -> tuple[Any, ...]:
+    return (
+        log.applied,
+        log.highest,
+        len(log.pending),
+        _encoder.encode(state),
+        state.type,
+        state.mission,
+        state.speed,
+        state.status,
+        state.launched_at,
+        state.updated_at,
+        state.channel,
+    )
+
+
+class _PostgresGroup(Group):
+    def __init__(
+        self,
+        conn: psycopg.AsyncConnection[Any],
+        sequencer: Sequencer,
+        states: dict[str, RocketState],
+    ) -> None:
+        self.sequencer = sequencer
+        self._conn = conn
+        self._states = states
+        self.staged: Commit | None = None
+
+    def state(self, channel: str) -> RocketState | None:
+        return self._states.get(channel)
+
+    async def applied(self, channel: str, number: int) -> Record | None:
+        cursor = await self._conn.execute(
+            f"SELECT {_MESSAGE_COLUMNS} FROM rocket_messages WHERE channel = %s AND number = %s",
+            (channel, number),
+        )
+        row = await cursor.fetchone()
+        return None if row is None else _record(row)
+
+    def stage(self, commit: Commit) -> None:
+        self.staged = commit
+
+
+class PostgresStore(Store):
+    """A store in a PostgreSQL database, shareable by many server processes.
+
+    Args:
+        conninfo: a libpq connection string or URL.
+        limits: the pending-buffer bounds. The bound per channel holds across processes; the
+            bound over all channels is not enforced (counting every channel's buffer would cost
+            a scan per group).
+        pool_min, pool_max: size of the connection pool.
+        open_timeout: how long ``open`` waits for the database (seconds).
+    """
+
+    name: ClassVar[str] = "postgresql"
+    durable: ClassVar[bool] = True
+    shared: ClassVar[bool] = True
+
+    def __init__(
+        self,
+        conninfo: str,
+        limits: Limits,
+        pool_min: int = 1,
+        pool_max: int = 10,
+        open_timeout: float = 30.0,
+    ) -> None:
+        self.conninfo = conninfo
+        self.limits = limits
+        self.open_timeout = open_timeout
+        self._pool = AsyncConnectionPool(
+            conninfo, min_size=pool_min, max_size=pool_max, open=False, kwargs={"autocommit": True}
+        )
+
+    @classmethod
+    def from_url(cls, url: str, limits: Limits) -> PostgresStore:
+        """``postgresql://user:password@host:port/database``; ``pool_min``, ``pool_max`` and
+        ``open_timeout`` in the query string are the store's, other parameters go to libpq."""
+        parts = urlsplit(url)
+        params = dict(parse_qsl(parts.query))
+        try:
+            pool_min = int(params.pop("pool_min", 1))
+            pool_max = int(params.pop("pool_max", 10))
+            open_timeout = float(params.pop("open_timeout", 30))
+        except ValueError:
+            raise SettingsError(
+                "ROCKETS_STORE: pool_min, pool_max and open_timeout must be numbers"
+            ) from None
+        conninfo = urlunsplit(parts._replace(query=urlencode(params)))
+        return cls(conninfo, limits, pool_min, pool_max, open_timeout)
+
+    async def open(self, registry: Registry) -> int:
+        try:
+            await self._pool.open(wait=True, timeout=self.open_timeout)
+            async with self._pool.connection() as conn, conn.transaction():
+                await conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
+                await conn.execute(_SCHEMA)
+                await conn.execute(
+                    "INSERT INTO rockets_meta (key, value) VALUES ('schema_version', %s) "
+                    "ON CONFLICT (key) DO NOTHING",
+                    (str(SCHEMA_VERSION),),
+                )
+                cursor = await conn.execute(
+                    "SELECT value FROM rockets_meta WHERE key = 'schema_version'"
+                )
+                row = await cursor.fetchone()
+        except (psycopg.Error, TimeoutError) as exc:
+            raise StoreError(f"postgresql: cannot open the store: {exc}") from exc
+        assert row is not None
+        if int(row[0]) > SCHEMA_VERSION:
+            raise StoreError(
+                f"postgresql: schema version {row[0]} was written by a newer rockets "
+                f"(this one knows {SCHEMA_VERSION})"
+            )
+        return 0
+
+    async def close(self) -> None:
+        await self._pool.close()
+
+    async def _query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        try:
+            async with self._pool.connection() as conn:
+                cursor = await conn.execute(sql, params)
+                return await cursor.fetchall()
+        except psycopg.Error as exc:
+            raise StoreError(f"postgresql: {exc}") from exc
+        except TimeoutError as exc:
+            raise StoreError("postgresql: no connection available") from exc
+
+    async def ping(self) -> None:
+        await self._query("SELECT 1")
+
+    @asynccontextmanager
+    async def group(self, channels: Sequence[str]) -> AsyncIterator[Group]:
+        try:
+            async with self._pool.connection() as conn, conn.transaction():
+                group = await self._lock(conn, channels)
+                yield group
+                if group.staged is not None:
+                    await self._write(conn, group.sequencer, group.staged)
+        except _TRANSIENT as exc:
+            raise TransientStoreError(f"postgresql: {exc}") from exc
+        except psycopg.Error as exc:
+            raise StoreError(f"postgresql: {exc}") from exc
+        except TimeoutError as exc:
+            raise StoreError("postgresql: no connection available") from exc
+
+    async def _lock(
+        self, conn: psycopg.AsyncConnection[Any], channels: Sequence[str]
+    ) -> _PostgresGroup:
+        names = list(channels)
+        await conn.execute(
+            "INSERT INTO rocket_channels (channel) SELECT unnest(%s::text[]) ORDER BY 1 "
+            "ON CONFLICT (channel) DO NOTHING",
+            (names,),
+        )
+        cursor = await conn.execute(
+            "SELECT channel, applied, highest, state FROM rocket_channels "
+            "WHERE channel = ANY(%s) ORDER BY channel FOR UPDATE",
+            (names,),
+        )
+        # Per channel only: see the class docstring.
+        sequencer = Sequencer(self.limits.max_pending_per_channel, sys.maxsize)
+        states: dict[str, RocketState] = {}
+        for channel, applied, highest, state in await cursor.fetchall():
+            sequencer.channels[channel] = ChannelLog(applied, highest)
+            if state is not None:
+                states[channel] = _state_decoder.decode(state)
+        cursor = await conn.execute(
+            f"SELECT {', '.join('m.' + c for c in _MESSAGE_COLUMNS.split(', '))} "
+            "FROM rocket_messages m JOIN rocket_channels c ON c.channel = m.channel "
+            "WHERE m.channel = ANY(%s) AND m.number > c.applied",
+            (names,),
+        )
+        for row in await cursor.fetchall():
+            record = _record(row)
+            sequencer.channels[record.channel].pending[record.message_number] = record
+            sequencer.total_pending += 1
+        return _PostgresGroup(conn, sequencer, states)
+
+    async def _write(
+        self, conn: psycopg.AsyncConnection[Any], sequencer: Sequencer, commit: Commit
+    ) -> None:
+        async with conn.cursor() as cursor:
+            if commit.received:
+                await cursor.executemany(
+                    f"INSERT INTO rocket_messages ({_MESSAGE_COLUMNS}) "
+                    "VALUES (%s, %s, %s, %s, %s, %s)",
+                    [_message_row(record) for record in commit.received],
+                )
+            if commit.states:
+                await cursor.executemany(
+                    "UPDATE rocket_channels SET applied = %s, highest = %s, pending = %s, "
+                    "state = %s, type = %s, mission = %s, speed = %s, status = %s, "
+                    "launched_at = %s, updated_at = %s WHERE channel = %s",
+                    [_state_row(sequencer.channels[s.channel], s) for s in commit.states],
+                )
+
+    async def rocket(self, channel: str) -> RocketState | None:
+        rows = await self._query(
+            "SELECT state FROM rocket_channels WHERE channel = %s AND state IS NOT NULL",
+            (channel,),
+        )
+        return _state_decoder.decode(rows[0][0]) if rows else None
+
+    async def rockets(self, query: RocketQuery) -> tuple[int, list[RocketState]]:
+        where, params = ["state IS NOT NULL"], []
+        for column in ("status", "type", "mission"):
+            value = getattr(query, column)
+            if value is not None:
+                where.append(f"{column} = %s")
+                params.append(value)
+        condition = " AND ".join(where)
+        (total,) = (
+            await self._query(f"SELECT count(*) FROM rocket_channels WHERE {condition}", params)
+        )[0]
+        direction = "DESC" if query.order == "desc" else "ASC"
+        column = _SORT_COLUMNS[query.sort]
+        order = f"{column} {direction} NULLS LAST, channel {direction}"
+        page = f" LIMIT {int(query.limit)}" if query.limit is not None else ""
+        rows = await self._query(
+            f"SELECT state FROM rocket_channels WHERE {condition} ORDER BY {order}{page} "
+            f"OFFSET {int(query.offset)}",
+            params,
+        )
+        return total, [_state_decoder.decode(row[0]) for row in rows]
+
+    async def events(self, channel: str, start: int, limit: int) -> list[Record]:
+        rows = await self._query(
+            f"SELECT {_MESSAGE_COLUMNS} FROM rocket_messages WHERE channel = %s AND number >= %s "
+            "AND number <= (SELECT applied FROM rocket_channels WHERE channel = %s) "
+            "ORDER BY number LIMIT %s",
+            (channel, start, channel, limit),
+        )
+        return [_record(row) for row in rows]
+
+    async def count(self) -> int:
+        rows = await self._query("SELECT count(*) FROM rocket_channels WHERE state IS NOT NULL")
+        return int(rows[0][0])
+
+    async def received(self) -> AsyncIterator[Record]:
+        rows = await self._query(
+            f"SELECT {_MESSAGE_COLUMNS} FROM rocket_messages ORDER BY channel, number"
+        )
+        for row in rows:
+            yield _record(row)

@@ -1,0 +1,240 @@
+"""The SQLite store: embedded and durable, for one server process.
+
+Every accepted message — applied or waiting behind a gap — is a row of ``messages``, keyed by
+(channel, number); a channel's event log is the contiguous prefix of its rows. A group is one
+transaction, committed before any request of the group is answered. The database is in WAL mode
+with ``synchronous=NORMAL`` by default: a commit survives the process being killed, and only a
+power cut or an operating-system crash can lose the last commits; ``?synchronous=full`` closes
+that window too, at a cost per commit.
+
+All SQLite calls run on two dedicated threads (one writing, one reading), never on the event
+loop. A lock file next to the database keeps a second process out: the sequencer and the
+projection live in this process's memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import sqlite3
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from pathlib import Path
+from typing import IO, Any, ClassVar, TypeVar
+from urllib.parse import parse_qs, urlsplit
+
+from rockets.errors import SettingsError, StoreError
+from rockets.records import Record
+from rockets.stores.base import Commit, Limits
+from rockets.stores.local import LocalStore
+
+__all__ = ["SCHEMA_VERSION", "SQLiteStore"]
+
+SCHEMA_VERSION = 1
+T = TypeVar("T")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS messages (
+    channel TEXT NOT NULL,
+    number INTEGER NOT NULL,
+    type TEXT NOT NULL,
+    message_time TEXT NOT NULL,
+    received_at TEXT NOT NULL,
+    payload BLOB NOT NULL,
+    PRIMARY KEY (channel, number)
+) WITHOUT ROWID;
+"""
+_COLUMNS = "channel, number, type, message_time, received_at, payload"
+_INSERT = f"INSERT INTO messages ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)"
+_LOAD_BATCH = 5000
+
+Row = tuple[str, int, str, str, str, bytes]
+
+
+def _row(record: Record) -> Row:
+    return (
+        record.channel,
+        record.message_number,
+        record.message_type,
+        record.message_time.isoformat(),
+        record.received_at.isoformat(),
+        record.payload,
+    )
+
+
+def _record(row: Row) -> Record:
+    channel, number, kind, message_time, received_at, payload = row
+    return Record(
+        channel,
+        number,
+        kind,
+        datetime.fromisoformat(message_time),
+        datetime.fromisoformat(received_at),
+        bytes(payload),
+    )
+
+
+class SQLiteStore(LocalStore):
+    """A durable store in one SQLite file.
+
+    Args:
+        path: the database file; its directory must exist.
+        limits: the pending-buffer bounds.
+        synchronous: ``normal`` (survives a killed process) or ``full`` (survives a power cut).
+    """
+
+    name: ClassVar[str] = "sqlite"
+    durable: ClassVar[bool] = True
+
+    def __init__(self, path: str | Path, limits: Limits, synchronous: str = "normal") -> None:
+        super().__init__(limits)
+        if synchronous not in ("normal", "full"):
+            raise SettingsError(f"sqlite synchronous={synchronous!r}: use normal or full")
+        self.path = Path(path)
+        self.synchronous = synchronous
+        self._writer = ThreadPoolExecutor(1, thread_name_prefix="rockets-sqlite-writer")
+        self._reader = ThreadPoolExecutor(1, thread_name_prefix="rockets-sqlite-reader")
+        self._write_conn: sqlite3.Connection | None = None
+        self._read_conn: sqlite3.Connection | None = None
+        self._lock: IO[str] | None = None
+
+    @classmethod
+    def from_url(cls, url: str, limits: Limits) -> SQLiteStore:
+        """``sqlite:///relative/path.db`` or ``sqlite:////absolute/path.db``, optionally with
+        ``?synchronous=full``."""
+        parts = urlsplit(url)
+        path = url.split("?", 1)[0].removeprefix("sqlite:///")
+        if parts.netloc or not path or path == url:
+            raise SettingsError(
+                f"ROCKETS_STORE={url!r}: write sqlite:///relative/path.db or "
+                "sqlite:////absolute/path.db"
+            )
+        options = parse_qs(parts.query)
+        synchronous = options.get("synchronous", ["normal"])[-1].lower()
+        return cls(path, limits, synchronous)
+
+    async def _on(self, executor: ThreadPoolExecutor, call: Callable[[], T]) -> T:
+        try:
+            return await asyncio.get_running_loop().run_in_executor(executor, call)
+        except sqlite3.Error as exc:
+            raise StoreError(f"sqlite: {exc}") from exc
+
+    def _connect_sync(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA busy_timeout = 5000")
+        return conn
+
+    async def _connect(self) -> None:
+        if not self.path.parent.is_dir():
+            raise StoreError(f"sqlite: directory {str(self.path.parent)!r} does not exist")
+        lock = (self.path.parent / f"{self.path.name}.lock").open("w")
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.close()
+            raise StoreError(
+                f"sqlite: {str(self.path)!r} is in use by another rockets process; SQLite serves "
+                "one process (use PostgreSQL to run several)"
+            ) from None
+        self._lock = lock
+
+        def setup() -> sqlite3.Connection:
+            conn = self._connect_sync()
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute(f"PRAGMA synchronous = {self.synchronous.upper()}")
+            conn.executescript(_SCHEMA)
+            row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+            if row is None:
+                conn.execute(
+                    "INSERT INTO meta (key, value) VALUES ('schema_version', ?)",
+                    (str(SCHEMA_VERSION),),
+                )
+            elif int(row[0]) > SCHEMA_VERSION:
+                raise sqlite3.DatabaseError(
+                    f"schema version {row[0]} was written by a newer rockets (this one knows "
+                    f"{SCHEMA_VERSION})"
+                )
+            return conn
+
+        self._write_conn = await self._on(self._writer, setup)
+        self._read_conn = await self._on(self._reader, self._connect_sync)
+
+    async def close(self) -> None:
+        for executor, conn in ((self._writer, self._write_conn), (self._reader, self._read_conn)):
+            if conn is not None:
+                with contextlib.suppress(StoreError):
+                    await self._on(executor, conn.close)
+            executor.shutdown(wait=True)
+        self._write_conn = self._read_conn = None
+        if self._lock is not None:
+            self._lock.close()  # closing the file releases the lock
+            self._lock = None
+
+    def _writing(self) -> sqlite3.Connection:
+        if self._write_conn is None:
+            raise StoreError("sqlite: the store is not open")
+        return self._write_conn
+
+    def _reading(self) -> sqlite3.Connection:
+        if self._read_conn is None:
+            raise StoreError("sqlite: the store is not open")
+        return self._read_conn
+
+    async def ping(self) -> None:
+        conn = self._reading()
+        await self._on(self._reader, lambda: conn.execute("SELECT 1").fetchone())
+
+    async def _write(self, commit: Commit) -> None:
+        if not commit.received:
+            return
+        conn = self._writing()
+        rows = [_row(record) for record in commit.received]
+
+        def write() -> None:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.executemany(_INSERT, rows)
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+        await self._on(self._writer, write)
+
+    async def _load(self) -> AsyncIterator[Record]:
+        conn = self._writing()
+        query = f"SELECT {_COLUMNS} FROM messages ORDER BY channel, number"
+        cursor = await self._on(self._writer, lambda: conn.execute(query))
+        while rows := await self._on(self._writer, lambda: cursor.fetchmany(_LOAD_BATCH)):
+            for row in rows:
+                yield _record(row)
+
+    async def _event(self, channel: str, number: int) -> Record | None:
+        conn = self._writing()
+        row = await self._on(
+            self._writer,
+            lambda: conn.execute(
+                f"SELECT {_COLUMNS} FROM messages WHERE channel = ? AND number = ?",
+                (channel, number),
+            ).fetchone(),
+        )
+        return None if row is None else _record(row)
+
+    async def _events(self, channel: str, start: int, stop: int) -> list[Record]:
+        conn = self._reading()
+        rows: list[Any] = await self._on(
+            self._reader,
+            lambda: conn.execute(
+                f"SELECT {_COLUMNS} FROM messages WHERE channel = ? AND number BETWEEN ? AND ? "
+                "ORDER BY number",
+                (channel, start, stop),
+            ).fetchall(),
+        )
+        return [_record(row) for row in rows]
+
+    async def received(self) -> AsyncIterator[Record]:
+        async for record in self._load():
+            yield record

@@ -1,0 +1,99 @@
+"""A PostgreSQL server for the tests.
+
+``ROCKETS_TEST_POSTGRES_URL`` names a server to use (CI starts Debian's cluster and sets it).
+Without it, a throwaway cluster is created in a temporary directory with the PostgreSQL
+binaries installed on the machine (``initdb``, ``pg_ctl``), run as the ``postgres`` user when
+the tests run as root, and removed afterwards. Without either, the tests that need PostgreSQL
+fail and say how to provide it: they never skip.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import subprocess
+import tempfile
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import psycopg
+
+from .server import free_port
+
+ENV = "ROCKETS_TEST_POSTGRES_URL"
+
+
+def _binaries() -> Path | None:
+    found = shutil.which("initdb")
+    if found:
+        return Path(found).parent
+    versions = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), reverse=True)
+    return Path(versions[0]).parent if versions else None
+
+
+@contextmanager
+def throwaway_cluster() -> Iterator[str]:
+    """Start a private PostgreSQL cluster; yield its admin URL."""
+    binaries = _binaries()
+    if binaries is None:
+        raise RuntimeError(
+            f"PostgreSQL is needed for these tests: set {ENV} to a server's URL, or install "
+            "the server (apt-get install postgresql) so that a throwaway cluster can be started"
+        )
+    as_root = os.geteuid() == 0
+    prefix = ["runuser", "-u", "postgres", "--"] if as_root else []
+    root = Path(tempfile.mkdtemp(prefix="rockets-pg-"))
+    data, sockets, port = root / "data", root / "sockets", free_port()
+    sockets.mkdir()
+    if as_root:
+        shutil.chown(root, "postgres")
+        shutil.chown(sockets, "postgres")
+    run = lambda *args: subprocess.run([*prefix, *args], check=True, capture_output=True)  # noqa: E731
+    try:
+        run(str(binaries / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust", "--no-sync")
+        options = f"-p {port} -k {sockets} -c listen_addresses=127.0.0.1 -c fsync=off"
+        run(
+            str(binaries / "pg_ctl"),
+            "-D",
+            str(data),
+            "-o",
+            options,
+            "-l",
+            str(root / "log"),
+            "-w",
+            "start",
+        )
+        try:
+            yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
+        finally:
+            run(str(binaries / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop")
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@contextmanager
+def postgres_server() -> Iterator[str]:
+    """The admin URL of a PostgreSQL server for this test session."""
+    url = os.environ.get(ENV)
+    if url:
+        yield url
+        return
+    with throwaway_cluster() as started:
+        yield started
+
+
+@contextmanager
+def fresh_database(admin_url: str) -> Iterator[str]:
+    """A new, empty database on the server; dropped afterwards."""
+    name = f"rockets_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    base, _, _ = admin_url.rpartition("/")
+    try:
+        yield f"{base}/{name}"
+    finally:
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -1,0 +1,102 @@
+"""The store contract suite (rockets.testing.store_contract) against every built-in store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from rockets.errors import SettingsError, StoreError
+from rockets.stores import MemoryStore, Store, open_store
+from rockets.stores.postgres import PostgresStore
+from rockets.stores.sqlite import SQLiteStore
+from rockets.testing.store_contract import CONTRACT_LIMITS, REGISTRY, StoreContract, StoreFactory
+
+
+class TestMemoryStore(StoreContract):
+    @pytest.fixture
+    def store_factory(self) -> StoreFactory:
+        return lambda: MemoryStore(CONTRACT_LIMITS)
+
+
+class TestSQLiteStore(StoreContract):
+    @pytest.fixture
+    def store_factory(self, tmp_path: Path) -> StoreFactory:
+        return lambda: open_store(f"sqlite:///{tmp_path}/rockets.db", CONTRACT_LIMITS)
+
+
+class TestPostgresStore(StoreContract):
+    @pytest.fixture
+    def store_factory(self, postgres_url: str) -> StoreFactory:
+        return lambda: open_store(f"{postgres_url}?pool_max=4", CONTRACT_LIMITS)
+
+
+@pytest.mark.parametrize(
+    ("url", "kind"),
+    [
+        ("memory://", MemoryStore),
+        ("sqlite:///rockets.db", SQLiteStore),
+        ("sqlite:////var/lib/rockets/rockets.db?synchronous=full", SQLiteStore),
+        ("postgresql://rockets@localhost/rockets", PostgresStore),
+        ("postgres://rockets@localhost:5433/rockets?pool_max=20", PostgresStore),
+    ],
+)
+def test_store_urls(url: str, kind: type[Store]) -> None:
+    assert isinstance(open_store(url), kind)
+
+
+def test_sqlite_url_forms() -> None:
+    relative = open_store("sqlite:///data/rockets.db")
+    absolute = open_store("sqlite:////var/lib/rockets.db?synchronous=full")
+    assert isinstance(relative, SQLiteStore)
+    assert isinstance(absolute, SQLiteStore)
+    assert (str(relative.path), relative.synchronous) == ("data/rockets.db", "normal")
+    assert (str(absolute.path), absolute.synchronous) == ("/var/lib/rockets.db", "full")
+
+
+@pytest.mark.parametrize(
+    ("url", "complaint"),
+    [
+        ("redis://localhost", "unknown store scheme 'redis'"),
+        ("sqlite://", "sqlite:///relative"),
+        ("sqlite://host/x.db", "sqlite:///relative"),
+        ("sqlite:///x.db?synchronous=sometimes", "use normal or full"),
+        ("postgresql://h/db?pool_max=lots", "must be numbers"),
+        ("postgresql://h/db?open_timeout=soon", "must be numbers"),
+    ],
+)
+def test_bad_store_urls(url: str, complaint: str) -> None:
+    with pytest.raises(SettingsError, match=complaint):
+        open_store(url)
+
+
+@pytest.mark.anyio
+async def test_sqlite_serves_one_process_at_a_time(tmp_path: Path) -> None:
+    first = open_store(f"sqlite:///{tmp_path}/db.sqlite")
+    second = open_store(f"sqlite:///{tmp_path}/db.sqlite")
+    await first.open(REGISTRY)
+    try:
+        with pytest.raises(StoreError, match="in use by another rockets process"):
+            await second.open(REGISTRY)
+    finally:
+        await first.close()
+    await second.open(REGISTRY)  # free again once the first is closed
+    await second.close()
+
+
+@pytest.mark.anyio
+async def test_sqlite_needs_an_existing_directory(tmp_path: Path) -> None:
+    store = open_store(f"sqlite:///{tmp_path}/missing/db.sqlite")
+    with pytest.raises(StoreError, match="does not exist"):
+        await store.open(REGISTRY)
+
+
+@pytest.mark.anyio
+async def test_postgres_unreachable_is_a_store_error() -> None:
+    from .server import free_port
+
+    store = PostgresStore.from_url(
+        f"postgresql://nobody@127.0.0.1:{free_port()}/none?open_timeout=1", CONTRACT_LIMITS
+    )
+    with pytest.raises(StoreError, match="cannot open the store"):
+        await store.open(REGISTRY)
