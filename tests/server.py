@@ -37,6 +37,46 @@ class Server:
         output, _ = self.process.communicate(timeout=timeout)
         return self.process.returncode, output
 
+    def kill(self) -> None:
+        """SIGKILL, if it still runs: no shutdown, no flush, as in a crash."""
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.communicate()
+
+
+def start(
+    command: Sequence[str],
+    port: int,
+    *,
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
+    timeout: float = 30,
+) -> Server:
+    """Run ``command`` and wait until ``GET /health`` answers 200 on ``port``."""
+    process = subprocess.Popen(
+        list(command),
+        env={**os.environ, **(env or {})},
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    server = Server(process, f"http://127.0.0.1:{port}")
+    deadline = time.monotonic() + timeout
+    while True:
+        if process.poll() is not None:
+            output = process.communicate()[0]
+            raise RuntimeError(f"server exited with {process.returncode}:\n{output}")
+        try:
+            if httpx.get(f"{server.url}/health", timeout=1).status_code == 200:
+                return server
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            server.kill()
+            raise TimeoutError(f"server on port {port} did not become healthy")
+        time.sleep(0.1)
+
 
 @contextmanager
 def running(
@@ -47,32 +87,9 @@ def running(
     cwd: Path | None = None,
     timeout: float = 30,
 ) -> Iterator[Server]:
-    """Run ``command`` until ``GET /health`` answers on ``port``; stop it when done."""
-    process = subprocess.Popen(
-        list(command),
-        env={**os.environ, **(env or {})},
-        cwd=cwd,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    server = Server(process, f"http://127.0.0.1:{port}")
+    """A server for the ``with`` block; killed at its end if still running."""
+    server = start(command, port, env=env, cwd=cwd, timeout=timeout)
     try:
-        deadline = time.monotonic() + timeout
-        while True:
-            if process.poll() is not None:
-                output = process.communicate()[0]
-                raise RuntimeError(f"server exited with {process.returncode}:\n{output}")
-            try:
-                if httpx.get(f"{server.url}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"server on port {port} did not become healthy")
-            time.sleep(0.1)
         yield server
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
+        server.kill()
