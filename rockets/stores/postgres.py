@@ -115,6 +115,7 @@ def _message_row(record: Record) -> tuple[Any, ...]:
 
 def _state_row(log: ChannelLog, state: RocketState) -> tuple[Any, ...]:
     return (
+        state.channel,
         log.applied,
         log.highest,
         len(log.pending),
@@ -125,7 +126,6 @@ def _state_row(log: ChannelLog, state: RocketState) -> tuple[Any, ...]:
         state.status,
         state.launched_at,
         state.updated_at,
-        state.channel,
     )
 
 
@@ -263,53 +263,61 @@ class PostgresStore(Store):
     async def _lock(
         self, conn: psycopg.AsyncConnection[Any], channels: Sequence[str]
     ) -> _PostgresGroup:
-        names = list(channels)
-        await conn.execute(
-            "INSERT INTO rocket_channels (channel) SELECT unnest(%s::text[]) ORDER BY 1 "
-            "ON CONFLICT (channel) DO NOTHING",
-            (names,),
-        )
+        # One statement creates missing rows and locks them all, in channel order (so that
+        # processes never wait on each other in a cycle); the no-op update is what locks an
+        # existing row, and RETURNING then sees its latest committed version.
         cursor = await conn.execute(
-            "SELECT channel, applied, highest, state FROM rocket_channels "
-            "WHERE channel = ANY(%s) ORDER BY channel FOR UPDATE",
-            (names,),
+            "INSERT INTO rocket_channels AS c (channel) SELECT unnest(%s::text[]) ORDER BY 1 "
+            "ON CONFLICT (channel) DO UPDATE SET pending = c.pending "
+            "RETURNING channel, applied, highest, pending, state",
+            (list(channels),),
         )
-        # Per channel only: see the class docstring.
+        # The bound over all channels is not enforced here: see the class docstring.
         sequencer = Sequencer(self.limits.max_pending_per_channel, sys.maxsize)
         states: dict[str, RocketState] = {}
-        for channel, applied, highest, state in await cursor.fetchall():
+        waiting: list[tuple[str, int]] = []
+        for channel, applied, highest, pending, state in await cursor.fetchall():
             sequencer.channels[channel] = ChannelLog(applied, highest)
             if state is not None:
                 states[channel] = _state_decoder.decode(state)
-        cursor = await conn.execute(
-            f"SELECT {', '.join('m.' + c for c in _MESSAGE_COLUMNS.split(', '))} "
-            "FROM rocket_messages m JOIN rocket_channels c ON c.channel = m.channel "
-            "WHERE m.channel = ANY(%s) AND m.number > c.applied",
-            (names,),
-        )
-        for row in await cursor.fetchall():
-            record = _record(row)
-            sequencer.channels[record.channel].pending[record.message_number] = record
-            sequencer.total_pending += 1
+            if pending:
+                waiting.append((channel, applied))
+        if waiting:
+            cursor = await conn.execute(
+                f"SELECT {', '.join('m.' + c for c in _MESSAGE_COLUMNS.split(', '))} "
+                "FROM rocket_messages m JOIN unnest(%s::text[], %s::bigint[]) AS w(channel, "
+                "applied) ON m.channel = w.channel WHERE m.number > w.applied",
+                ([c for c, _ in waiting], [a for _, a in waiting]),
+            )
+            for row in await cursor.fetchall():
+                record = _record(row)
+                sequencer.channels[record.channel].pending[record.message_number] = record
+                sequencer.total_pending += 1
         return _PostgresGroup(conn, sequencer, states)
 
     async def _write(
         self, conn: psycopg.AsyncConnection[Any], sequencer: Sequencer, commit: Commit
     ) -> None:
-        async with conn.cursor() as cursor:
-            if commit.received:
-                await cursor.executemany(
-                    f"INSERT INTO rocket_messages ({_MESSAGE_COLUMNS}) "
-                    "VALUES (%s, %s, %s, %s, %s, %s)",
-                    [_message_row(record) for record in commit.received],
-                )
-            if commit.states:
-                await cursor.executemany(
-                    "UPDATE rocket_channels SET applied = %s, highest = %s, pending = %s, "
-                    "state = %s, type = %s, mission = %s, speed = %s, status = %s, "
-                    "launched_at = %s, updated_at = %s WHERE channel = %s",
-                    [_state_row(sequencer.channels[s.channel], s) for s in commit.states],
-                )
+        # Whole arrays in one statement each: two round trips, however large the group.
+        if commit.received:
+            await conn.execute(
+                f"INSERT INTO rocket_messages ({_MESSAGE_COLUMNS}) SELECT * FROM unnest("
+                "%s::text[], %s::bigint[], %s::text[], %s::text[], %s::text[], %s::bytea[])",
+                [list(column) for column in zip(*map(_message_row, commit.received), strict=True)],
+            )
+        if commit.states:
+            rows = [_state_row(sequencer.channels[s.channel], s) for s in commit.states]
+            await conn.execute(
+                "UPDATE rocket_channels c SET applied = v.applied, highest = v.highest, "
+                "pending = v.pending, state = v.state, type = v.type, mission = v.mission, "
+                "speed = v.speed, status = v.status, launched_at = v.launched_at, "
+                "updated_at = v.updated_at FROM unnest(%s::text[], %s::bigint[], %s::bigint[], "
+                "%s::integer[], %s::bytea[], %s::text[], %s::text[], %s::numeric[], %s::text[], "
+                "%s::timestamptz[], %s::timestamptz[]) AS v(channel, applied, highest, pending, "
+                "state, type, mission, speed, status, launched_at, updated_at) "
+                "WHERE c.channel = v.channel",
+                [list(column) for column in zip(*rows, strict=True)],
+            )
 
     async def rocket(self, channel: str) -> RocketState | None:
         rows = await self._query(

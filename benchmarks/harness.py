@@ -1,0 +1,193 @@
+"""Shared pieces of the benchmarks: starting servers, driving them with wrk, reading results."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+BIN = Path(sys.executable).parent
+LUA = HERE / "post_messages.lua"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def ensure_wrk() -> str:
+    """The wrk binary; installed from Debian's packages when missing (needs root)."""
+    found = shutil.which("wrk")
+    if found:
+        return found
+    print("wrk is missing: installing it from the distribution's packages", file=sys.stderr)
+    subprocess.run(["apt-get", "update", "-qq"], check=True)
+    subprocess.run(
+        ["apt-get", "install", "-y", "-qq", "wrk"],
+        check=True,
+        env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
+    )
+    found = shutil.which("wrk")
+    if not found:
+        raise SystemExit("wrk could not be installed")
+    return found
+
+
+@dataclass
+class Server:
+    process: subprocess.Popen[bytes]
+    url: str
+
+    def rss_mb(self) -> float:
+        """Resident memory of the server process, in MB."""
+        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+        return 0.0
+
+
+@contextmanager
+def serving(
+    command: Sequence[str], port: int, env: dict[str, str] | None = None
+) -> Iterator[Server]:
+    """Run a server until the block ends; wait until it answers first."""
+    process = subprocess.Popen(
+        list(command),
+        env={**os.environ, **(env or {})},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd=ROOT,
+    )
+    server = Server(process, f"http://127.0.0.1:{port}")
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"{command} exited with {process.returncode}")
+            try:
+                httpx.get(f"{server.url}/health", timeout=1)
+                break
+            except httpx.TransportError:
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"{command} did not start") from None
+                time.sleep(0.1)
+        yield server
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def rockets_server(port: int, store: str = "memory://", workers: int = 3) -> list[str]:
+    return [
+        *(str(BIN / "rockets"), "serve", "--port", str(port), "--store", store),
+        *("--workers", str(workers), "--log-level", "warning"),
+    ]
+
+
+@dataclass
+class WrkResult:
+    requests: int
+    seconds: float
+    non2xx: int
+    socket_errors: int
+    p50_ms: float
+    p99_ms: float
+
+    @property
+    def rate(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+
+_RESULT = re.compile(
+    r"RESULT requests=(\d+) seconds=([\d.]+) non2xx=(\d+) socket_errors=(\d+) "
+    r"p50_us=(\d+) p99_us=(\d+)"
+)
+
+
+def wrk(
+    url: str,
+    *,
+    seconds: float,
+    connections: int = 50,
+    threads: int = 1,
+    batch: int = 1,
+) -> subprocess.Popen[str]:
+    """Start wrk against ``url``/messages; read it with :func:`wrk_result`."""
+    return subprocess.Popen(
+        [
+            ensure_wrk(),
+            f"-t{threads}",
+            f"-c{connections}",
+            f"-d{max(1, round(seconds))}s",
+            "--timeout",
+            "10s",
+            "-s",
+            str(LUA),
+            url,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "BATCH": str(batch), "RUN": uuid.uuid4().hex[:12]},
+    )
+
+
+def wrk_result(process: subprocess.Popen[str]) -> WrkResult:
+    output, _ = process.communicate()
+    match = _RESULT.search(output)
+    if match is None:
+        raise RuntimeError(f"wrk printed no result:\n{output}")
+    requests, secs, non2xx, errors, p50, p99 = match.groups()
+    return WrkResult(
+        int(requests), float(secs), int(non2xx), int(errors), int(p50) / 1000, int(p99) / 1000
+    )
+
+
+def load(
+    urls: Sequence[str], *, seconds: float, connections: int = 50, batch: int = 1
+) -> WrkResult:
+    """Drive every URL at once (connections split between them); the summed result."""
+    each = max(1, connections // len(urls))
+    runs = [wrk(u, seconds=seconds, connections=each, batch=batch) for u in urls]
+    results = [wrk_result(r) for r in runs]
+    return WrkResult(
+        requests=sum(r.requests for r in results),
+        seconds=max(r.seconds for r in results),
+        non2xx=sum(r.non2xx for r in results),
+        socket_errors=sum(r.socket_errors for r in results),
+        p50_ms=statistics.median(r.p50_ms for r in results),
+        p99_ms=max(r.p99_ms for r in results),
+    )
+
+
+__all__ = [
+    "Server",
+    "WrkResult",
+    "ensure_wrk",
+    "free_port",
+    "load",
+    "rockets_server",
+    "serving",
+    "wrk",
+    "wrk_result",
+]

@@ -1,0 +1,93 @@
+"""Single-message ingest rate of each store, as ratios to the memory store measured in the same run.
+
+    .venv/bin/python -m benchmarks.stores [--rounds 3] [--seconds 10]
+
+Each round runs every configuration once, in turn (memory, SQLite, PostgreSQL with one server
+process, PostgreSQL with two), so that the machine's noise spreads over all of them; the table
+shows medians. PostgreSQL is the server named by ``ROCKETS_TEST_POSTGRES_URL``, else a throwaway
+cluster (see tests/pg.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+
+from benchmarks.harness import WrkResult, free_port, load, rockets_server, serving
+from tests.pg import fresh_database, postgres_server
+
+Config = Callable[[ExitStack], list[str]]
+
+
+@contextmanager
+def configurations(tmp: Path, pg_admin: str) -> Iterator[dict[str, Config]]:
+    def servers(store: Callable[[], str], processes: int) -> Config:
+        def start(stack: ExitStack) -> list[str]:
+            url = store()
+            urls = []
+            for _ in range(processes):
+                port = free_port()
+                urls.append(stack.enter_context(serving(rockets_server(port, url), port)).url)
+            return urls
+
+        return start
+
+    counter = iter(range(1_000_000))
+
+    def sqlite() -> str:
+        return f"sqlite:///{tmp}/bench-{next(counter)}.db"
+
+    with ExitStack() as databases:
+
+        def postgres() -> str:
+            return databases.enter_context(fresh_database(pg_admin))
+
+        yield {
+            "memory": servers(lambda: "memory://", 1),
+            "sqlite": servers(sqlite, 1),
+            "postgresql, 1 process": servers(postgres, 1),
+            "postgresql, 2 processes": servers(postgres, 2),
+        }
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--connections", type=int, default=50)
+    args = parser.parse_args(argv)
+    results: dict[str, list[WrkResult]] = {}
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        postgres_server() as pg_admin,
+        configurations(Path(tmp), pg_admin) as configs,
+    ):
+        for round_ in range(args.rounds):
+            for name, start in configs.items():
+                with ExitStack() as stack:
+                    urls = start(stack)
+                    load(urls, seconds=1, connections=args.connections)  # warm-up
+                    result = load(urls, seconds=args.seconds, connections=args.connections)
+                results.setdefault(name, []).append(result)
+                print(
+                    f"round {round_ + 1} {name}: {result.rate:,.0f} req/s "
+                    f"(non-2xx {result.non2xx}, socket errors {result.socket_errors})",
+                    flush=True,
+                )
+    base = statistics.median(r.rate for r in results["memory"])
+    print()
+    print(f"{'store':<26} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'x memory':>9}")
+    for name, runs in results.items():
+        rate = statistics.median(r.rate for r in runs)
+        p50 = statistics.median(r.p50_ms for r in runs)
+        p99 = statistics.median(r.p99_ms for r in runs)
+        print(f"{name:<26} {rate:>9,.0f} {p50:>8.1f} {p99:>8.1f} {rate / base:>9.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
