@@ -7,6 +7,7 @@ after live ingestion and the state rebuilt from the log cannot drift apart.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 import msgspec
 
@@ -14,16 +15,28 @@ from rockets.records import Record
 from rockets.registry import Registry
 from rockets.state import Event, RocketState
 
-__all__ = ["SequenceError", "apply_record", "fold", "initial_state"]
+__all__ = ["SequenceError", "apply_record", "event_of", "fold", "initial_state"]
 
 
 class SequenceError(RuntimeError):
     """An event was offered out of order: a bug in the caller, never a client error."""
 
 
-def initial_state(channel: str) -> RocketState:
-    """The state of a channel before its first event."""
-    return RocketState(channel=channel)
+def initial_state(registry: Registry, channel: str) -> RocketState:
+    """The state of a channel before its first event (of the app's state type)."""
+    return registry.state.initial(channel)
+
+
+def event_of(registry: Registry, record: Record) -> Event[Any]:
+    """The :class:`Event` a plugin sees for a stored record: its payload decoded."""
+    return Event(
+        channel=record.channel,
+        message_number=record.message_number,
+        message_type=record.message_type,
+        message_time=record.message_time,
+        received_at=record.received_at,
+        message=registry[record.message_type].decoder.decode(record.payload),
+    )
 
 
 def apply_record(registry: Registry, state: RocketState, record: Record) -> RocketState:
@@ -38,21 +51,14 @@ def apply_record(registry: Registry, state: RocketState, record: Record) -> Rock
             f"{state.channel}#{state.last_message_number}"
         )
     registered = registry[record.message_type]
-    event = Event(
-        channel=record.channel,
-        message_number=record.message_number,
-        message_type=record.message_type,
-        message_time=record.message_time,
-        received_at=record.received_at,
-        message=registered.decoder.decode(record.payload),
-    )
-    new = registered.event_type.apply(state, event)
+    new = registered.event_type.apply(state, event_of(registry, record))
     if new is state:
         return msgspec.structs.replace(state, last_message_number=record.message_number)
-    if not isinstance(new, RocketState):
+    if type(new) is not type(state):
         raise TypeError(
-            f"apply of {record.message_type!r} (plugin {registered.plugin!r}) returned "
-            f"{type(new).__name__}, not RocketState"
+            f"apply of {record.message_type!r} (plugin {registered.plugin!r}) returned a "
+            f"{type(new).__name__}, not the state it was given changed with "
+            "msgspec.structs.replace"
         )
     return msgspec.structs.replace(
         new,
@@ -65,7 +71,7 @@ def apply_record(registry: Registry, state: RocketState, record: Record) -> Rock
 
 def fold(registry: Registry, channel: str, records: Iterable[Record]) -> RocketState:
     """Replay ``records`` (the channel's events from number 1, in order) into a state."""
-    state = initial_state(channel)
+    state = initial_state(registry, channel)
     for record in records:
         state = apply_record(registry, state, record)
     return state

@@ -5,12 +5,17 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
-from litestar import Litestar
+from litestar import Litestar, Router
+from litestar.exceptions import ImproperlyConfiguredException
+from litestar.handlers import BaseRouteHandler
 from litestar.openapi import OpenAPIConfig
 
 from rockets import __version__
-from rockets.plugins import build_plugin_manager
+from rockets.errors import PluginError
+from rockets.hookcalls import PluginHooks
+from rockets.plugins import PluginManager, call_each
 from rockets.registry import build_registry
 from rockets.routes import build_routes, exception_handlers
 from rockets.service import RocketService
@@ -28,12 +33,15 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
         store: an event store to use instead of the one ``settings.store`` names.
 
     Raises:
-        PluginError: a plugin failed to load or two plugins registered one messageType.
+        PluginError: a plugin failed to load, registered something invalid, or added a route
+            that collides with another.
         SettingsError: a setting is invalid.
     """
     settings = settings if settings is not None else Settings.from_env()
-    registry = build_registry(build_plugin_manager(settings.plugins_dir, settings.blocked_plugins))
-    service = RocketService(settings, registry, store)
+    pm = settings.plugin_manager()
+    registry = build_registry(pm)
+    hooks = PluginHooks(pm, registry)
+    service = RocketService(settings, registry, store, hooks)
 
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
@@ -43,17 +51,34 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
         finally:
             await service.stop()
 
-    app = Litestar(
-        route_handlers=build_routes(service),
-        exception_handlers=exception_handlers,
-        lifespan=[lifespan],
-        openapi_config=OpenAPIConfig(
-            title="rockets",
-            version=__version__,
-            description="Event-sourced rocket telemetry: post messages, read rocket states.",
-            path="/schema",
-            create_examples=False,
-        ),
-    )
+    try:
+        app = Litestar(
+            route_handlers=[*build_routes(service, pm), *_plugin_routes(pm, service)],
+            exception_handlers=exception_handlers,
+            lifespan=[lifespan],
+            openapi_config=OpenAPIConfig(
+                title="rockets",
+                version=__version__,
+                description="Event-sourced rocket telemetry: post messages, read rocket states.",
+                path="/schema",
+                create_examples=False,
+            ),
+        )
+    except ImproperlyConfiguredException as exc:
+        raise PluginError(f"the routes do not fit together (a plugin's route?): {exc}") from exc
     app.state.rockets = service
+    app.state.plugins = pm
     return app
+
+
+def _plugin_routes(pm: PluginManager, service: RocketService) -> list[Any]:
+    routes: list[Any] = []
+    for plugin, returned in call_each(pm, "register_routes", service=service):
+        for route in returned or ():
+            if not isinstance(route, BaseRouteHandler | Router):
+                raise PluginError(
+                    f"plugin {plugin!r}: register_routes must return Litestar route handlers or "
+                    f"routers, got {type(route).__name__}"
+                )
+            routes.append(route)
+    return routes

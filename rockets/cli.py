@@ -55,11 +55,10 @@ def _serve(args: argparse.Namespace) -> int:
 
 def _launch(args: argparse.Namespace) -> int:
     from rockets.launch import LaunchOptions, find_scenario, launch
-    from rockets.plugins import build_plugin_manager
 
     try:
         settings = Settings.from_env()
-        pm = build_plugin_manager(settings.plugins_dir, settings.blocked_plugins)
+        pm = settings.plugin_manager()
         scenario = find_scenario(pm, args.scenario)
         options = LaunchOptions(
             url=args.url,

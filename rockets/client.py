@@ -18,14 +18,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import TracebackType
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any, Generic, Literal
 from urllib.parse import quote
 
 import httpx
 import msgspec
+from typing_extensions import TypeVar
 
 from rockets.errors import ErrorBody
-from rockets.projection import RocketQuery, SortField
+from rockets.projection import RocketQuery
 from rockets.schemas import Ack, Envelope, EventView, Health, Metadata
 from rockets.state import RocketState
 
@@ -51,6 +52,8 @@ __all__ = [
 DEFAULT_URL = "http://127.0.0.1:8088"
 
 T = TypeVar("T")
+S = TypeVar("S", bound=RocketState, default=RocketState)
+"""The state type answers decode into: ``RocketState``, or a plugin's subclass of it."""
 
 
 class Page(msgspec.Struct, Generic[T], frozen=True):
@@ -183,8 +186,6 @@ NO_RETRY = RetryPolicy(attempts=1)
 _encoder = msgspec.json.Encoder()
 _ack = msgspec.json.Decoder(Ack)
 _acks = msgspec.json.Decoder(list[Ack])
-_state = msgspec.json.Decoder(RocketState)
-_states = msgspec.json.Decoder(list[RocketState])
 _events = msgspec.json.Decoder(list[EventView])
 _health = msgspec.json.Decoder(Health)
 _error = msgspec.json.Decoder(ErrorBody | list[Ack])
@@ -258,7 +259,9 @@ def _post_one(
 
 
 def _rockets_request(query: RocketQuery) -> _Request:
-    params = {k: v for k, v in msgspec.structs.asdict(query).items() if v is not None}
+    fields = msgspec.structs.asdict(query)
+    where = fields.pop("where")
+    params = {k: v for k, v in {**fields, **where}.items() if v is not None}
     return _Request("GET", "/rockets", params=params)
 
 
@@ -304,9 +307,12 @@ def _total(response: httpx.Response) -> int:
 # --- the clients ----------------------------------------------------------------------------
 
 
-class _Base:
-    def __init__(self, retry: RetryPolicy | None) -> None:
+class _Base(Generic[S]):
+    def __init__(self, retry: RetryPolicy | None, state_type: type[S]) -> None:
         self.retry = retry or NO_RETRY
+        self.state_type = state_type
+        self._state = msgspec.json.Decoder(state_type)
+        self._states = msgspec.json.Decoder(list[state_type])  # type: ignore[valid-type]
 
     def _should_retry(self, request: _Request, attempt: int, status: int | None) -> bool:
         if not request.retryable or attempt >= self.retry.attempts:
@@ -314,7 +320,7 @@ class _Base:
         return status is None or status in self.retry.statuses
 
 
-class RocketsClient(_Base):
+class RocketsClient(_Base[S]):
     """A synchronous rockets client.
 
     Args:
@@ -324,6 +330,8 @@ class RocketsClient(_Base):
         http: an existing ``httpx.Client`` to use (its ``base_url`` is used; the caller keeps
             ownership), for instance Litestar's ``TestClient`` to run in-process.
         transport: an httpx transport for a client this object creates.
+        state_type: what rocket states decode into: ``RocketState`` (fields of plugins are
+            dropped), or a plugin's subclass of it that declares its fields.
     """
 
     def __init__(
@@ -334,12 +342,13 @@ class RocketsClient(_Base):
         timeout: float = 10.0,
         http: httpx.Client | None = None,
         transport: httpx.BaseTransport | None = None,
+        state_type: type[S] = RocketState,  # type: ignore[assignment]
     ) -> None:
-        super().__init__(retry)
+        super().__init__(retry, state_type)
         self._owned = http is None
         self._http = http or httpx.Client(base_url=base_url, timeout=timeout, transport=transport)
 
-    def __enter__(self) -> RocketsClient:
+    def __enter__(self) -> RocketsClient[S]:
         return self
 
     def __exit__(
@@ -396,25 +405,27 @@ class RocketsClient(_Base):
     def rockets(
         self,
         *,
-        sort: SortField = "channel",
+        sort: str = "channel",
         order: Literal["asc", "desc"] = "asc",
         status: str | None = None,
         type: str | None = None,
         mission: str | None = None,
         limit: int | None = None,
         offset: int = 0,
-    ) -> Page[RocketState]:
-        """Rocket states, filtered (exact matches), sorted and paged."""
+        where: Mapping[str, Any] | None = None,
+    ) -> Page[S]:
+        """Rocket states, filtered (exact matches; ``where`` for plugins' fields, by JSON
+        name), sorted by any state field, and paged."""
         query = RocketQuery(
             sort=sort, order=order, status=status, type=type, mission=mission, limit=limit,
-            offset=offset,
+            offset=offset, where=dict(where or {}),
         )  # fmt: skip
         response = self._call(_rockets_request(query))
-        return Page(_states.decode(response.content), _total(response))
+        return Page(self._states.decode(response.content), _total(response))
 
-    def rocket(self, channel: str, at: int | None = None) -> RocketState:
+    def rocket(self, channel: str, at: int | None = None) -> S:
         """A rocket's current state, or its state right after event ``at``."""
-        return _state.decode(self._call(_rocket_request(channel, at)).content)
+        return self._state.decode(self._call(_rocket_request(channel, at)).content)
 
     def events(self, channel: str, start: int = 1, limit: int = 1000) -> Page[EventView]:
         """A page of a rocket's applied events, from number ``start`` on."""
@@ -426,7 +437,7 @@ class RocketsClient(_Base):
         return _health.decode(self._call(_HEALTH).content)
 
 
-class AsyncRocketsClient(_Base):
+class AsyncRocketsClient(_Base[S]):
     """The asyncio twin of :class:`RocketsClient`: the same methods, awaited."""
 
     def __init__(
@@ -437,14 +448,15 @@ class AsyncRocketsClient(_Base):
         timeout: float = 10.0,
         http: httpx.AsyncClient | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        state_type: type[S] = RocketState,  # type: ignore[assignment]
     ) -> None:
-        super().__init__(retry)
+        super().__init__(retry, state_type)
         self._owned = http is None
         self._http = http or httpx.AsyncClient(
             base_url=base_url, timeout=timeout, transport=transport
         )
 
-    async def __aenter__(self) -> AsyncRocketsClient:
+    async def __aenter__(self) -> AsyncRocketsClient[S]:
         return self
 
     async def __aexit__(
@@ -496,25 +508,27 @@ class AsyncRocketsClient(_Base):
     async def rockets(
         self,
         *,
-        sort: SortField = "channel",
+        sort: str = "channel",
         order: Literal["asc", "desc"] = "asc",
         status: str | None = None,
         type: str | None = None,
         mission: str | None = None,
         limit: int | None = None,
         offset: int = 0,
-    ) -> Page[RocketState]:
-        """Rocket states, filtered (exact matches), sorted and paged."""
+        where: Mapping[str, Any] | None = None,
+    ) -> Page[S]:
+        """Rocket states, filtered (exact matches; ``where`` for plugins' fields, by JSON
+        name), sorted by any state field, and paged."""
         query = RocketQuery(
             sort=sort, order=order, status=status, type=type, mission=mission, limit=limit,
-            offset=offset,
+            offset=offset, where=dict(where or {}),
         )  # fmt: skip
         response = await self._call(_rockets_request(query))
-        return Page(_states.decode(response.content), _total(response))
+        return Page(self._states.decode(response.content), _total(response))
 
-    async def rocket(self, channel: str, at: int | None = None) -> RocketState:
+    async def rocket(self, channel: str, at: int | None = None) -> S:
         """A rocket's current state, or its state right after event ``at``."""
-        return _state.decode((await self._call(_rocket_request(channel, at))).content)
+        return self._state.decode((await self._call(_rocket_request(channel, at))).content)
 
     async def events(self, channel: str, start: int = 1, limit: int = 1000) -> Page[EventView]:
         """A page of a rocket's applied events, from number ``start`` on."""

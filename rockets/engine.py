@@ -14,6 +14,7 @@ import msgspec
 
 from rockets.aggregate import apply_record, initial_state
 from rockets.errors import StoreError, TransientStoreError
+from rockets.hookcalls import PluginHooks
 from rockets.records import Record
 from rockets.registry import Registry
 from rockets.schemas import MAX_MESSAGE_NUMBER
@@ -43,9 +44,10 @@ class Engine:
     pool gives every channel to one worker. Across processes, the store serializes.
     """
 
-    def __init__(self, registry: Registry, store: Store) -> None:
+    def __init__(self, registry: Registry, store: Store, hooks: PluginHooks | None = None) -> None:
         self.registry = registry
         self.store = store
+        self.hooks = hooks
 
     async def process(self, jobs: list[list[Record]]) -> list[list[Outcome] | Exception]:
         """Handle several requests' messages (each job is one request's share) as one group.
@@ -90,6 +92,10 @@ class Engine:
             # Events applied earlier in this group are not in the store yet.
             fresh: dict[tuple[str, int], Record] = {}
             results: list[list[Outcome]] = []
+            # What listeners hear once the group is stored: each event with its new state.
+            heard: list[tuple[Record, RocketState]] | None = (
+                [] if self.hooks is not None and self.hooks.has_listeners else None
+            )
             for job in jobs:
                 outcomes: list[Outcome] = []
                 for record in job:
@@ -105,11 +111,15 @@ class Engine:
                     if verdict is Verdict.ACCEPTED:
                         received.append(record)
                         state = (
-                            staged.get(channel) or group.state(channel) or initial_state(channel)
+                            staged.get(channel)
+                            or group.state(channel)
+                            or initial_state(self.registry, channel)
                         )
                         for event in offer.ready:
                             state = apply_record(self.registry, state, event)
                             fresh[channel, event.message_number] = event
+                            if heard is not None:
+                                heard.append((event, state))
                         applied.extend(offer.ready)
                         staged[channel] = state
                         outcomes.append(Outcome(record, verdict))
@@ -126,4 +136,6 @@ class Engine:
                 results.append(outcomes)
             states = [s.with_pending(sequencer.pending_count(c)) for c, s in staged.items()]
             group.stage(Commit(received=received, applied=applied, states=states))
+        if heard and self.hooks is not None:
+            self.hooks.applied(heard)
         return results

@@ -46,6 +46,7 @@ class ErrorBody(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, r
     channel: str | None = None
     message_number: int | None = None
     conflict: ConflictDetail | None = None
+    plugin: str | None = None
 
 
 class RocketsError(Exception):

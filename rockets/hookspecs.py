@@ -8,21 +8,32 @@ Implement a hook by decorating a module-level function (or method) of the same n
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import pluggy
 
 if TYPE_CHECKING:
+    from litestar.handlers import BaseRouteHandler
+    from litestar.router import Router
+
     from rockets.registry import EventType
     from rockets.scenario import Scenario
+    from rockets.service import RocketService
+    from rockets.state import Event, RocketState
 
 __all__ = [
     "PROJECT_NAME",
+    "event_applied",
+    "extend_rocket_state",
     "hookimpl",
     "hookspec",
     "register_event_types",
     "register_launch_scenarios",
+    "register_routes",
+    "shutdown",
+    "startup",
+    "validate_message",
 ]
 
 PROJECT_NAME = "rockets"
@@ -71,5 +82,106 @@ def register_launch_scenarios() -> Sequence[Scenario]:
 
     Results are collected from every plugin; scenario names must be unique. ``rockets launch``
     uses the one named by ``--scenario``, or the first registered.
+    """
+    raise NotImplementedError  # pragma: no cover - a spec has no body
+
+
+@hookspec
+def extend_rocket_state() -> type[RocketState] | None:
+    """Declare the state fields this plugin owns.
+
+    Called once per application, while it is being built.
+
+    Returns:
+        A subclass of :class:`rockets.RocketState` that adds fields, each with a type and a
+        default (``fuel: int = 0``), or None. Only the fields the subclass adds count: the app
+        builds one state type holding the built-in fields and every plugin's fields, so the
+        subclass is never instantiated by the server, but it is what an SDK user decodes into
+        to read the fields with their types.
+
+    The fields appear in every rocket state the API returns (named in camelCase, like the
+    built-in ones), can be sorted and filtered on in ``GET /rockets``, are documented in
+    OpenAPI, and start at their default for every rocket. The plugin's ``apply`` functions set
+    them with ``msgspec.structs.replace(state, fuel=...)``. Redefining a built-in field, a field
+    another plugin owns, or a name the API uses as a query parameter (``sort``, ``order``,
+    ``limit``, ``offset``, ``at``, ``from``) stops the application from starting.
+    """
+    raise NotImplementedError  # pragma: no cover - a spec has no body
+
+
+@hookspec
+def validate_message(event: Event[Any]) -> str | None:
+    """Accept or reject a message before it is stored.
+
+    Called for every message of a request once it has been decoded and passed its schema, before
+    anything of the request is stored; a batch is rejected as a whole if one of its messages is.
+
+    Args:
+        event: the message, its payload decoded into the type's Struct (``event.message``).
+            ``message_number`` is 0 when the sender left the number to the server, and
+            ``channel`` is the generated one when the sender gave none.
+
+    Returns:
+        None to let the message through, or the reason it is refused: the client gets 422 with
+        that reason as ``detail``, the plugin's name as ``plugin`` and the message's path.
+
+    Every plugin is asked, in turn; the first reason wins. Keep it fast and free of I/O: it runs
+    on the event loop for every message. An exception is treated as a bug of the plugin: the
+    message is refused with a 500 and the exception is logged.
+    """
+    raise NotImplementedError  # pragma: no cover - a spec has no body
+
+
+@hookspec
+def event_applied(event: Event[Any], state: RocketState) -> None:
+    """Hear about every event once it is applied and stored.
+
+    Called after the store has committed the group that applied ``event``, in each channel's
+    event order, with ``state`` the rocket's state right after this event. Listeners feed
+    metrics, webhooks, streams; they cannot change anything.
+
+    Every listener is called separately: an exception is logged with the plugin's name and the
+    other listeners still hear about the event; the event itself stays applied and stored
+    (it was committed before any listener ran). Listeners run on the worker that applied the
+    event, so a slow one slows ingestion: hand slow work to a task or a queue of your own.
+    """
+    raise NotImplementedError  # pragma: no cover - a spec has no body
+
+
+@hookspec
+def register_routes(service: RocketService) -> Sequence[BaseRouteHandler | Router]:
+    """Add HTTP routes to the application.
+
+    Called once per application, while it is being built.
+
+    Args:
+        service: the running service; its read methods (``rocket``, ``rockets``, ``events``,
+            ``health``) and ``registry`` are the plugin's view of the data.
+
+    Returns:
+        Litestar route handlers (``@get``, ``@post``, …) or routers. They are registered as the
+        built-in routes are, appear in OpenAPI, and answer errors with the same JSON body. A
+        path that collides with another route stops the application from starting.
+    """
+    raise NotImplementedError  # pragma: no cover - a spec has no body
+
+
+@hookspec
+def startup(service: RocketService) -> Awaitable[None] | None:
+    """Run when the service starts, after the store is open and before the first request.
+
+    The implementation may be a plain function or a coroutine function (its coroutine is
+    awaited). An exception stops the start-up, as a store that cannot open does.
+    """
+    raise NotImplementedError  # pragma: no cover - a spec has no body
+
+
+@hookspec
+def shutdown(service: RocketService) -> Awaitable[None] | None:
+    """Run when the service stops, after the last queued message is applied and before the
+    store is closed.
+
+    The implementation may be a plain function or a coroutine function (its coroutine is
+    awaited). An exception is logged and does not keep the other plugins' shutdown from running.
     """
     raise NotImplementedError  # pragma: no cover - a spec has no body

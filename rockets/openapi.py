@@ -13,13 +13,28 @@ import inspect
 from typing import Any
 
 import msgspec
-from litestar.openapi.spec import OpenAPIMediaType, Operation, Reference, RequestBody, Schema
+from litestar.enums import ParamType
+from litestar.openapi.spec import (
+    OpenAPIMediaType,
+    Operation,
+    Parameter,
+    Reference,
+    RequestBody,
+    Schema,
+)
 from litestar.openapi.spec.enums import OpenAPIFormat, OpenAPIType
 
 from rockets.registry import Registry
 from rockets.schemas import Metadata
+from rockets.statetype import StateSchema
 
-__all__ = ["message_body_schema", "messages_operation_class", "to_openapi"]
+__all__ = [
+    "json_schema",
+    "message_body_schema",
+    "messages_operation_class",
+    "rockets_operation_class",
+    "to_openapi",
+]
 
 _SCHEMA_FIELDS = {f.metadata.get("alias", f.name): f.name for f in dataclasses.fields(Schema)}
 _NESTED_ONE = {"items", "not", "if", "then", "else", "contains", "additionalProperties"}
@@ -41,7 +56,8 @@ def _inline(schema: dict[str, Any], defs: dict[str, Any], seen: tuple[str, ...] 
     return schema
 
 
-def _json_schema(tp: Any) -> dict[str, Any]:
+def json_schema(tp: Any) -> dict[str, Any]:
+    """The JSON Schema of a type as msgspec writes it, with every reference inlined."""
     (schema,), defs = msgspec.json.schema_components([tp], ref_template="#/$defs/{name}")
     inlined: dict[str, Any] = _inline(schema, defs)
     return inlined
@@ -79,12 +95,12 @@ def to_openapi(schema: dict[str, Any]) -> Schema:
 
 def message_body_schema(registry: Registry, max_batch: int) -> dict[str, Any]:
     """The JSON Schema of a ``POST /messages`` body for the types in ``registry``."""
-    metadata = _json_schema(Metadata)
+    metadata = json_schema(Metadata)
     envelopes = []
     for name, registered in registry.items():
         meta = copy.deepcopy(metadata)
         meta["properties"]["messageType"] = {"type": "string", "enum": [name]}
-        payload = _json_schema(registered.event_type.schema)
+        payload = json_schema(registered.event_type.schema)
         envelope: dict[str, Any] = {
             "title": f"{name} message",
             "type": "object",
@@ -123,3 +139,34 @@ def messages_operation_class(registry: Registry, max_batch: int) -> type[Operati
             self.request_body = body
 
     return MessagesOperation
+
+
+def rockets_operation_class(schema: StateSchema) -> type[Operation]:
+    """An ``Operation`` subclass that documents ``GET /rockets``'s app-specific parameters: the
+    fields ``sort`` takes, and an exact-match filter per plugin state field."""
+    sortable = list(schema.fields)
+    filters = [
+        Parameter(
+            name=field.json_name,
+            param_in=ParamType.QUERY,
+            required=False,
+            description=f"Exact match on `{field.json_name}` (a state field of plugin "
+            f"{field.plugin!r}).",
+            schema=to_openapi(json_schema(field.type)),
+        )
+        for field in schema.plugin_fields
+    ]
+
+    @dataclasses.dataclass
+    class RocketsOperation(Operation):
+        def __post_init__(self) -> None:
+            parameters = list(self.parameters or [])
+            for parameter in parameters:
+                if isinstance(parameter, Parameter) and parameter.name == "sort":
+                    parameter.schema = Schema(
+                        type=OpenAPIType.STRING, enum=sortable, default="channel"
+                    )
+                    parameter.description = "The state field to sort by."
+            self.parameters = [*parameters, *filters]
+
+    return RocketsOperation

@@ -1,50 +1,164 @@
-"""Builds the plugin manager of one app: hookspecs, then entry points, then drop-in files."""
+"""Builds the plugin manager of one app: hookspecs, then installed entry points, then modules
+named in the settings, then drop-in files; and describes what it loaded."""
 
 from __future__ import annotations
 
+import importlib
+import importlib.metadata
 import importlib.util
+import logging
 import sys
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any, Literal
 
+import msgspec
 import pluggy
 
 from rockets import hookspecs
 from rockets.errors import PluginError
 
-__all__ = ["build_plugin_manager", "load_directory"]
+__all__ = [
+    "PluginInfo",
+    "PluginManager",
+    "build_plugin_manager",
+    "call_each",
+    "load_directory",
+]
+
+log = logging.getLogger("rockets.plugins")
+
+Source = Literal["builtin", "entrypoint", "module", "file", "registered"]
+
+
+class PluginInfo(msgspec.Struct, frozen=True, kw_only=True):
+    """Where a loaded plugin came from.
+
+    ``source`` is ``builtin`` (shipped with rockets), ``entrypoint`` (another installed
+    distribution), ``module`` (named in ``ROCKETS_PLUGINS``), ``file`` (a drop-in file) or
+    ``registered`` (registered by code).
+    """
+
+    name: str
+    source: Source
+    version: str | None = None
+    distribution: str | None = None
+    module: str | None = None
+    file: str | None = None
+
+
+class PluginManager(pluggy.PluginManager):
+    """A pluggy plugin manager that remembers where each plugin came from."""
+
+    def __init__(self) -> None:
+        super().__init__(hookspecs.PROJECT_NAME)
+        self.add_hookspecs(hookspecs)
+        self.sources: dict[str, PluginInfo] = {}
+
+    def describe(self, name: str) -> PluginInfo:
+        known = self.sources.get(name)
+        if known is not None:
+            return known
+        plugin = self.get_plugin(name)
+        return PluginInfo(name=name, source="registered", module=getattr(plugin, "__name__", None))
 
 
 def build_plugin_manager(
-    plugins_dir: str | Path | None = None, blocked: Iterable[str] = ()
-) -> pluggy.PluginManager:
-    """A fresh plugin manager with every installed and drop-in plugin registered.
+    plugins_dir: str | Path | None = None,
+    blocked: Iterable[str] = (),
+    *,
+    modules: Iterable[str] = (),
+    autoload: bool = True,
+    trace: bool = False,
+) -> PluginManager:
+    """A fresh plugin manager with every plugin registered.
 
-    Plugins installed under the ``rockets`` entry-point group load first, then every ``*.py``
-    file of ``plugins_dir`` (names starting with ``_`` are skipped), in name order. A plugin
-    whose name (entry-point name, or file name without ``.py``) is in ``blocked`` is not loaded.
+    Loading order: plugins installed under the ``rockets`` entry-point group (unless
+    ``autoload`` is off), then the importable ``modules``, then every ``*.py`` file of
+    ``plugins_dir`` (names starting with ``_`` are skipped) in name order. A plugin whose name
+    (entry-point name, module name, or file name without ``.py``) is in ``blocked`` is skipped.
+    With ``trace``, every hook call is logged (logger ``rockets.hooks``, level INFO).
 
     Raises:
-        PluginError: a plugin fails to import, or implements a hook that does not exist.
+        PluginError: a plugin fails to import, implements a hook that does not exist, or has the
+            name of one already loaded.
     """
-    pm = pluggy.PluginManager(hookspecs.PROJECT_NAME)
-    pm.add_hookspecs(hookspecs)
+    pm = PluginManager()
     for name in blocked:
         pm.set_blocked(name)
-    try:
-        pm.load_setuptools_entrypoints(hookspecs.PROJECT_NAME)
-    except Exception as exc:
-        raise PluginError(f"an installed rockets plugin failed to load: {exc!r}") from exc
+    if autoload:
+        _load_entry_points(pm)
+    for module_name in modules:
+        _load_module(pm, module_name)
     if plugins_dir:
         load_directory(pm, Path(plugins_dir))
     try:
         pm.check_pending()
     except pluggy.PluginValidationError as exc:
-        raise PluginError(f"plugin {pm.get_name(exc.plugin)!r}: {exc}") from exc
+        raise PluginError(
+            f"plugin {pm.get_name(exc.plugin)!r} implements a hook that does not exist: {exc}"
+        ) from exc
+    if trace:
+        tracer = logging.getLogger("rockets.hooks")
+        pm.trace.root.setwriter(lambda text: tracer.info(text.rstrip()))
+        pm.enable_tracing()
     return pm
 
 
-def load_directory(pm: pluggy.PluginManager, directory: Path) -> None:
+def _register(pm: PluginManager, plugin: object, info: PluginInfo) -> None:
+    if pm.get_plugin(info.name) is not None:
+        raise PluginError(f"two plugins are named {info.name!r}: rename or block one")
+    try:
+        pm.register(plugin, name=info.name)
+    except pluggy.PluginValidationError as exc:
+        raise PluginError(f"plugin {info.name!r}: {exc}") from exc
+    pm.sources[info.name] = info
+
+
+def _load_entry_points(pm: PluginManager) -> None:
+    for entry_point in importlib.metadata.entry_points(group=hookspecs.PROJECT_NAME):
+        if pm.is_blocked(entry_point.name):
+            continue
+        dist = entry_point.dist
+        try:
+            plugin = entry_point.load()
+        except Exception as exc:
+            owner = f" (distribution {dist.name})" if dist is not None else ""
+            raise PluginError(
+                f"plugin {entry_point.name!r}{owner} failed to import {entry_point.value!r}: "
+                f"{exc!r}"
+            ) from exc
+        builtin = dist is not None and dist.name == "rockets"
+        info = PluginInfo(
+            name=entry_point.name,
+            source="builtin" if builtin else "entrypoint",
+            version=dist.version if dist is not None else None,
+            distribution=dist.name if dist is not None else None,
+            module=entry_point.value,
+            file=getattr(plugin, "__file__", None),
+        )
+        _register(pm, plugin, info)
+
+
+def _load_module(pm: PluginManager, module_name: str) -> None:
+    if pm.is_blocked(module_name):
+        return
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as exc:
+        raise PluginError(
+            f"plugin module {module_name!r} (ROCKETS_PLUGINS) failed to import: {exc!r}"
+        ) from exc
+    info = PluginInfo(
+        name=module_name,
+        source="module",
+        module=module_name,
+        file=getattr(module, "__file__", None),
+    )
+    _register(pm, module, info)
+
+
+def load_directory(pm: PluginManager, directory: Path) -> None:
     """Import and register every drop-in plugin file of ``directory``."""
     if not directory.is_dir():
         raise PluginError(f"ROCKETS_PLUGINS_DIR={str(directory)!r} is not a directory")
@@ -68,7 +182,19 @@ def load_directory(pm: pluggy.PluginManager, directory: Path) -> None:
         except Exception as exc:
             del sys.modules[module_name]
             raise PluginError(f"drop-in plugin {str(path)!r} failed to import: {exc!r}") from exc
-        try:
-            pm.register(module, name=name)
-        except pluggy.PluginValidationError as exc:
-            raise PluginError(f"drop-in plugin {str(path)!r}: {exc}") from exc
+        _register(pm, module, PluginInfo(name=name, source="file", file=str(path)))
+
+
+def call_each(pm: pluggy.PluginManager, hook: str, **kwargs: Any) -> list[tuple[str, Any]]:
+    """Call ``hook`` in each implementing plugin separately, first registered first.
+
+    Returns ``(plugin name, result)`` pairs, so that every result can be attributed to its
+    plugin. The calls go through pluggy, so tracing sees them.
+    """
+    plugins = [impl.plugin for impl in reversed(getattr(pm.hook, hook).get_hookimpls())]
+    results = []
+    for plugin in plugins:
+        caller = pm.subset_hook_caller(hook, [p for p in plugins if p is not plugin])
+        (result,) = caller(**kwargs) or [None]
+        results.append((pm.get_name(plugin) or "?", result))
+    return results

@@ -2,42 +2,66 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any, Literal
 
 import msgspec
 
 from rockets.state import RocketState
+from rockets.statetype import StateSchema
 
-__all__ = ["SORT_FIELDS", "Projection", "RocketQuery", "SortField"]
-
-SortField = Literal["channel", "speed", "type", "mission", "status", "launchedAt", "updatedAt"]
-
-SORT_FIELDS: dict[str, Callable[[RocketState], Any]] = {
-    "channel": lambda s: s.channel,
-    "speed": lambda s: s.speed,
-    "type": lambda s: s.type,
-    "mission": lambda s: s.mission,
-    "status": lambda s: s.status,
-    "launchedAt": lambda s: s.launched_at,
-    "updatedAt": lambda s: s.updated_at,
-}
+__all__ = ["Projection", "RocketQuery", "select"]
 
 
 class RocketQuery(msgspec.Struct, frozen=True, kw_only=True):
     """What ``GET /rockets`` asks for: exact-match filters, then sort, then page.
 
-    Rockets with no value for the sort field come last in either order; ties are broken by
-    channel.
+    ``sort`` is a state field's JSON name; ``where`` holds exact-match filters on any other
+    field (plugins' fields included), by JSON name, with values of the field's type.
     """
 
-    sort: SortField = "channel"
+    sort: str = "channel"
     order: Literal["asc", "desc"] = "asc"
     status: str | None = None
     type: str | None = None
     mission: str | None = None
+    where: dict[str, Any] = msgspec.field(default_factory=dict)
     limit: int | None = None
     offset: int = 0
+
+    def filters(self) -> dict[str, Any]:
+        """Every exact-match filter, by JSON field name."""
+        named = {"status": self.status, "type": self.type, "mission": self.mission}
+        return {**{k: v for k, v in named.items() if v is not None}, **self.where}
+
+
+def select(
+    states: Iterable[RocketState], query: RocketQuery, schema: StateSchema
+) -> tuple[int, list[RocketState]]:
+    """Filter, sort and page ``states`` as ``query`` asks; the number that matched, and the page.
+
+    Rockets with no value for the sort field come last in either order; ties are broken by
+    channel, in the same direction.
+    """
+    rows: Iterable[RocketState] = states
+    for json_name, value in query.filters().items():
+        attribute = schema.attribute(json_name) or json_name
+        rows = [s for s in rows if getattr(s, attribute, None) == value]
+    attribute = schema.attribute(query.sort) or "channel"
+    descending = query.order == "desc"
+    valued: list[tuple[Any, str, RocketState]] = []
+    missing: list[RocketState] = []
+    for state in rows:
+        value = getattr(state, attribute)
+        if value is None:
+            missing.append(state)
+        else:
+            valued.append((value, state.channel, state))
+    valued.sort(key=lambda row: (row[0], row[1]), reverse=descending)
+    missing.sort(key=lambda s: s.channel, reverse=descending)
+    ordered = [row[2] for row in valued] + missing
+    end = None if query.limit is None else query.offset + query.limit
+    return len(ordered), ordered[query.offset : end]
 
 
 class Projection:
@@ -56,24 +80,6 @@ class Projection:
         for state in states:
             self._states[state.channel] = state
 
-    def query(self, query: RocketQuery) -> tuple[int, list[RocketState]]:
+    def query(self, query: RocketQuery, schema: StateSchema) -> tuple[int, list[RocketState]]:
         """The number of rockets that match ``query``'s filters, and the requested page."""
-        rows: Iterable[RocketState] = self._states.values()
-        if query.status is not None:
-            rows = (s for s in rows if s.status == query.status)
-        if query.type is not None:
-            rows = (s for s in rows if s.type == query.type)
-        if query.mission is not None:
-            rows = (s for s in rows if s.mission == query.mission)
-        key = SORT_FIELDS[query.sort]
-        descending = query.order == "desc"
-        valued: list[RocketState] = []
-        missing: list[RocketState] = []
-        for state in rows:
-            (missing if key(state) is None else valued).append(state)
-        valued.sort(key=lambda s: (key(s), s.channel), reverse=descending)
-        missing.sort(key=lambda s: s.channel, reverse=descending)
-        ordered = valued + missing
-        offset = query.offset
-        end = None if query.limit is None else offset + query.limit
-        return len(ordered), ordered[offset:end]
+        return select(self._states.values(), query, schema)

@@ -9,7 +9,9 @@ import msgspec
 import pluggy
 
 from rockets.errors import PluginError
+from rockets.plugins import call_each
 from rockets.state import Event, RocketState
+from rockets.statetype import StateSchema, build_state_schema
 
 __all__ = ["EventType", "RegisteredType", "Registry", "build_registry"]
 
@@ -46,10 +48,14 @@ class RegisteredType(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class Registry(Mapping[str, RegisteredType]):
-    """An immutable mapping of messageType name to its :class:`RegisteredType`."""
+    """An immutable mapping of messageType name to its :class:`RegisteredType`, with the app's
+    state type (``state``: the built-in fields plus the plugins')."""
 
-    def __init__(self, types: Mapping[str, RegisteredType]) -> None:
+    def __init__(
+        self, types: Mapping[str, RegisteredType], state: StateSchema | None = None
+    ) -> None:
         self._types = dict(sorted(types.items()))
+        self.state = state or build_state_schema(())
 
     def __getitem__(self, name: str) -> RegisteredType:
         return self._types[name]
@@ -84,27 +90,27 @@ def _check(event_type: object, plugin: str) -> EventType[Any]:
 
 
 def build_registry(pm: pluggy.PluginManager) -> Registry:
-    """Collect every plugin's message types into a :class:`Registry`.
+    """Collect every plugin's message types and state fields into a :class:`Registry`.
 
     Raises:
-        PluginError: a plugin returned something that is not a valid EventType, or two plugins
-            registered the same messageType.
+        PluginError: a plugin returned something that is not a valid EventType, two plugins
+            registered the same messageType, or a state extension is invalid (see
+            :func:`rockets.statetype.build_state_schema`).
     """
     found: dict[str, RegisteredType] = {}
-    # Implementations are called one by one (first registered first) so that every type can be
+    # Plugins are asked one by one (first registered first) so that every type can be
     # attributed to its plugin, both in errors and in introspection.
-    for impl in reversed(pm.hook.register_event_types.get_hookimpls()):
-        returned = cast(Iterable[object], impl.function() or ())
-        for item in returned:
-            event_type = _check(item, impl.plugin_name)
+    for plugin, returned in call_each(pm, "register_event_types"):
+        for item in cast(Iterable[object], returned or ()):
+            event_type = _check(item, plugin)
             if event_type.name in found:
                 raise PluginError(
                     f"messageType {event_type.name!r} is registered twice: by plugin "
-                    f"{found[event_type.name].plugin!r} and by plugin {impl.plugin_name!r}"
+                    f"{found[event_type.name].plugin!r} and by plugin {plugin!r}"
                 )
             found[event_type.name] = RegisteredType(
                 event_type=event_type,
-                plugin=impl.plugin_name,
+                plugin=plugin,
                 decoder=msgspec.json.Decoder(event_type.schema),
             )
-    return Registry(found)
+    return Registry(found, build_state_schema(call_each(pm, "extend_rocket_state")))

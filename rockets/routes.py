@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Annotated, Any, Literal, cast
 
+import msgspec
 from litestar import Request, Response, get, post
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.handlers import HTTPRouteHandler
@@ -12,8 +13,10 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, FromQuery, QueryParameter
 
 from rockets.errors import ErrorBody, InputError
-from rockets.openapi import messages_operation_class
-from rockets.projection import RocketQuery, SortField
+from rockets.introspection import PluginsReport, describe
+from rockets.openapi import messages_operation_class, rockets_operation_class
+from rockets.plugins import PluginManager
+from rockets.projection import RocketQuery
 from rockets.schemas import Ack, EventView, Health
 from rockets.service import RocketService
 from rockets.state import RocketState
@@ -30,6 +33,7 @@ _KINDS = {
     405: "method_not_allowed",
     413: "too_large",
     415: "unsupported_media_type",
+    422: "rejected",
     429: "too_many_requests",
     503: "unavailable",
 }
@@ -82,6 +86,7 @@ def _spec(data: Any, description: str) -> ResponseSpec:
 _ERRORS = {
     400: _spec(ErrorBody, "Malformed JSON, a schema violation or an unknown type"),
     404: _spec(ErrorBody, "Unknown channel, or event not applied yet"),
+    422: _spec(ErrorBody, "A plugin refused the message; `plugin` and `detail` say why"),
     409: _spec(
         ErrorBody | list[Ack],
         "A number already taken by another message (a batch: one Ack per message)",
@@ -92,16 +97,39 @@ _ERRORS = {
 }
 
 
-def build_routes(service: RocketService) -> list[HTTPRouteHandler]:
-    """The route handlers of one app, bound to its ``service``."""
+def _query(service: RocketService, request: Request[Any, Any, Any]) -> dict[str, Any]:
+    """The plugin-field filters of a ``GET /rockets`` request, converted to the fields' types."""
+    where: dict[str, Any] = {}
+    for field in service.registry.state.plugin_fields:
+        raw = request.query_params.get(field.json_name)
+        if raw is None:
+            continue
+        try:
+            where[field.json_name] = msgspec.convert(raw, field.type, strict=False)
+        except msgspec.ValidationError as exc:
+            raise InputError(
+                ErrorBody(
+                    status=400,
+                    error="bad_request",
+                    detail=f"query parameter {field.json_name!r}: {exc}",
+                )
+            ) from None
+    return where
+
+
+def build_routes(service: RocketService, plugins: PluginManager) -> list[HTTPRouteHandler]:
+    """The built-in route handlers of one app, bound to its ``service``."""
     settings = service.settings
+    schema = service.registry.state
+    State = schema.state_type  # noqa: N806 - a type, used in annotations below
+    sortable = list(schema.fields)
 
     @post(
         "/messages",
         status_code=202,
         request_max_body_size=settings.max_body_bytes,
         operation_class=messages_operation_class(service.registry, settings.max_batch),
-        responses={code: _ERRORS[code] for code in (400, 409, 413, 429, 503)},
+        responses={code: _ERRORS[code] for code in (400, 409, 413, 422, 429, 503)},
         summary="Post one message or a batch",
         tags=["messages"],
     )
@@ -120,9 +148,9 @@ def build_routes(service: RocketService) -> list[HTTPRouteHandler]:
             content=cast(Any, answer.body), status_code=answer.status_code, headers=headers
         )
 
-    @get("/rockets", summary="List rockets", tags=["rockets"])
     async def list_rockets(
-        sort: FromQuery[SortField] = "channel",
+        request: Request[Any, Any, Any],
+        sort: FromQuery[str] = "channel",
         order: FromQuery[Literal["asc", "desc"]] = "asc",
         status: FromQuery[str | None] = None,
         rocket_type: Annotated[str | None, QueryParameter(name="type")] = None,
@@ -130,26 +158,30 @@ def build_routes(service: RocketService) -> list[HTTPRouteHandler]:
         limit: Annotated[int | None, QueryParameter(ge=1)] = None,
         offset: Annotated[int, QueryParameter(ge=0)] = 0,
     ) -> Response[list[RocketState]]:
-        """Every rocket's current state; filters are exact matches. ``X-Total-Count`` holds
-        how many rockets matched before ``limit``/``offset``."""
+        """Every rocket's current state. ``sort`` takes any state field; ``status``, ``type``,
+        ``mission`` and every plugin's state field filter by exact match. ``X-Total-Count``
+        holds how many rockets matched before ``limit``/``offset``."""
+        if sort not in schema.fields:
+            raise InputError(
+                ErrorBody(
+                    status=400,
+                    error="bad_request",
+                    detail=f"query parameter 'sort': use one of {', '.join(sortable)}",
+                )
+            )
         query = RocketQuery(
             sort=sort,
             order=order,
             status=status,
             type=rocket_type,
             mission=mission,
+            where=_query(service, request),
             limit=limit,
             offset=offset,
         )
         total, rows = await service.rockets(query)
         return Response(content=rows, headers={"X-Total-Count": str(total)})
 
-    @get(
-        "/rockets/{channel:str}",
-        summary="One rocket",
-        tags=["rockets"],
-        responses={404: _ERRORS[404]},
-    )
     async def get_rocket(
         channel: FromPath[str], at: Annotated[int | None, QueryParameter(ge=1)] = None
     ) -> RocketState:
@@ -157,6 +189,10 @@ def build_routes(service: RocketService) -> list[HTTPRouteHandler]:
         if at is None:
             return await service.rocket(channel)
         return await service.rocket_at(channel, at)
+
+    # Answers are documented with the app's state type, plugins' fields included.
+    list_rockets.__annotations__["return"] = Response[list[State]]  # type: ignore[valid-type]
+    get_rocket.__annotations__["return"] = State
 
     @get(
         "/rockets/{channel:str}/events",
@@ -185,4 +221,29 @@ def build_routes(service: RocketService) -> list[HTTPRouteHandler]:
         report = await service.health()
         return Response(content=report, status_code=200 if report.status == "ok" else 503)
 
-    return [post_messages, list_rockets, get_rocket, get_events, health]
+    report = describe(plugins, service.registry)
+
+    @get("/plugins", summary="Loaded plugins", tags=["service"])
+    async def list_plugins() -> PluginsReport:
+        """Every loaded plugin (where it came from, its version, the hooks it implements), every
+        message type with its payload's JSON Schema, and every state field plugins add."""
+        return report
+
+    return [
+        post_messages,
+        get(
+            "/rockets",
+            summary="List rockets",
+            tags=["rockets"],
+            operation_class=rockets_operation_class(schema),
+        )(list_rockets),
+        get(
+            "/rockets/{channel:str}",
+            summary="One rocket",
+            tags=["rockets"],
+            responses={404: _ERRORS[404]},
+        )(get_rocket),
+        get_events,
+        health,
+        list_plugins,
+    ]

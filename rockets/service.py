@@ -14,10 +14,11 @@ from typing import cast
 
 import msgspec
 
-from rockets.aggregate import fold
+from rockets.aggregate import event_of, fold
 from rockets.codec import Codec
 from rockets.engine import Engine, Outcome
 from rockets.errors import ConflictDetail, ErrorBody, InputError, MessageSummary, StoreError
+from rockets.hookcalls import PluginHooks
 from rockets.pool import PoolClosedError, WorkerPool
 from rockets.projection import RocketQuery
 from rockets.records import Record
@@ -156,16 +157,23 @@ class RocketService:
         store: the event store; by default the one ``settings.store`` names.
     """
 
-    def __init__(self, settings: Settings, registry: Registry, store: Store | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        registry: Registry,
+        store: Store | None = None,
+        hooks: PluginHooks | None = None,
+    ) -> None:
         self.settings = settings
         self.registry = registry
+        self.hooks = hooks
         self.codec = Codec(registry, settings.max_batch)
         limits = Limits(
             max_pending_per_channel=settings.max_pending_per_channel,
             max_pending_total=settings.max_pending_total,
         )
         self.store = store if store is not None else open_store(settings.store, limits)
-        self.engine = Engine(registry, self.store)
+        self.engine = Engine(registry, self.store, hooks)
         self.pool: WorkerPool[list[Record], list[Outcome]] = WorkerPool(
             settings.worker_count, self.engine.process
         )
@@ -174,6 +182,8 @@ class RocketService:
         """Open the store (which rebuilds what it keeps in memory), then start the workers."""
         recovered = await self.store.open(self.registry)
         self.pool.start()
+        if self.hooks is not None:
+            await self.hooks.lifecycle("startup", self, stop_on_error=True)
         log.info(
             "rockets ready: %s store (%d messages recovered, %d rockets), %d workers, "
             "message types: %s",
@@ -188,6 +198,8 @@ class RocketService:
         """Apply everything queued, then close the store."""
         log.info("rockets stopping: applying %d queued requests", self.pool.queued)
         await self.pool.close()
+        if self.hooks is not None:
+            await self.hooks.lifecycle("shutdown", self, stop_on_error=False)
         rockets = await self.store.count()
         await self.store.close()
         log.info("rockets stopped: %d rockets", rockets)
@@ -199,10 +211,32 @@ class RocketService:
         except InputError as exc:
             return IngestAnswer(exc.body.status, exc.body)
         records = decoded.records
+        if self.hooks is not None and self.hooks.has_validators:
+            refusal = self._validate(records, decoded.is_batch)
+            if refusal is not None:
+                return IngestAnswer(refusal.status, refusal)
         answers = await self._dispatch(records)
         if not decoded.is_batch:
             return _single(records[0], answers[0])
         return _batch(records, answers)
+
+    def _validate(self, records: list[Record], is_batch: bool) -> ErrorBody | None:
+        """Ask the plugins' validators about every message; the first refusal, if any."""
+        assert self.hooks is not None
+        for i, record in enumerate(records):
+            refused = self.hooks.validate(event_of(self.registry, record))
+            if refused is not None:
+                plugin, reason = refused
+                return ErrorBody(
+                    status=422,
+                    error="rejected",
+                    detail=reason,
+                    path=f"$[{i}]" if is_batch else "$",
+                    plugin=plugin,
+                    channel=record.channel,
+                    message_number=record.message_number or None,
+                )
+        return None
 
     async def _dispatch(self, records: list[Record]) -> list[Answer]:
         """Hand each worker its share of ``records``; answers come back in request order.

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import msgspec
 
 from rockets.errors import SettingsError
+
+if TYPE_CHECKING:
+    from rockets.plugins import PluginManager
 
 __all__ = ["ENVIRONMENT", "Settings"]
 
@@ -22,10 +25,25 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     store: str = "memory://"
     plugins_dir: str | None = None
     blocked_plugins: tuple[str, ...] = ()
+    plugin_modules: tuple[str, ...] = ()
+    plugin_autoload: bool = True
+    trace_hooks: bool = False
     max_body_bytes: Positive = 1024 * 1024
     max_batch: Annotated[int, msgspec.Meta(ge=1, le=100_000)] = 1000
     max_pending_per_channel: Positive = 1024
     max_pending_total: Positive = 100_000
+
+    def plugin_manager(self) -> PluginManager:
+        """A fresh plugin manager loaded as these settings say."""
+        from rockets.plugins import build_plugin_manager
+
+        return build_plugin_manager(
+            self.plugins_dir,
+            self.blocked_plugins,
+            modules=self.plugin_modules,
+            autoload=self.plugin_autoload,
+            trace=self.trace_hooks,
+        )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -38,9 +56,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         given: dict[str, object] = {
             field: environ[var] for var, field in ENVIRONMENT.items() if environ.get(var)
         }
-        if "blocked_plugins" in given:
-            names = str(given["blocked_plugins"]).split(",")
-            given["blocked_plugins"] = [name.strip() for name in names if name.strip()]
+        for listed in ("blocked_plugins", "plugin_modules"):
+            if listed in given:
+                names = str(given[listed]).split(",")
+                given[listed] = [name.strip() for name in names if name.strip()]
+        if "plugin_autoload" in given:
+            # The variable disables: any non-empty value other than 0/false turns autoload off.
+            given["plugin_autoload"] = str(given["plugin_autoload"]).lower() in ("0", "false")
         try:
             return msgspec.convert(given, cls, strict=False)
         except msgspec.ValidationError as exc:
@@ -53,6 +75,9 @@ ENVIRONMENT: dict[str, str] = {
     "ROCKETS_STORE": "store",
     "ROCKETS_PLUGINS_DIR": "plugins_dir",
     "ROCKETS_BLOCKED_PLUGINS": "blocked_plugins",
+    "ROCKETS_PLUGINS": "plugin_modules",
+    "ROCKETS_DISABLE_PLUGIN_AUTOLOAD": "plugin_autoload",
+    "ROCKETS_TRACE_HOOKS": "trace_hooks",
     "ROCKETS_MAX_BODY_BYTES": "max_body_bytes",
     "ROCKETS_MAX_BATCH": "max_batch",
     "ROCKETS_MAX_PENDING_PER_CHANNEL": "max_pending_per_channel",

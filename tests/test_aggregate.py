@@ -103,9 +103,9 @@ def test_events_before_launch_apply_to_the_initial_state(registry: Registry) -> 
 def test_core_enforces_event_order(registry: Registry) -> None:
     first, second = events(LAUNCH, ("RocketSpeedIncreased", {"by": 1}))
     with pytest.raises(SequenceError):
-        apply_record(registry, initial_state("c"), second)
-    state = apply_record(registry, initial_state("c"), first)
+        apply_record(registry, initial_state(registry, "c"), second)
+    state = apply_record(registry, initial_state(registry, "c"), first)
     with pytest.raises(SequenceError):
         apply_record(registry, state, first)
     with pytest.raises(SequenceError):
-        apply_record(registry, initial_state("other"), first)
+        apply_record(registry, initial_state(registry, "other"), first)

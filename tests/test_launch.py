@@ -165,7 +165,11 @@ def test_launch_verify_fails_against_a_wrong_server() -> None:
 
 def test_launch_reports_an_unreachable_server() -> None:
     result = launch(
-        f"http://127.0.0.1:{free_port()}", "--message-delay=0", "--rockets=1", "--messages=1"
+        f"http://127.0.0.1:{free_port()}",
+        "--message-delay=0",
+        "--rockets=1",
+        "--messages=1",
+        "--duplicates=0",
     )
     assert result.returncode == 1
     assert "connection: 1" in result.stdout

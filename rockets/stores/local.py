@@ -19,6 +19,7 @@ from rockets.records import Record
 from rockets.registry import Registry
 from rockets.sequencer import Sequencer
 from rockets.state import RocketState
+from rockets.statetype import build_state_schema
 from rockets.stores.base import Commit, Group, Limits, Store
 
 __all__ = ["LocalStore"]
@@ -51,6 +52,7 @@ class LocalStore(Store, abc.ABC):
         self.sequencer = Sequencer(limits.max_pending_per_channel, limits.max_pending_total)
         self.projection = Projection()
         self._indexed = False
+        self._schema = build_state_schema(())
 
     async def open(self, registry: Registry) -> int:
         """Connect, then rebuild the sequencer and the projection by replaying every kept
@@ -58,6 +60,7 @@ class LocalStore(Store, abc.ABC):
         wrote everything the index holds (and, in memory, the index holds what nothing else
         does)."""
         await self._connect()
+        self._schema = registry.state
         if self._indexed:
             return 0
         self._indexed = True
@@ -71,7 +74,7 @@ class LocalStore(Store, abc.ABC):
             async for record in self._load():
                 count += 1
                 offer = sequencer.offer(record)
-                state = staged.get(record.channel) or initial_state(record.channel)
+                state = staged.get(record.channel) or initial_state(registry, record.channel)
                 for event in offer.ready:
                     state = apply_record(registry, state, event)
                 staged[record.channel] = state
@@ -107,7 +110,7 @@ class LocalStore(Store, abc.ABC):
         return self.projection.get(channel)
 
     async def rockets(self, query: RocketQuery) -> tuple[int, list[RocketState]]:
-        return self.projection.query(query)
+        return self.projection.query(query, self._schema)
 
     async def count(self) -> int:
         return len(self.projection)

@@ -27,11 +27,12 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import msgspec
 
 from rockets.errors import SettingsError, StoreError, TransientStoreError
-from rockets.projection import RocketQuery
+from rockets.projection import RocketQuery, select
 from rockets.records import Record
 from rockets.registry import Registry
 from rockets.sequencer import ChannelLog, Sequencer
 from rockets.state import RocketState
+from rockets.statetype import build_state_schema
 from rockets.stores.base import Commit, Group, Limits, Store
 
 try:
@@ -83,10 +84,11 @@ _SORT_COLUMNS = {
     "status": "status",
     "launchedAt": "launched_at",
     "updatedAt": "updated_at",
+    "lastMessageNumber": "applied",
+    "pending": "pending",
 }
 _TRANSIENT = (pg_errors.DeadlockDetected, pg_errors.SerializationFailure)
 
-_state_decoder = msgspec.json.Decoder(RocketState)
 _encoder = msgspec.json.Encoder()
 
 
@@ -183,6 +185,7 @@ class PostgresStore(Store):
         self.conninfo = conninfo
         self.limits = limits
         self.open_timeout = open_timeout
+        self._schema = build_state_schema(())
         self._pool = AsyncConnectionPool(
             conninfo, min_size=pool_min, max_size=pool_max, open=False, kwargs={"autocommit": True}
         )
@@ -205,6 +208,7 @@ class PostgresStore(Store):
         return cls(conninfo, limits, pool_min, pool_max, open_timeout)
 
     async def open(self, registry: Registry) -> int:
+        self._schema = registry.state
         try:
             await self._pool.open(wait=True, timeout=self.open_timeout)
             async with self._pool.connection() as conn, conn.transaction():
@@ -279,7 +283,7 @@ class PostgresStore(Store):
         for channel, applied, highest, pending, state in await cursor.fetchall():
             sequencer.channels[channel] = ChannelLog(applied, highest)
             if state is not None:
-                states[channel] = _state_decoder.decode(state)
+                states[channel] = self._schema.decoder.decode(state)
             if pending:
                 waiting.append((channel, applied))
         if waiting:
@@ -324,21 +328,27 @@ class PostgresStore(Store):
             "SELECT state FROM rocket_channels WHERE channel = %s AND state IS NOT NULL",
             (channel,),
         )
-        return _state_decoder.decode(rows[0][0]) if rows else None
+        return self._schema.decoder.decode(rows[0][0]) if rows else None
 
     async def rockets(self, query: RocketQuery) -> tuple[int, list[RocketState]]:
         where, params = ["state IS NOT NULL"], []
-        for column in ("status", "type", "mission"):
-            value = getattr(query, column)
+        for name in ("status", "type", "mission"):
+            value = getattr(query, name)
             if value is not None:
-                where.append(f"{column} = %s")
+                where.append(f"{name} = %s")
                 params.append(value)
         condition = " AND ".join(where)
+        decode = self._schema.decoder.decode
+        column = _SORT_COLUMNS.get(query.sort)
+        if column is None or query.where:
+            # A plugin's field has no column: select in Python, over every matching rocket.
+            rows = await self._query(f"SELECT state FROM rocket_channels WHERE {condition}", params)
+            plain = msgspec.structs.replace(query, status=None, type=None, mission=None)
+            return select((decode(row[0]) for row in rows), plain, self._schema)
         (total,) = (
             await self._query(f"SELECT count(*) FROM rocket_channels WHERE {condition}", params)
         )[0]
         direction = "DESC" if query.order == "desc" else "ASC"
-        column = _SORT_COLUMNS[query.sort]
         order = f"{column} {direction} NULLS LAST, channel {direction}"
         page = f" LIMIT {int(query.limit)}" if query.limit is not None else ""
         rows = await self._query(
@@ -346,7 +356,7 @@ class PostgresStore(Store):
             f"OFFSET {int(query.offset)}",
             params,
         )
-        return total, [_state_decoder.decode(row[0]) for row in rows]
+        return total, [decode(row[0]) for row in rows]
 
     async def events(self, channel: str, start: int, limit: int) -> list[Record]:
         rows = await self._query(

@@ -25,13 +25,14 @@ import random
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import msgspec
 import pytest
 
 from rockets.aggregate import fold
 from rockets.engine import Engine, Outcome
-from rockets.projection import SORT_FIELDS, RocketQuery
+from rockets.projection import RocketQuery
 from rockets.records import Record
 from rockets.sequencer import Verdict
 from rockets.state import RocketState
@@ -87,7 +88,12 @@ async def snapshot(store: Store) -> tuple[list[RocketState], dict[str, list[Reco
 
 def expected_order(states: list[RocketState], sort: str, descending: bool) -> list[str]:
     """The order the API promises: by the field, rockets without it last, ties by channel."""
-    key = SORT_FIELDS[sort]
+    attribute = REGISTRY.state.attribute(sort)
+    assert attribute is not None
+
+    def key(state: RocketState) -> Any:
+        return getattr(state, attribute)
+
     valued = sorted(
         (s for s in states if key(s) is not None),
         key=lambda s: (key(s), s.channel),
@@ -292,9 +298,9 @@ class StoreContract:
                     await ingest(engine, first)
             total, everything = await store.rockets(RocketQuery())
             assert total == 30
-            for sort in SORT_FIELDS:
+            for sort in REGISTRY.state.fields:
                 for order in ("asc", "desc"):
-                    query = RocketQuery(sort=sort, order=order)  # type: ignore[arg-type]
+                    query = RocketQuery(sort=sort, order=order)
                     _, rows = await store.rockets(query)
                     assert [s.channel for s in rows] == expected_order(
                         everything, sort, order == "desc"
