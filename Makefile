@@ -6,10 +6,12 @@ STAMP := $(VENV)/.installed
 
 .PHONY: venv run test lint format clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml plugins/rockets-fuel/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[postgres,test,lint]'
+	# The example third-party plugin, loaded through its entry point like any other.
+	$(BIN)/python -m pip install --quiet -e plugins/rockets-fuel
 	touch $(STAMP)
 
 venv: $(STAMP)

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import argparse
 import copy
+import logging.config
 import sys
 from collections.abc import Sequence
 from typing import Any
-
-import msgspec
 
 from rockets.errors import RocketsError
 from rockets.settings import Settings
@@ -20,16 +19,19 @@ DEFAULT_PORT = 8088
 
 
 def _serve(args: argparse.Namespace) -> int:
+    import asyncio
+
     import uvicorn
 
     from rockets.app import create_app
 
+    overrides = {
+        name: value
+        for name, value in (("worker_count", args.workers), ("store", args.store))
+        if value is not None
+    }
     try:
-        settings = Settings.from_env()
-        if args.workers is not None:
-            settings = msgspec.structs.replace(settings, worker_count=args.workers)
-        if args.store is not None:
-            settings = msgspec.structs.replace(settings, store=args.store)
+        settings = Settings.from_env().with_values(**overrides)
         app = create_app(settings)
     except RocketsError as exc:
         print(f"rockets: cannot start: {exc}", file=sys.stderr)
@@ -40,9 +42,8 @@ def _serve(args: argparse.Namespace) -> int:
         "level": args.log_level.upper(),
         "propagate": False,
     }
-    # uvicorn turns SIGTERM and SIGINT into a graceful shutdown: it stops accepting, lets
-    # requests in flight finish, then runs the lifespan exit, which drains the worker queues.
-    uvicorn.run(
+    logging.config.dictConfig(log_config)
+    config = uvicorn.Config(
         app,
         host=args.host,
         port=args.port,
@@ -50,7 +51,29 @@ def _serve(args: argparse.Namespace) -> int:
         log_config=log_config,
         access_log=args.access_log,
     )
-    return 0
+    service = app.state.rockets
+
+    async def serve() -> int:
+        # The service starts here, before uvicorn, so that a store that cannot open or a plugin
+        # that refuses to start is one line on stderr, not a traceback. uvicorn's lifespan then
+        # finds it started, and stops it on SIGTERM or SIGINT: requests in flight finish, every
+        # queued message is applied, then the store closes.
+        try:
+            await service.start()
+        except RocketsError as exc:
+            print(f"rockets: cannot start: {exc}", file=sys.stderr)
+            return 2
+        server = uvicorn.Server(config)
+        try:
+            await server.serve()
+        finally:
+            await service.stop()
+        return 0 if server.started else 1
+
+    try:
+        return asyncio.run(serve())
+    except KeyboardInterrupt:
+        return 0
 
 
 def _launch(args: argparse.Namespace) -> int:
@@ -79,6 +102,46 @@ def _launch(args: argparse.Namespace) -> int:
         print(f"rockets launch: {exc}", file=sys.stderr)
         return 2
     return launch(options, scenario)
+
+
+def _rebuild(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from rich.progress import Progress
+
+    from rockets.maintenance import rebuild_states
+    from rockets.registry import build_registry
+    from rockets.stores import Limits, open_store
+
+    try:
+        settings = Settings.from_env()
+        if args.store is not None:
+            settings = settings.with_values(store=args.store)
+        registry = build_registry(settings.plugin_manager())
+        store = open_store(settings.store, Limits())
+    except RocketsError as exc:
+        print(f"rockets rebuild: {exc}", file=sys.stderr)
+        return 2
+    if not store.keeps_states:
+        print(f"nothing to rebuild: the {store.name} store rebuilds every state when it starts")
+        return 0
+
+    async def run() -> int:
+        await store.open(registry)
+        try:
+            with Progress(transient=True) as progress:
+                task = progress.add_task("rebuilding", total=await store.count())
+                report = await rebuild_states(store, registry, lambda n: progress.advance(task, n))
+        finally:
+            await store.close()
+        print(f"rebuilt {report.rockets} rockets: {report.changed} states changed")
+        return 0
+
+    try:
+        return asyncio.run(run())
+    except RocketsError as exc:
+        print(f"rockets rebuild: {exc}", file=sys.stderr)
+        return 1
 
 
 def _duration(text: str) -> float:
@@ -204,6 +267,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.set_defaults(run=_serve)
     _add_launch(commands)
+    rebuild = commands.add_parser(
+        "rebuild",
+        help="fold every rocket's events again (PostgreSQL, after a plugin's apply changed)",
+    )
+    rebuild.add_argument("--store", default=None, help="store URL (default: ROCKETS_STORE)")
+    rebuild.set_defaults(run=_rebuild)
     return parser
 
 

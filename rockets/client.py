@@ -12,6 +12,7 @@ Structs are in ``rockets_standard.messages``), or a plain mapping with an explic
 from __future__ import annotations
 
 import asyncio
+import math
 import random
 import time
 from collections.abc import Mapping, Sequence
@@ -38,6 +39,7 @@ __all__ = [
     "ClientError",
     "ConflictError",
     "ConnectionFailedError",
+    "InvalidResponseError",
     "NotFoundError",
     "Page",
     "PayloadTooLargeError",
@@ -72,6 +74,11 @@ class ClientError(Exception):
 
 class ConnectionFailedError(ClientError):
     """The server could not be reached (after every retry)."""
+
+
+class InvalidResponseError(ClientError):
+    """The server answered with something that is not the JSON rockets sends (a proxy's error
+    page, say)."""
 
 
 class ApiError(ClientError):
@@ -281,9 +288,19 @@ _HEALTH = _Request("GET", "/health", retryable=False, answers=frozenset({503}))
 def _retry_after(response: httpx.Response) -> float | None:
     value = response.headers.get("retry-after")
     try:
-        return None if value is None else max(float(value), 0.0)
+        seconds = float(value) if value is not None else math.nan
     except ValueError:
         return None
+    return max(seconds, 0.0) if math.isfinite(seconds) else None
+
+
+def _decode(decoder: msgspec.json.Decoder[T], response: httpx.Response) -> T:
+    try:
+        return decoder.decode(response.content)
+    except msgspec.DecodeError as exc:
+        raise InvalidResponseError(
+            f"HTTP {response.status_code} from {response.request.url}: not a rockets answer ({exc})"
+        ) from exc
 
 
 def _raise_for(request: _Request, response: httpx.Response) -> None:
@@ -314,10 +331,15 @@ class _Base(Generic[S]):
         self._state = msgspec.json.Decoder(state_type)
         self._states = msgspec.json.Decoder(list[state_type])  # type: ignore[valid-type]
 
-    def _should_retry(self, request: _Request, attempt: int, status: int | None) -> bool:
-        if not request.retryable or attempt >= self.retry.attempts:
+    def _should_retry(self, request: _Request, attempt: int, failure: int | Exception) -> bool:
+        """Whether to send ``request`` again after ``failure`` (a status or a transport error)."""
+        if attempt >= self.retry.attempts:
             return False
-        return status is None or status in self.retry.statuses
+        if isinstance(failure, httpx.ConnectError):
+            return True  # nothing reached the server: safe to send anything again
+        if not request.retryable:
+            return False
+        return isinstance(failure, Exception) or failure in self.retry.statuses
 
 
 class RocketsClient(_Base[S]):
@@ -370,11 +392,13 @@ class RocketsClient(_Base[S]):
                     request.method, request.path, params=request.params, content=request.content
                 )
             except httpx.TransportError as exc:
-                if not self._should_retry(request, attempt, None):
+                if not self._should_retry(request, attempt, exc):
                     raise ConnectionFailedError(f"{request.method} {request.path}: {exc}") from exc
                 time.sleep(self.retry.delay(attempt, None))
                 continue
-            if self._should_retry(request, attempt, response.status_code):
+            if response.status_code >= 400 and self._should_retry(
+                request, attempt, response.status_code
+            ):
                 time.sleep(self.retry.delay(attempt, _retry_after(response)))
                 continue
             _raise_for(request, response)
@@ -391,7 +415,7 @@ class RocketsClient(_Base[S]):
     ) -> Ack:
         """Post one message (an ``Envelope``, or a payload plus metadata; see :func:`message`)."""
         request = _post_one(payload, message_type, channel, number, time)
-        return _ack.decode(self._call(request).content)
+        return _decode(_ack, self._call(request))
 
     def send_batch(self, envelopes: Sequence[Envelope]) -> list[Ack]:
         """Post messages as one batch; one acknowledgement per message, in order.
@@ -400,7 +424,7 @@ class RocketsClient(_Base[S]):
             ConflictError: a message conflicts (``acks`` has every message's outcome).
             RateLimitedError: a pending buffer stayed full through every retry.
         """
-        return _acks.decode(self._call(_post(envelopes)).content)
+        return _decode(_acks, self._call(_post(envelopes)))
 
     def rockets(
         self,
@@ -421,20 +445,20 @@ class RocketsClient(_Base[S]):
             offset=offset, where=dict(where or {}),
         )  # fmt: skip
         response = self._call(_rockets_request(query))
-        return Page(self._states.decode(response.content), _total(response))
+        return Page(_decode(self._states, response), _total(response))
 
     def rocket(self, channel: str, at: int | None = None) -> S:
         """A rocket's current state, or its state right after event ``at``."""
-        return self._state.decode(self._call(_rocket_request(channel, at)).content)
+        return _decode(self._state, self._call(_rocket_request(channel, at)))
 
     def events(self, channel: str, start: int = 1, limit: int = 1000) -> Page[EventView]:
         """A page of a rocket's applied events, from number ``start`` on."""
         response = self._call(_events_request(channel, start, limit))
-        return Page(_events.decode(response.content), _total(response))
+        return Page(_decode(_events, response), _total(response))
 
     def health(self) -> Health:
         """The server's health report; ``status`` is ``unavailable`` when its store is not."""
-        return _health.decode(self._call(_HEALTH).content)
+        return _decode(_health, self._call(_HEALTH))
 
 
 class AsyncRocketsClient(_Base[S]):
@@ -478,11 +502,13 @@ class AsyncRocketsClient(_Base[S]):
                     request.method, request.path, params=request.params, content=request.content
                 )
             except httpx.TransportError as exc:
-                if not self._should_retry(request, attempt, None):
+                if not self._should_retry(request, attempt, exc):
                     raise ConnectionFailedError(f"{request.method} {request.path}: {exc}") from exc
                 await asyncio.sleep(self.retry.delay(attempt, None))
                 continue
-            if self._should_retry(request, attempt, response.status_code):
+            if response.status_code >= 400 and self._should_retry(
+                request, attempt, response.status_code
+            ):
                 await asyncio.sleep(self.retry.delay(attempt, _retry_after(response)))
                 continue
             _raise_for(request, response)
@@ -499,11 +525,11 @@ class AsyncRocketsClient(_Base[S]):
     ) -> Ack:
         """Post one message (an ``Envelope``, or a payload plus metadata; see :func:`message`)."""
         request = _post_one(payload, message_type, channel, number, time)
-        return _ack.decode((await self._call(request)).content)
+        return _decode(_ack, await self._call(request))
 
     async def send_batch(self, envelopes: Sequence[Envelope]) -> list[Ack]:
         """Post messages as one batch; one acknowledgement per message, in order."""
-        return _acks.decode((await self._call(_post(envelopes))).content)
+        return _decode(_acks, await self._call(_post(envelopes)))
 
     async def rockets(
         self,
@@ -524,17 +550,17 @@ class AsyncRocketsClient(_Base[S]):
             offset=offset, where=dict(where or {}),
         )  # fmt: skip
         response = await self._call(_rockets_request(query))
-        return Page(self._states.decode(response.content), _total(response))
+        return Page(_decode(self._states, response), _total(response))
 
     async def rocket(self, channel: str, at: int | None = None) -> S:
         """A rocket's current state, or its state right after event ``at``."""
-        return self._state.decode((await self._call(_rocket_request(channel, at))).content)
+        return _decode(self._state, await self._call(_rocket_request(channel, at)))
 
     async def events(self, channel: str, start: int = 1, limit: int = 1000) -> Page[EventView]:
         """A page of a rocket's applied events, from number ``start`` on."""
         response = await self._call(_events_request(channel, start, limit))
-        return Page(_events.decode(response.content), _total(response))
+        return Page(_decode(_events, response), _total(response))
 
     async def health(self) -> Health:
         """The server's health report; ``status`` is ``unavailable`` when its store is not."""
-        return _health.decode((await self._call(_HEALTH)).content)
+        return _decode(_health, await self._call(_HEALTH))

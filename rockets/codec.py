@@ -33,6 +33,16 @@ def _invalid(detail: str, path: str) -> InputError:
     return InputError(ErrorBody(status=400, error="invalid_message", detail=detail, path=path))
 
 
+def _holds_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(item) for item in value)
+    return False
+
+
 def _malformed(detail: str, path: str = "$") -> InputError:
     return InputError(ErrorBody(status=400, error="malformed_json", detail=detail, path=path))
 
@@ -116,6 +126,12 @@ class Codec:
             raise _invalid(detail, f"{where}.message{path[1:]}") from None
         except RecursionError:
             raise _malformed("JSON is nested too deeply", f"{where}.message") from None
+        encoded = self._encoder.encode(payload)
+        if b"\\u0000" in encoded and _holds_nul(msgspec.json.decode(encoded)):
+            # Text columns of PostgreSQL cannot hold it; refused alike whatever the store.
+            raise _invalid(
+                "strings may not contain the NUL character (\\u0000)", f"{where}.message"
+            )
         return Record(
             channel=meta.channel or str(uuid.uuid4()),
             # 0 stands for "not given": the channel's worker numbers it (see Engine).
@@ -123,7 +139,7 @@ class Codec:
             message_type=registered.name,
             message_time=parse_message_time(meta.message_time, received_at),
             received_at=received_at,
-            payload=self._encoder.encode(payload),
+            payload=encoded,
         )
 
     def encode(self, value: object) -> bytes:

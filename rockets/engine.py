@@ -8,6 +8,8 @@ client may simply send the same messages again.
 
 from __future__ import annotations
 
+import asyncio
+import random
 from dataclasses import dataclass
 
 import msgspec
@@ -80,6 +82,9 @@ class Engine:
             except TransientStoreError:
                 if attempt == TRANSIENT_RETRIES - 1:
                     raise
+                # Step aside a little, differently each time, so that the writers that
+                # collided do not collide again.
+                await asyncio.sleep(random.uniform(0, 0.005 * 2**attempt))
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def _process(self, jobs: list[list[Record]]) -> list[list[Outcome]]:

@@ -177,13 +177,24 @@ class RocketService:
         self.pool: WorkerPool[list[Record], list[Outcome]] = WorkerPool(
             settings.worker_count, self.engine.process
         )
+        self._started = False
 
     async def start(self) -> None:
-        """Open the store (which rebuilds what it keeps in memory), then start the workers."""
+        """Open the store (which rebuilds what it keeps in memory), start the workers, run the
+        plugins' ``startup``. Starting a started service does nothing; a start that fails
+        closes what it opened."""
+        if self._started:
+            return
         recovered = await self.store.open(self.registry)
-        self.pool.start()
-        if self.hooks is not None:
-            await self.hooks.lifecycle("startup", self, stop_on_error=True)
+        try:
+            self.pool.start()
+            if self.hooks is not None:
+                await self.hooks.lifecycle("startup", self, stop_on_error=True)
+        except BaseException:
+            await self.pool.close()
+            await self.store.close()
+            raise
+        self._started = True
         log.info(
             "rockets ready: %s store (%d messages recovered, %d rockets), %d workers, "
             "message types: %s",
@@ -195,7 +206,11 @@ class RocketService:
         )
 
     async def stop(self) -> None:
-        """Apply everything queued, then close the store."""
+        """Apply everything queued, run the plugins' ``shutdown``, close the store. Stopping a
+        service that is not started does nothing."""
+        if not self._started:
+            return
+        self._started = False
         log.info("rockets stopping: applying %d queued requests", self.pool.queued)
         await self.pool.close()
         if self.hooks is not None:

@@ -45,6 +45,18 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             trace=self.trace_hooks,
         )
 
+    def with_values(self, **values: object) -> Settings:
+        """These settings with some values replaced, validated like the environment's.
+
+        Raises:
+            SettingsError: a value is of the wrong type or out of range.
+        """
+        merged = {**msgspec.structs.asdict(self), **values}
+        try:
+            return msgspec.convert(merged, type(self))
+        except msgspec.ValidationError as exc:
+            raise SettingsError(f"invalid setting: {exc}") from None
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """Build settings from environment variables (``os.environ`` by default).

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from litestar.testing import TestClient
@@ -10,11 +11,18 @@ from rockets.app import create_app
 from rockets.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE_PACKAGE = "fuel"
+"""The example third-party plugin (plugins/rockets-fuel), installed in the test environment."""
+
+
+def core_settings(**values: Any) -> Settings:
+    """Settings for an app with the standard plugins only, whatever else is installed."""
+    return Settings(blocked_plugins=(EXAMPLE_PACKAGE,), **values)
 
 
 @pytest.fixture
 def settings() -> Settings:
-    return Settings()
+    return core_settings()
 
 
 @pytest.fixture

@@ -43,7 +43,9 @@ class CrashReport:
 
     @property
     def ok(self) -> bool:
-        return not (self.acknowledged_lost or self.duplicates_applied or self.wrong_states)
+        return not (
+            self.acknowledged_lost or self.duplicates_applied or self.wrong_states or self.problems
+        )
 
     def line(self) -> str:
         return (
@@ -153,7 +155,16 @@ async def _verify(
                     break
                 start += 10_000
             numbers = [e["messageNumber"] for e in events]
+            # A message applied twice would show as a repeated number, or as an event that is
+            # not the message the history holds at that number.
             report.duplicates_applied += len(numbers) - len(set(numbers))
+            by_number = {m.number: m for m in life}
+            report.duplicates_applied += sum(
+                1
+                for e in events
+                if e["messageNumber"] not in by_number
+                or e["message"] != by_number[e["messageNumber"]].payload
+            )
             present = set(numbers)
             lost = [
                 m.number for m in life if (channel, m.number) in acked and m.number not in present

@@ -12,6 +12,7 @@ from rockets.errors import StoreError
 from rockets.settings import Settings
 from rockets.stores import Commit, MemoryStore
 
+from .conftest import core_settings
 from .histories import Message, api_fields, deliveries, expected, history
 
 Client = TestClient  # type: ignore[type-arg]
@@ -247,7 +248,7 @@ def test_body_over_one_mebibyte_is_413(client: Client) -> None:
     assert client.get("/rockets").json() == []
 
 
-@pytest.mark.parametrize("settings", [Settings(max_pending_per_channel=2)])
+@pytest.mark.parametrize("settings", [core_settings(max_pending_per_channel=2)])
 def test_full_pending_buffer_is_429_with_retry_after(client: Client) -> None:
     for n in (3, 4):
         assert (
@@ -399,7 +400,7 @@ def test_unknown_route_and_method_are_json(client: Client) -> None:
     assert response.json()["error"] == "method_not_allowed"
 
 
-@pytest.mark.parametrize("settings", [Settings(worker_count=1), Settings(worker_count=4)])
+@pytest.mark.parametrize("settings", [core_settings(worker_count=1), core_settings(worker_count=4)])
 def test_shuffled_duplicated_histories_end_in_the_spec_state(client: Client) -> None:
     rng = random.Random(7)
     lives = {f"rocket-{i}": history(rng, f"rocket-{i}", rng.randrange(1, 30)) for i in range(20)}
@@ -447,7 +448,7 @@ class PickyStore(MemoryStore):
 
 
 def test_a_store_failure_fails_only_the_messages_it_hit() -> None:
-    settings = Settings(worker_count=64)  # 'good' and 'bad' land on different workers
+    settings = core_settings(worker_count=64)  # 'good' and 'bad' land on different workers
     app = create_app(settings, store=PickyStore())
     service = app.state.rockets
     assert service.pool.index("good") != service.pool.index("bad")

@@ -25,6 +25,7 @@ from rockets.client import (
     BadRequestError,
     ConflictError,
     ConnectionFailedError,
+    InvalidResponseError,
     NotFoundError,
     PayloadTooLargeError,
     RateLimitedError,
@@ -39,7 +40,7 @@ from rockets.settings import Settings
 from rockets.state import RocketState
 from rockets.stores import MemoryStore
 
-from .conftest import ROOT
+from .conftest import ROOT, core_settings
 
 FAST = RetryPolicy(attempts=4, backoff=0.001, max_delay=0.01)
 LAUNCH = RocketLaunched(type="Falcon-9", launch_speed=500, mission="ARTEMIS")
@@ -174,7 +175,7 @@ def test_a_plugin_type_the_sdk_does_not_know() -> None:
         assert sdk.rocket("l").status == "landed"
 
 
-@pytest.mark.parametrize("settings", [Settings(max_pending_per_channel=1)])
+@pytest.mark.parametrize("settings", [core_settings(max_pending_per_channel=1)])
 def test_full_buffer_is_retried_then_reported(sdk: RocketsClient) -> None:
     sdk.send(RocketSpeedIncreased(by=1), channel="r", number=5)
     with pytest.raises(RateLimitedError) as limited:
@@ -303,7 +304,44 @@ def test_unnumbered_messages_are_never_resent(app: Litestar) -> None:
             sdk.send_batch([message(LAUNCH, channel="r", number=1), message(LAUNCH)])
         assert flaky.calls == 2
 
-    flaky_sync(app, [httpx.ConnectError("refused"), 503])(check)
+    # A read error may come after the server took the message: sending it again could number it
+    # twice.
+    flaky_sync(app, [httpx.ReadError("reset"), 503])(check)
+
+
+def test_a_connection_that_never_opened_is_retried_for_any_message(app: Litestar) -> None:
+    def check(sdk: RocketsClient, flaky: Flaky) -> None:
+        assert sdk.send(LAUNCH, channel="r").message_number == 1
+        assert flaky.calls == 2
+
+    flaky_sync(app, [httpx.ConnectError("refused")])(check)
+
+
+def test_an_answer_that_is_not_rockets_json_is_a_client_error(app: Litestar) -> None:
+    def proxy(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, text="<html>maintenance</html>", headers={"retry-after": "nan"})
+
+    sdk = RocketsClient("http://testserver", transport=httpx.MockTransport(proxy))
+    with sdk, pytest.raises(InvalidResponseError, match="not a rockets answer"):
+        sdk.rocket("r")
+
+
+def test_a_nonsense_retry_after_falls_back_to_backoff(app: Litestar) -> None:
+    calls = []
+
+    def busy(request: httpx.Request) -> httpx.Response:
+        calls.append(request)
+        return httpx.Response(
+            503,
+            headers={"retry-after": "nan"},
+            json={"status": 503, "error": "unavailable", "detail": "busy"},
+        )
+
+    sdk = RocketsClient("http://testserver", transport=httpx.MockTransport(busy), retry=FAST)
+    with sdk, pytest.raises(UnavailableError) as unavailable:
+        sdk.rockets()
+    assert unavailable.value.retry_after is None
+    assert len(calls) == FAST.attempts
 
 
 @pytest.mark.anyio

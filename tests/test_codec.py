@@ -207,7 +207,7 @@ def test_bad_input_names_the_path(codec: Codec, raw: bytes, path: str, detail: s
 
 
 def test_unknown_type_lists_the_known_ones(codec: Codec, registry: Registry) -> None:
-    error = error_of(codec, body({"messageType": "RocketRefueled"}, {}))
+    error = error_of(codec, body({"messageType": "RocketTeleported"}, {}))
     assert error["error"] == "unknown_message_type"
     assert error["path"] == "$.metadata.messageType"
     assert error["knownTypes"] == registry.names

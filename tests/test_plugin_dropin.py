@@ -10,9 +10,8 @@ import pytest
 from litestar.testing import TestClient
 
 from rockets.app import create_app
-from rockets.settings import Settings
 
-from .conftest import ROOT
+from .conftest import ROOT, core_settings
 
 EXAMPLES = ROOT / "docs" / "examples" / "plugins"
 STANDARD = [
@@ -26,7 +25,7 @@ STANDARD = [
 
 @pytest.fixture
 def client() -> Iterator[TestClient[Any]]:
-    with TestClient(create_app(Settings(plugins_dir=str(EXAMPLES)))) as test_client:
+    with TestClient(create_app(core_settings(plugins_dir=str(EXAMPLES)))) as test_client:
         yield test_client
 
 
@@ -75,7 +74,7 @@ def test_drop_in_payload_appears_in_openapi(client: TestClient[Any]) -> None:
 
 
 def test_without_the_directory_the_type_is_unknown() -> None:
-    with TestClient(create_app(Settings())) as client:
+    with TestClient(create_app(core_settings())) as client:
         assert post(client, 1, "RocketLanded", {"site": "LZ-1"}) == 400
 
 

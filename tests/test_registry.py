@@ -9,6 +9,8 @@ from rockets.errors import PluginError
 from rockets.plugins import build_plugin_manager
 from rockets.registry import build_registry
 
+from .conftest import EXAMPLE_PACKAGE
+
 STANDARD = [
     "RocketExploded",
     "RocketLaunched",
@@ -40,7 +42,7 @@ def write(directory: Path, name: str, text: str) -> Path:
 
 
 def test_standard_types_load_through_entry_points() -> None:
-    pm = build_plugin_manager()
+    pm = build_plugin_manager(blocked=[EXAMPLE_PACKAGE])
     registry = build_registry(pm)
     assert registry.names == STANDARD
     # Each type is its own plugin, registered under its entry-point name.
@@ -54,12 +56,12 @@ def test_standard_types_load_through_entry_points() -> None:
 
 
 def test_drop_in_directory_adds_a_type(tmp_path: Path) -> None:
-    write(tmp_path, "fuel.py", PLUGIN.format(name="RocketRefueled"))
+    write(tmp_path, "refuel.py", PLUGIN.format(name="RocketRefueled"))
     write(tmp_path, "_helper.py", "raise RuntimeError('files starting with _ are skipped')")
     write(tmp_path, "notes.txt", "not python")
-    registry = build_registry(build_plugin_manager(tmp_path))
+    registry = build_registry(build_plugin_manager(tmp_path, [EXAMPLE_PACKAGE]))
     assert registry.names == sorted([*STANDARD, "RocketRefueled"])
-    assert registry["RocketRefueled"].plugin == "fuel"
+    assert registry["RocketRefueled"].plugin == "refuel"
 
 
 def test_same_type_twice_stops_startup_naming_both_plugins(tmp_path: Path) -> None:

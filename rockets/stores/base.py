@@ -77,11 +77,14 @@ class Group(abc.ABC):
 class Store(abc.ABC):
     """An event store. ``name`` is shown by ``/health``; ``durable`` says whether an
     acknowledged message survives the process; ``shared`` whether several processes may use
-    the same store at once."""
+    the same store at once; ``keeps_states`` whether states are kept (and so must be rebuilt
+    with ``rockets rebuild`` after a plugin's ``apply`` changes)."""
 
     name: ClassVar[str] = "abstract"
     durable: ClassVar[bool] = False
     shared: ClassVar[bool] = False
+    keeps_states: ClassVar[bool] = False
+    """Whether rocket states are kept rather than rebuilt from events at every start."""
 
     async def open(self, registry: Registry) -> int:
         """Connect, create or migrate the schema, rebuild what the store keeps in memory.

@@ -115,6 +115,12 @@ def _message_row(record: Record) -> tuple[Any, ...]:
     )
 
 
+async def _configure(conn: psycopg.AsyncConnection[Any]) -> None:
+    # The locking scheme relies on READ COMMITTED (a waiting writer sees the latest committed
+    # row), whatever the database's default isolation level is.
+    await conn.set_isolation_level(psycopg.IsolationLevel.READ_COMMITTED)
+
+
 def _state_row(log: ChannelLog, state: RocketState) -> tuple[Any, ...]:
     return (
         state.channel,
@@ -173,6 +179,7 @@ class PostgresStore(Store):
     name: ClassVar[str] = "postgresql"
     durable: ClassVar[bool] = True
     shared: ClassVar[bool] = True
+    keeps_states: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -186,8 +193,18 @@ class PostgresStore(Store):
         self.limits = limits
         self.open_timeout = open_timeout
         self._schema = build_state_schema(())
+        if pool_max < 1 or not 0 <= pool_min <= pool_max:
+            raise SettingsError(
+                f"ROCKETS_STORE: need 0 <= pool_min <= pool_max and pool_max >= 1 "
+                f"(got pool_min={pool_min}, pool_max={pool_max})"
+            )
         self._pool = AsyncConnectionPool(
-            conninfo, min_size=pool_min, max_size=pool_max, open=False, kwargs={"autocommit": True}
+            conninfo,
+            min_size=pool_min,
+            max_size=pool_max,
+            open=False,
+            kwargs={"autocommit": True},
+            configure=_configure,
         )
 
     @classmethod
@@ -345,18 +362,21 @@ class PostgresStore(Store):
             rows = await self._query(f"SELECT state FROM rocket_channels WHERE {condition}", params)
             plain = msgspec.structs.replace(query, status=None, type=None, mission=None)
             return select((decode(row[0]) for row in rows), plain, self._schema)
-        (total,) = (
-            await self._query(f"SELECT count(*) FROM rocket_channels WHERE {condition}", params)
-        )[0]
         direction = "DESC" if query.order == "desc" else "ASC"
         order = f"{column} {direction} NULLS LAST, channel {direction}"
         page = f" LIMIT {int(query.limit)}" if query.limit is not None else ""
+        # The count rides along with the page, so that both come from one snapshot.
         rows = await self._query(
-            f"SELECT state FROM rocket_channels WHERE {condition} ORDER BY {order}{page} "
-            f"OFFSET {int(query.offset)}",
+            f"SELECT count(*) OVER (), state FROM rocket_channels WHERE {condition} "
+            f"ORDER BY {order}{page} OFFSET {int(query.offset)}",
             params,
         )
-        return total, [decode(row[0]) for row in rows]
+        if rows:
+            return int(rows[0][0]), [decode(row[1]) for row in rows]
+        (total,) = (
+            await self._query(f"SELECT count(*) FROM rocket_channels WHERE {condition}", params)
+        )[0]
+        return int(total), []
 
     async def events(self, channel: str, start: int, limit: int) -> list[Record]:
         rows = await self._query(

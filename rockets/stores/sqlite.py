@@ -113,6 +113,12 @@ class SQLiteStore(LocalStore):
                 "sqlite:////absolute/path.db"
             )
         options = parse_qs(parts.query)
+        unknown = set(options) - {"synchronous"}
+        if unknown:
+            raise SettingsError(
+                f"ROCKETS_STORE={url!r}: unknown sqlite option(s) {', '.join(sorted(unknown))} "
+                "(known: synchronous)"
+            )
         synchronous = options.get("synchronous", ["normal"])[-1].lower()
         return cls(path, limits, synchronous)
 
@@ -130,7 +136,14 @@ class SQLiteStore(LocalStore):
     async def _connect(self) -> None:
         if not self.path.parent.is_dir():
             raise StoreError(f"sqlite: directory {str(self.path.parent)!r} does not exist")
-        lock = (self.path.parent / f"{self.path.name}.lock").open("w")
+        # Locked by its real path: a link to the same file must not let a second process in.
+        real = self.path.resolve()
+        try:
+            lock = (real.parent / f"{real.name}.lock").open("w")
+        except OSError as exc:
+            raise StoreError(
+                f"sqlite: cannot create the lock file next to {str(real)!r}: {exc}"
+            ) from exc
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -140,6 +153,13 @@ class SQLiteStore(LocalStore):
                 "one process (use PostgreSQL to run several)"
             ) from None
         self._lock = lock
+        try:
+            await self._open_connections()
+        except BaseException:
+            await self.close()
+            raise
+
+    async def _open_connections(self) -> None:
 
         def setup() -> sqlite3.Connection:
             conn = self._connect_sync()
@@ -167,7 +187,6 @@ class SQLiteStore(LocalStore):
             if conn is not None:
                 with contextlib.suppress(StoreError):
                     await self._on(executor, conn.close)
-            executor.shutdown(wait=True)
         self._write_conn = self._read_conn = None
         if self._lock is not None:
             self._lock.close()  # closing the file releases the lock
@@ -197,10 +216,11 @@ class SQLiteStore(LocalStore):
             conn.execute("BEGIN IMMEDIATE")
             try:
                 conn.executemany(_INSERT, rows)
+                conn.execute("COMMIT")
             except BaseException:
-                conn.execute("ROLLBACK")
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
                 raise
-            conn.execute("COMMIT")
 
         await self._on(self._writer, write)
 

@@ -1,0 +1,76 @@
+"""The plugin: message types RocketRefueled and RocketFuelBurned, and the state field ``fuel``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Annotated, Any, ClassVar
+
+import msgspec
+
+from rockets import Event, EventType, RocketState, hookimpl
+
+Amount = Annotated[int, msgspec.Meta(ge=0, le=2**53 - 1)]
+
+
+class FuelState(RocketState, frozen=True, kw_only=True):
+    """The state field this plugin owns. SDK users decode rocket states into this class to read
+    ``fuel`` with its type: ``RocketsClient(url, state_type=FuelState)``."""
+
+    fuel: int = 0
+
+
+class RocketRefueled(msgspec.Struct, frozen=True):
+    """The payload of RocketRefueled."""
+
+    message_type: ClassVar[str] = "RocketRefueled"
+
+    amount: Amount
+
+
+class RocketFuelBurned(msgspec.Struct, frozen=True):
+    """The payload of RocketFuelBurned."""
+
+    message_type: ClassVar[str] = "RocketFuelBurned"
+
+    amount: Amount
+
+
+def _fuel(state: RocketState) -> int:
+    # The app's state type has the field whenever this plugin is loaded.
+    fuel: int = getattr(state, "fuel")  # noqa: B009 - RocketState itself does not declare it
+    return fuel
+
+
+def refuel(state: RocketState, event: Event[RocketRefueled]) -> RocketState:
+    if state.status == "exploded":
+        return state
+    return msgspec.structs.replace(state, fuel=_fuel(state) + event.message.amount)
+
+
+def burn(state: RocketState, event: Event[RocketFuelBurned]) -> RocketState:
+    if state.status == "exploded":
+        return state
+    return msgspec.structs.replace(state, fuel=max(0, _fuel(state) - event.message.amount))
+
+
+@hookimpl
+def register_event_types() -> Sequence[EventType[Any]]:
+    return [
+        EventType(
+            name=RocketRefueled.message_type,
+            schema=RocketRefueled,
+            apply=refuel,
+            description="Adds `amount` to the rocket's fuel.",
+        ),
+        EventType(
+            name=RocketFuelBurned.message_type,
+            schema=RocketFuelBurned,
+            apply=burn,
+            description="Takes `amount` from the rocket's fuel, which stops at 0.",
+        ),
+    ]
+
+
+@hookimpl
+def extend_rocket_state() -> type[RocketState]:
+    return FuelState

@@ -1,0 +1,44 @@
+"""Maintenance on a store while no server writes to it: re-folding kept states."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import msgspec
+
+from rockets.aggregate import fold
+from rockets.projection import RocketQuery
+from rockets.registry import Registry
+from rockets.stores.base import Commit, Store
+
+__all__ = ["RebuildReport", "rebuild_states"]
+
+
+class RebuildReport(msgspec.Struct, frozen=True):
+    rockets: int
+    changed: int
+
+
+async def rebuild_states(
+    store: Store, registry: Registry, advance: Callable[[int], None] = lambda _: None
+) -> RebuildReport:
+    """Fold every rocket's events again with the plugins now installed and keep the result.
+
+    Needed only for a store that keeps states (PostgreSQL) after a plugin's ``apply`` changed;
+    memory and SQLite rebuild every state at start. Each rocket is re-folded while its channel
+    is held, so servers may keep running: a message that arrives meanwhile waits, then applies
+    on top of the rebuilt state.
+    """
+    _, states = await store.rockets(RocketQuery())
+    changed = 0
+    for state in states:
+        async with store.group([state.channel]) as group:
+            current = group.state(state.channel)
+            if current is not None:
+                events = await store.events(state.channel, 1, current.last_message_number)
+                rebuilt = fold(registry, state.channel, events).with_pending(current.pending)
+                if rebuilt != current:
+                    group.stage(Commit(received=[], applied=[], states=[rebuilt]))
+                    changed += 1
+        advance(1)
+    return RebuildReport(rockets=len(states), changed=changed)

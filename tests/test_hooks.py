@@ -1,0 +1,348 @@
+"""Every hook of the plugin contract, exercised through a real app with real plugin files.
+
+The meta-tests at the end hold the line: each hookspec has a test here named after it and a
+section in docs/plugin_hooks.md headed by its exact signature.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+from litestar.testing import TestClient
+
+from rockets import hookspecs
+from rockets.app import create_app
+from rockets.errors import PluginError
+from rockets.launch import find_scenario
+from rockets.settings import Settings
+
+from .conftest import ROOT
+
+EXAMPLES = ROOT / "docs" / "examples"
+Client = TestClient[Any]
+
+
+def app_with(*files: Path, tmp_path: Path, **settings: Any) -> Any:
+    """An app loading the given plugin files as drop-ins."""
+    for file in files:
+        (tmp_path / file.name).write_text(file.read_text())
+    return create_app(Settings(plugins_dir=str(tmp_path), **settings))
+
+
+def dropin(name: str) -> ModuleType:
+    return sys.modules[f"rockets_dropin_{name}"]
+
+
+def message(channel: str, number: int, kind: str, payload: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "metadata": {"channel": channel, "messageNumber": number, "messageType": kind},
+        "message": payload,
+    }
+
+
+LAUNCH = {"type": "Falcon-9", "launchSpeed": 100, "mission": "M"}
+
+
+# --- register_event_types --------------------------------------------------------------------
+
+
+def test_hook_register_event_types_adds_a_type(tmp_path: Path) -> None:
+    app = app_with(EXAMPLES / "plugins" / "rocket_landed.py", tmp_path=tmp_path)
+    with TestClient(app) as client:
+        client.post("/messages", json=message("r", 1, "RocketLaunched", LAUNCH))
+        assert (
+            client.post(
+                "/messages", json=message("r", 2, "RocketLanded", {"site": "LZ-1"})
+            ).status_code
+            == 202
+        )
+        assert client.get("/rockets/r").json()["status"] == "landed"
+
+
+# --- extend_rocket_state ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def fuel_client() -> Iterator[Client]:
+    with TestClient(create_app(Settings())) as client:
+        yield client
+
+
+def fuel_up(client: Client, channel: str, amount: int, speed: int = 100) -> None:
+    client.post(
+        "/messages", json=message(channel, 1, "RocketLaunched", {**LAUNCH, "launchSpeed": speed})
+    )
+    client.post("/messages", json=message(channel, 2, "RocketRefueled", {"amount": amount}))
+
+
+def test_hook_extend_rocket_state_fields_are_served_sorted_and_filtered(
+    fuel_client: Client,
+) -> None:
+    for channel, amount in (("a", 30), ("b", 10), ("c", 20)):
+        fuel_up(fuel_client, channel, amount)
+    fuel_client.post("/messages", json=message("d", 2, "RocketRefueled", {"amount": 5}))  # waits
+    assert fuel_client.get("/rockets/a").json()["fuel"] == 30
+    assert fuel_client.get("/rockets/d").json()["fuel"] == 0  # the default until applied
+    by_fuel = fuel_client.get("/rockets?sort=fuel&order=desc").json()
+    assert [r["channel"] for r in by_fuel] == ["a", "c", "b", "d"]
+    filtered = fuel_client.get("/rockets?fuel=20")
+    assert [r["channel"] for r in filtered.json()] == ["c"]
+    assert filtered.headers["x-total-count"] == "1"
+    assert fuel_client.get("/rockets?fuel=lots").status_code == 400
+    assert fuel_client.get("/rockets?sort=nothing").status_code == 400
+    assert fuel_client.get("/rockets/a?at=1").json()["fuel"] == 0
+
+
+def test_hook_extend_rocket_state_fields_are_in_openapi(fuel_client: Client) -> None:
+    spec = fuel_client.get("/schema/openapi.json").json()
+    states = [s for name, s in spec["components"]["schemas"].items() if "RocketState" in name]
+    assert any(s["properties"].get("fuel") == {"type": "integer", "default": 0} for s in states)
+    parameters = {p["name"]: p for p in spec["paths"]["/rockets"]["get"]["parameters"]}
+    assert parameters["fuel"]["schema"] == {"type": "integer"}
+    assert "fuel" in parameters["sort"]["schema"]["enum"]
+
+
+def test_hook_extend_rocket_state_fields_survive_a_restart(tmp_path: Path) -> None:
+    settings = Settings(store=f"sqlite:///{tmp_path}/rockets.db")
+    with TestClient(create_app(settings)) as client:
+        fuel_up(client, "a", 42)
+    with TestClient(create_app(settings)) as client:
+        assert client.get("/rockets/a").json()["fuel"] == 42
+
+
+@pytest.mark.parametrize(
+    ("body", "complaint"),
+    [
+        (
+            "class S(RocketState, frozen=True, kw_only=True):\n    speed: float = 0.0",
+            "redefines the built-in state field 'speed'",
+        ),
+        (
+            "class S(RocketState, frozen=True, kw_only=True):\n    fuel: int = 1",
+            "state field 'fuel' is added twice",
+        ),
+        (
+            "class S(RocketState, frozen=True, kw_only=True):\n    limit: int = 0",
+            "named like a query parameter",
+        ),
+        ("class S(RocketState, frozen=True, kw_only=True):\n    altitude: int", "needs a default"),
+        ("S = dict", "must return a subclass of RocketState"),
+    ],
+)
+def test_hook_extend_rocket_state_mistakes_stop_startup(
+    tmp_path: Path, body: str, complaint: str
+) -> None:
+    (tmp_path / "bad_state.py").write_text(
+        "from rockets import RocketState, hookimpl\n"
+        f"{body}\n\n@hookimpl\ndef extend_rocket_state():\n    return S\n"
+    )
+    with pytest.raises(PluginError, match=re.escape(complaint)):
+        create_app(Settings(plugins_dir=str(tmp_path)))
+
+
+# --- validate_message ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def limited(tmp_path: Path) -> Iterator[Client]:
+    with TestClient(app_with(EXAMPLES / "hooks" / "speed_limit.py", tmp_path=tmp_path)) as client:
+        yield client
+
+
+def test_hook_validate_message_refusal_is_a_422_with_the_reason(limited: Client) -> None:
+    limited.post("/messages", json=message("r", 1, "RocketLaunched", LAUNCH))
+    response = limited.post(
+        "/messages", json=message("r", 2, "RocketSpeedIncreased", {"by": 20_000})
+    )
+    assert response.status_code == 422
+    error = response.json()
+    assert error["error"] == "rejected"
+    assert error["plugin"] == "speed_limit"
+    assert "more than 10000" in error["detail"]
+    assert error["path"] == "$"
+    assert (
+        limited.post(
+            "/messages", json=message("r", 2, "RocketSpeedIncreased", {"by": 10})
+        ).status_code
+        == 202
+    )
+    assert limited.get("/rockets/r").json()["speed"] == 110
+
+
+def test_hook_validate_message_refuses_a_batch_as_a_whole(limited: Client) -> None:
+    batch = [
+        message("r", 1, "RocketLaunched", LAUNCH),
+        message("r", 2, "RocketSpeedIncreased", {"by": 99_999}),
+    ]
+    response = limited.post("/messages", json=batch)
+    assert response.status_code == 422
+    assert response.json()["path"] == "$[1]"
+    assert limited.get("/rockets/r").status_code == 404
+
+
+def test_hook_validate_message_that_fails_is_a_500_and_stores_nothing(tmp_path: Path) -> None:
+    (tmp_path / "broken_rule.py").write_text(
+        "from rockets import hookimpl\n\n@hookimpl\ndef validate_message(event):\n    return 1 / 0\n"
+    )
+    with TestClient(create_app(Settings(plugins_dir=str(tmp_path)))) as client:
+        response = client.post("/messages", json=message("r", 1, "RocketLaunched", LAUNCH))
+        assert response.status_code == 500
+        assert client.get("/rockets/r").status_code == 404
+
+
+# --- event_applied, register_routes, startup, shutdown -----------------------------------------
+
+
+@pytest.fixture
+def logged(tmp_path: Path) -> Iterator[Client]:
+    app = app_with(EXAMPLES / "hooks" / "flight_log.py", tmp_path=tmp_path)
+    with TestClient(app) as client:
+        yield client
+
+
+def test_hook_event_applied_hears_each_stored_event_once(logged: Client) -> None:
+    logged.post("/messages", json=message("r", 3, "RocketSpeedIncreased", {"by": 50}))
+    assert dropin("flight_log").counts == {}  # waiting behind a gap: not applied yet
+    logged.post(
+        "/messages",
+        json=[
+            message("r", 1, "RocketLaunched", LAUNCH),
+            message("r", 2, "RocketSpeedDecreased", {"by": 30}),
+        ],
+    )
+    logged.post("/messages", json=message("r", 1, "RocketLaunched", LAUNCH))  # a duplicate
+    assert dropin("flight_log").counts == {
+        "RocketLaunched": 1,
+        "RocketSpeedDecreased": 1,
+        "RocketSpeedIncreased": 1,
+    }
+    assert dropin("flight_log").fastest == {"r": 120}
+
+
+def test_hook_event_applied_failures_change_nothing(tmp_path: Path) -> None:
+    (tmp_path / "a_broken_listener.py").write_text(
+        "from rockets import hookimpl\n\n@hookimpl\ndef event_applied(event, state):\n    raise RuntimeError('listener bug')\n"
+    )
+    app = app_with(EXAMPLES / "hooks" / "flight_log.py", tmp_path=tmp_path)
+    with TestClient(app) as client:
+        assert (
+            client.post("/messages", json=message("r", 1, "RocketLaunched", LAUNCH)).status_code
+            == 202
+        )
+        assert client.get("/rockets/r").json()["speed"] == 100
+        assert dropin("flight_log").counts == {"RocketLaunched": 1}  # the other listener heard it
+        assert app.state.rockets.hooks.listener_failures == 1
+
+
+def test_hook_register_routes_serves_the_plugins_route(logged: Client) -> None:
+    logged.post("/messages", json=message("r", 1, "RocketLaunched", LAUNCH))
+    assert logged.get("/flight-log").json() == {
+        "events": {"RocketLaunched": 1},
+        "topSpeeds": {"r": 100},
+    }
+    assert "/flight-log" in logged.get("/schema/openapi.json").json()["paths"]
+    assert logged.get("/flight-log/nope").json()["error"] == "not_found"
+
+
+def test_hook_register_routes_collision_stops_startup(tmp_path: Path) -> None:
+    (tmp_path / "squatter.py").write_text(
+        "from litestar import get\nfrom rockets import hookimpl\n\n"
+        "@get('/health')\nasync def mine() -> str:\n    return 'mine'\n\n"
+        "@hookimpl\ndef register_routes(service):\n    return [mine]\n"
+    )
+    with pytest.raises(PluginError, match="routes do not fit together"):
+        create_app(Settings(plugins_dir=str(tmp_path)))
+
+
+def test_hook_startup_and_shutdown_run_around_the_service(tmp_path: Path) -> None:
+    app = app_with(EXAMPLES / "hooks" / "flight_log.py", tmp_path=tmp_path)
+    log = dropin("flight_log").lifecycle
+    assert log == []
+    with TestClient(app) as client:
+        assert log == ["started with 5 message types"] or log[0].startswith("started with")
+        client.post("/messages", json=message("r", 1, "RocketLaunched", LAUNCH))
+    assert log[-1] == "stopped after 1 events"
+
+
+def test_hook_startup_failure_stops_the_start(tmp_path: Path) -> None:
+    (tmp_path / "refuses.py").write_text(
+        "from rockets import hookimpl\n\n@hookimpl\nasync def startup(service):\n    raise RuntimeError('not today')\n"
+    )
+    app = create_app(Settings(plugins_dir=str(tmp_path)))
+    with pytest.raises(BaseExceptionGroup) as failure, TestClient(app):
+        pass
+    assert failure.group_contains(RuntimeError, match="not today")
+
+
+def test_hook_shutdown_failure_does_not_stop_the_others(tmp_path: Path) -> None:
+    (tmp_path / "a_bad_goodbye.py").write_text(
+        "from rockets import hookimpl\n\n@hookimpl\ndef shutdown(service):\n    raise RuntimeError('bye')\n"
+    )
+    app = app_with(EXAMPLES / "hooks" / "flight_log.py", tmp_path=tmp_path)
+    with TestClient(app):
+        pass
+    assert dropin("flight_log").lifecycle[-1] == "stopped after 0 events"
+
+
+# --- register_launch_scenarios ---------------------------------------------------------------
+
+
+def test_hook_register_launch_scenarios_offers_traffic(tmp_path: Path) -> None:
+    (tmp_path / "quiet.py").write_text(
+        "import msgspec\nfrom rockets import RocketState, hookimpl\n"
+        "from rockets.scenario import Planned, Scenario\n\n"
+        "def invent(rng, length):\n    return [Planned('RocketExploded', {'reason': 'x'})] * length\n\n"
+        "def expect(channel, life):\n    return RocketState(channel=channel, status='exploded', reason='x', last_message_number=len(life))\n\n"
+        "@hookimpl\ndef register_launch_scenarios():\n    return [Scenario(name='quiet', invent=invent, expect=expect)]\n"
+    )
+    pm = Settings(plugins_dir=str(tmp_path)).plugin_manager()
+    scenario = find_scenario(pm, "quiet")
+    assert [p.message_type for p in scenario.invent(__import__("random").Random(1), 2)] == [
+        "RocketExploded"
+    ] * 2
+    assert find_scenario(pm, None).name == "standard"
+
+
+# --- meta-tests ------------------------------------------------------------------------------
+
+HOOKS = [
+    name
+    for name, f in inspect.getmembers(hookspecs, inspect.isfunction)
+    if hasattr(f, "rockets_spec")
+]
+
+
+def test_the_contract_has_the_hooks_we_test() -> None:
+    assert sorted(HOOKS) == sorted(
+        [
+            "register_event_types",
+            "extend_rocket_state",
+            "validate_message",
+            "event_applied",
+            "register_routes",
+            "startup",
+            "shutdown",
+            "register_launch_scenarios",
+        ]
+    )
+
+
+@pytest.mark.parametrize("hook", HOOKS)
+def test_every_hook_has_a_test(hook: str) -> None:
+    tests = [name for name in globals() if name.startswith(f"test_hook_{hook}_")]
+    assert tests, f"no test_hook_{hook}_* in {__name__}"
+
+
+@pytest.mark.parametrize("hook", HOOKS)
+def test_every_hook_has_a_section_headed_by_its_signature(hook: str) -> None:
+    spec = getattr(hookspecs, hook)
+    signature = f"{hook}{inspect.signature(spec)}".replace("'", "")
+    text = (ROOT / "docs" / "plugin_hooks.md").read_text()
+    assert f"## `{signature}`" in text, f"docs/plugin_hooks.md lacks the heading ## `{signature}`"
