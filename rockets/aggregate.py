@@ -66,6 +66,7 @@ def apply_record(registry: Registry, state: RocketState, record: Record) -> Rock
         last_message_number=record.message_number,
         updated_at=record.message_time,
         pending=state.pending,
+        waiting_since=state.waiting_since,
     )
 
 

@@ -18,6 +18,7 @@ from rockets.hookcalls import PluginHooks
 from rockets.plugins import PluginManager, call_each
 from rockets.registry import build_registry
 from rockets.routes import build_routes, exception_handlers
+from rockets.security import auth_guard, cors_config, security_headers
 from rockets.service import RocketService
 from rockets.settings import Settings
 from rockets.stores import Store
@@ -56,6 +57,9 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
             route_handlers=[*build_routes(service, pm), *_plugin_routes(pm, service)],
             exception_handlers=exception_handlers,
             lifespan=[lifespan],
+            guards=[guard] if (guard := auth_guard(settings)) is not None else [],
+            cors_config=cors_config(settings),
+            before_send=[security_headers],
             openapi_config=OpenAPIConfig(
                 title="rockets",
                 version=__version__,

@@ -43,6 +43,11 @@ def _serve(args: argparse.Namespace) -> int:
         "propagate": False,
     }
     logging.config.dictConfig(log_config)
+    from rockets.protocols import GuardLimits, default_protocol_class, guarded_protocol
+
+    limits = GuardLimits(
+        request_timeout=settings.request_timeout, max_connections=settings.max_connections
+    )
     config = uvicorn.Config(
         app,
         host=args.host,
@@ -50,6 +55,9 @@ def _serve(args: argparse.Namespace) -> int:
         log_level=args.log_level,
         log_config=log_config,
         access_log=args.access_log,
+        http=guarded_protocol(default_protocol_class(), limits),
+        timeout_keep_alive=max(1, round(settings.keep_alive_timeout)),
+        timeout_graceful_shutdown=max(1, round(settings.shutdown_timeout)),
     )
     service = app.state.rockets
 

@@ -71,10 +71,12 @@ class Codec:
     Args:
         registry: the message types this app accepts.
         max_batch: the largest JSON array of messages one request may carry.
+        max_payload_bytes: the largest ``message`` payload, once re-encoded.
     """
 
-    def __init__(self, registry: Registry, max_batch: int) -> None:
+    def __init__(self, registry: Registry, max_batch: int, max_payload_bytes: int = 65536) -> None:
         self._registry = registry
+        self._max_payload = max_payload_bytes
         batch: Any = Annotated[list[Envelope], msgspec.Meta(min_length=1, max_length=max_batch)]
         self._decoder: msgspec.json.Decoder[Any] = msgspec.json.Decoder(Envelope | batch)
         self._encoder = msgspec.json.Encoder()
@@ -96,6 +98,10 @@ class Codec:
             raise _malformed(f"{exc}") from None
         except RecursionError:
             raise _malformed("JSON is nested too deeply") from None
+        except UnicodeDecodeError as exc:
+            raise _malformed(
+                f"the body is not valid UTF-8 ({exc.reason} at byte {exc.start})"
+            ) from None
         if isinstance(decoded, Envelope):
             return Decoded([self._record(decoded, "$", received_at)], is_batch=False)
         return Decoded(
@@ -126,7 +132,14 @@ class Codec:
             raise _invalid(detail, f"{where}.message{path[1:]}") from None
         except RecursionError:
             raise _malformed("JSON is nested too deeply", f"{where}.message") from None
+        except UnicodeDecodeError as exc:
+            raise _malformed(f"not valid UTF-8 ({exc.reason})", f"{where}.message") from None
         encoded = self._encoder.encode(payload)
+        if len(encoded) > self._max_payload:
+            raise _invalid(
+                f"the payload is {len(encoded)} bytes; at most {self._max_payload} are kept",
+                f"{where}.message",
+            )
         if b"\\u0000" in encoded and _holds_nul(msgspec.json.decode(encoded)):
             # Text columns of PostgreSQL cannot hold it; refused alike whatever the store.
             raise _invalid(

@@ -139,7 +139,7 @@ class Engine:
                     else:
                         outcomes.append(Outcome(record, verdict, offer.existing))
                 results.append(outcomes)
-            states = [s.with_pending(sequencer.pending_count(c)) for c, s in staged.items()]
+            states = [s.with_backlog(*sequencer.backlog(c)) for c, s in staged.items()]
             group.stage(Commit(received=received, applied=applied, states=states))
         if heard and self.hooks is not None:
             self.hooks.applied(heard)

@@ -36,7 +36,8 @@ async def rebuild_states(
             current = group.state(state.channel)
             if current is not None:
                 events = await store.events(state.channel, 1, current.last_message_number)
-                rebuilt = fold(registry, state.channel, events).with_pending(current.pending)
+                folded = fold(registry, state.channel, events)
+                rebuilt = folded.with_backlog(current.pending, current.waiting_since)
                 if rebuilt != current:
                     group.stage(Commit(received=[], applied=[], states=[rebuilt]))
                     changed += 1

@@ -9,12 +9,12 @@ whole group in one transaction.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Generic, TypeVar
 
 from rockets.errors import RocketsError
 
-__all__ = ["PoolClosedError", "WorkerPool"]
+__all__ = ["PoolClosedError", "PoolFullError", "WorkerPool"]
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -22,6 +22,10 @@ R = TypeVar("R")
 
 class PoolClosedError(RocketsError):
     """The pool is shutting down and takes no new work."""
+
+
+class PoolFullError(RocketsError):
+    """A worker's queue is at its bound: the service is over capacity."""
 
 
 _STOP = object()
@@ -36,6 +40,7 @@ class WorkerPool(Generic[T, R]):
             that is an exception fails that item alone. If the handler raises, every item of
             the group fails with that exception.
         max_group: the most items one handler call gets.
+        max_queue: the most items waiting for one worker; beyond, ``submit`` refuses.
     """
 
     def __init__(
@@ -44,10 +49,12 @@ class WorkerPool(Generic[T, R]):
         handler: Callable[[list[T]], Awaitable[Sequence[R | Exception]]],
         *,
         max_group: int = 256,
+        max_queue: int | None = None,
     ) -> None:
         if size < 1:
             raise ValueError("a worker pool needs at least one worker")
         self.size = size
+        self.max_queue = max_queue
         self._handler = handler
         self._max_group = max_group
         self._queues: list[asyncio.Queue[object]] = []
@@ -72,14 +79,23 @@ class WorkerPool(Generic[T, R]):
         ]
         self._closed = False
 
+    def has_room(self, indexes: Iterable[int]) -> bool:
+        """Whether each of these workers can take one more item now."""
+        if self.max_queue is None:
+            return True
+        return all(self._queues[i].qsize() < self.max_queue for i in indexes)
+
     def submit(self, index: int, item: T) -> asyncio.Future[R]:
         """Queue ``item`` for worker ``index``; the future resolves to its result.
 
         Raises:
             PoolClosedError: the pool is not running.
+            PoolFullError: the worker's queue is at its bound.
         """
         if self._closed:
             raise PoolClosedError("the service is shutting down")
+        if self.max_queue is not None and self._queues[index].qsize() >= self.max_queue:
+            raise PoolFullError("the service is over capacity: retry later")
         future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
         self._queues[index].put_nowait((item, future))
         return future

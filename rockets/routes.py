@@ -17,7 +17,7 @@ from rockets.introspection import PluginsReport, describe
 from rockets.openapi import messages_operation_class, rockets_operation_class
 from rockets.plugins import PluginManager
 from rockets.projection import RocketQuery
-from rockets.schemas import Ack, EventView, Health
+from rockets.schemas import Ack, EventView, Health, StalledChannel
 from rockets.service import RocketService
 from rockets.state import RocketState
 
@@ -84,14 +84,16 @@ def _spec(data: Any, description: str) -> ResponseSpec:
 
 
 _ERRORS = {
-    400: _spec(ErrorBody, "Malformed JSON, a schema violation or an unknown type"),
+    400: _spec(ErrorBody, "Malformed JSON, a schema violation, an unknown type, a bad query"),
     404: _spec(ErrorBody, "Unknown channel, or event not applied yet"),
     422: _spec(ErrorBody, "A plugin refused the message; `plugin` and `detail` say why"),
     409: _spec(
         ErrorBody | list[Ack],
         "A number already taken by another message (a batch: one Ack per message)",
     ),
+    401: _spec(ErrorBody, "A token is required (ROCKETS_INGEST_TOKEN / ROCKETS_READ_TOKEN)"),
     413: _spec(ErrorBody, "Request body too large"),
+    415: _spec(ErrorBody, "The body is not sent as JSON"),
     429: _spec(ErrorBody | list[Ack], "Pending buffers full (a batch: one Ack per message)"),
     503: _spec(ErrorBody, "Shutting down or store unavailable; see Retry-After"),
 }
@@ -121,6 +123,13 @@ def build_routes(service: RocketService, plugins: PluginManager) -> list[HTTPRou
     """The built-in route handlers of one app, bound to its ``service``."""
     settings = service.settings
     schema = service.registry.state
+    guarded = settings.ingest_token is not None or settings.read_token is not None
+
+    def reads(*codes: int) -> dict[int, ResponseSpec]:
+        """The documented errors of a read route: a bad query, a token, and ``codes``."""
+        wanted = (400, 401, *codes) if settings.read_token is not None else (400, *codes)
+        return {code: _ERRORS[code] for code in wanted}
+
     State = schema.state_type  # noqa: N806 - a type, used in annotations below
     sortable = list(schema.fields)
 
@@ -129,7 +138,11 @@ def build_routes(service: RocketService, plugins: PluginManager) -> list[HTTPRou
         status_code=202,
         request_max_body_size=settings.max_body_bytes,
         operation_class=messages_operation_class(service.registry, settings.max_batch),
-        responses={code: _ERRORS[code] for code in (400, 409, 413, 422, 429, 503)},
+        responses={
+            code: _ERRORS[code]
+            for code in (400, 401, 409, 413, 415, 422, 429, 503)
+            if code != 401 or guarded
+        },
         summary="Post one message or a batch",
         tags=["messages"],
     )
@@ -140,6 +153,15 @@ def build_routes(service: RocketService, plugins: PluginManager) -> list[HTTPRou
         waiting behind a gap), ``duplicate`` when already received. A 409 names both sides of a
         conflict; a batch always gets one acknowledgement per message, in order.
         """
+        content_type = request.headers.get("content-type")
+        if content_type is not None and "json" not in content_type.lower():
+            raise InputError(
+                ErrorBody(
+                    status=415,
+                    error="unsupported_media_type",
+                    detail=f"send JSON (Content-Type: application/json), not {content_type!r}",
+                )
+            )
         answer = await service.ingest(await request.body())
         headers = None
         if answer.retry_after is not None:
@@ -198,7 +220,7 @@ def build_routes(service: RocketService, plugins: PluginManager) -> list[HTTPRou
         "/rockets/{channel:str}/events",
         summary="A rocket's events",
         tags=["rockets"],
-        responses={404: _ERRORS[404]},
+        responses=reads(404),
     )
     async def get_events(
         channel: FromPath[str],
@@ -221,9 +243,19 @@ def build_routes(service: RocketService, plugins: PluginManager) -> list[HTTPRou
         report = await service.health()
         return Response(content=report, status_code=200 if report.status == "ok" else 503)
 
+    @get("/stalled", summary="Stalled channels", tags=["rockets"], responses=reads())
+    async def stalled(
+        min_seconds: Annotated[float, QueryParameter(name="minSeconds", ge=0)] = (
+            settings.stall_seconds
+        ),
+    ) -> list[StalledChannel]:
+        """Channels whose gap has stayed open: messages wait for a number that has not come
+        for at least ``minSeconds`` (default ``ROCKETS_STALL_SECONDS``), longest first."""
+        return await service.stalled(min_seconds)
+
     report = describe(plugins, service.registry)
 
-    @get("/plugins", summary="Loaded plugins", tags=["service"])
+    @get("/plugins", summary="Loaded plugins", tags=["service"], responses=reads())
     async def list_plugins() -> PluginsReport:
         """Every loaded plugin (where it came from, its version, the hooks it implements), every
         message type with its payload's JSON Schema, and every state field plugins add."""
@@ -236,14 +268,16 @@ def build_routes(service: RocketService, plugins: PluginManager) -> list[HTTPRou
             summary="List rockets",
             tags=["rockets"],
             operation_class=rockets_operation_class(schema),
+            responses=reads(),
         )(list_rockets),
         get(
             "/rockets/{channel:str}",
             summary="One rocket",
             tags=["rockets"],
-            responses={404: _ERRORS[404]},
+            responses=reads(404),
         )(get_rocket),
         get_events,
         health,
+        stalled,
         list_plugins,
     ]

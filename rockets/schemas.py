@@ -20,6 +20,7 @@ __all__ = [
     "EventView",
     "Health",
     "Metadata",
+    "StalledChannel",
 ]
 
 MAX_CHANNEL_LENGTH = 128
@@ -79,6 +80,16 @@ class EventView(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
     message_time: datetime
     received_at: datetime
     message: msgspec.Raw
+
+
+class StalledChannel(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    """A channel whose gap has stayed open: messages wait for ``awaitedNumber``."""
+
+    channel: str
+    awaited_number: int
+    pending: int
+    waiting_since: datetime
+    waiting_seconds: float
 
 
 class Health(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, rename="camel"):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from rockets.records import Record
 
@@ -41,6 +42,12 @@ class ChannelLog:
     applied: int = 0
     highest: int = 0
     pending: dict[int, Record] = field(default_factory=dict)
+
+    def waiting_since(self) -> datetime | None:
+        """When the oldest message waiting behind the gap was received (None: no gap)."""
+        if not self.pending:
+            return None
+        return min(record.received_at for record in self.pending.values())
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +94,11 @@ class Sequencer:
     def pending_count(self, channel: str) -> int:
         log = self.channels.get(channel)
         return 0 if log is None else len(log.pending)
+
+    def backlog(self, channel: str) -> tuple[int, datetime | None]:
+        """How many messages of ``channel`` wait behind its gap, and since when."""
+        log = self.channels.get(channel)
+        return (0, None) if log is None else (len(log.pending), log.waiting_since())
 
     def applied(self, channel: str) -> int:
         log = self.channels.get(channel)

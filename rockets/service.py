@@ -19,11 +19,18 @@ from rockets.codec import Codec
 from rockets.engine import Engine, Outcome
 from rockets.errors import ConflictDetail, ErrorBody, InputError, MessageSummary, StoreError
 from rockets.hookcalls import PluginHooks
-from rockets.pool import PoolClosedError, WorkerPool
+from rockets.pool import PoolClosedError, PoolFullError, WorkerPool
 from rockets.projection import RocketQuery
 from rockets.records import Record
 from rockets.registry import Registry
-from rockets.schemas import MAX_MESSAGE_NUMBER, Ack, AckStatus, EventView, Health
+from rockets.schemas import (
+    MAX_MESSAGE_NUMBER,
+    Ack,
+    AckStatus,
+    EventView,
+    Health,
+    StalledChannel,
+)
 from rockets.sequencer import Verdict
 from rockets.settings import Settings
 from rockets.state import RocketState
@@ -73,6 +80,8 @@ _REFUSALS = {
     ),
 }
 _STORE_FAILED = _Refusal(503, "unavailable", "the store failed and kept nothing: send it again")
+_SHUTTING_DOWN = _Refusal(503, "unavailable", "the service is shutting down: send it again")
+_OVER_CAPACITY = _Refusal(503, "unavailable", "the service is over capacity: send it again")
 _INTERNAL = _Refusal(500, "internal", "internal error; see the server log")
 # A batch's status is that of its most urgent refusal: what a retry may fix comes first.
 _PRECEDENCE = (503, 429, 500, 400, 409)
@@ -84,7 +93,13 @@ Answer = Outcome | Exception
 def _refusal(answer: Answer) -> _Refusal | None:
     if isinstance(answer, Outcome):
         return _REFUSALS.get(answer.verdict)
-    return _STORE_FAILED if isinstance(answer, (StoreError, PoolClosedError)) else _INTERNAL
+    if isinstance(answer, StoreError):
+        return _STORE_FAILED
+    if isinstance(answer, PoolClosedError):
+        return _SHUTTING_DOWN
+    if isinstance(answer, PoolFullError):
+        return _OVER_CAPACITY
+    return _INTERNAL
 
 
 def _ack(record: Record, answer: Answer) -> Ack:
@@ -167,7 +182,7 @@ class RocketService:
         self.settings = settings
         self.registry = registry
         self.hooks = hooks
-        self.codec = Codec(registry, settings.max_batch)
+        self.codec = Codec(registry, settings.max_batch, settings.max_payload_bytes)
         limits = Limits(
             max_pending_per_channel=settings.max_pending_per_channel,
             max_pending_total=settings.max_pending_total,
@@ -175,7 +190,9 @@ class RocketService:
         self.store = store if store is not None else open_store(settings.store, limits)
         self.engine = Engine(registry, self.store, hooks)
         self.pool: WorkerPool[list[Record], list[Outcome]] = WorkerPool(
-            settings.worker_count, self.engine.process
+            settings.worker_count,
+            self.engine.process,
+            max_queue=-(-settings.max_queue // settings.worker_count),
         )
         self._started = False
 
@@ -263,10 +280,12 @@ class RocketService:
         shares: dict[int, list[int]] = {}
         for i, record in enumerate(records):
             shares.setdefault(pool.index(record.channel), []).append(i)
+        # Submission never awaits, so either every share is queued or none is.
+        if not pool.has_room(shares):
+            return [PoolFullError("the service is over capacity: retry later")] * len(records)
         try:
             futures = [pool.submit(w, [records[i] for i in idx]) for w, idx in shares.items()]
         except PoolClosedError as exc:
-            # Submission never awaits, so either every share was queued or none was.
             return [exc] * len(records)
         results = await asyncio.gather(*futures, return_exceptions=True)
         answers: list[Answer | None] = [None] * len(records)
@@ -322,7 +341,7 @@ class RocketService:
             )
         records = await self.store.events(channel, 1, number)
         state = fold(self.registry, channel, records)
-        return msgspec.structs.replace(state, pending=current.pending)
+        return state.with_backlog(current.pending, current.waiting_since)
 
     async def events(self, channel: str, start: int, limit: int) -> tuple[int, list[EventView]]:
         """A page of ``channel``'s applied events, and how many events it has in all."""
@@ -342,6 +361,28 @@ class RocketService:
     async def rockets(self, query: RocketQuery) -> tuple[int, list[RocketState]]:
         """Filtered, sorted, paged rocket states and the number that matched."""
         return await self.store.rockets(query)
+
+    async def stalled(self, min_seconds: float) -> list[StalledChannel]:
+        """Channels whose oldest waiting message has waited at least ``min_seconds``, the
+        longest-waiting first."""
+        now = datetime.now(UTC)
+        found = []
+        for state in await self.store.waiting():
+            since = state.waiting_since
+            if since is None:
+                continue
+            waited = (now - since).total_seconds()
+            if waited >= min_seconds:
+                found.append(
+                    StalledChannel(
+                        channel=state.channel,
+                        awaited_number=state.last_message_number + 1,
+                        pending=state.pending,
+                        waiting_since=since,
+                        waiting_seconds=round(waited, 3),
+                    )
+                )
+        return sorted(found, key=lambda s: (s.waiting_since, s.channel))
 
     async def health(self) -> Health:
         """Whether the service can take messages, and a few vital figures."""

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 __all__ = ["ENVIRONMENT", "Settings"]
 
 Positive = Annotated[int, msgspec.Meta(ge=1)]
+Seconds = Annotated[float, msgspec.Meta(gt=0)]
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
@@ -32,6 +33,16 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     max_batch: Annotated[int, msgspec.Meta(ge=1, le=100_000)] = 1000
     max_pending_per_channel: Positive = 1024
     max_pending_total: Positive = 100_000
+    max_payload_bytes: Positive = 64 * 1024
+    max_queue: Positive = 10_000
+    stall_seconds: Seconds = 60.0
+    request_timeout: Seconds = 10.0
+    keep_alive_timeout: Seconds = 5.0
+    shutdown_timeout: Seconds = 30.0
+    max_connections: Positive = 1024
+    ingest_token: str | None = None
+    read_token: str | None = None
+    cors_origins: tuple[str, ...] = ()
 
     def plugin_manager(self) -> PluginManager:
         """A fresh plugin manager loaded as these settings say."""
@@ -68,7 +79,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         given: dict[str, object] = {
             field: environ[var] for var, field in ENVIRONMENT.items() if environ.get(var)
         }
-        for listed in ("blocked_plugins", "plugin_modules"):
+        for listed in ("blocked_plugins", "plugin_modules", "cors_origins"):
             if listed in given:
                 names = str(given[listed]).split(",")
                 given[listed] = [name.strip() for name in names if name.strip()]
@@ -90,6 +101,16 @@ ENVIRONMENT: dict[str, str] = {
     "ROCKETS_PLUGINS": "plugin_modules",
     "ROCKETS_DISABLE_PLUGIN_AUTOLOAD": "plugin_autoload",
     "ROCKETS_TRACE_HOOKS": "trace_hooks",
+    "ROCKETS_MAX_PAYLOAD_BYTES": "max_payload_bytes",
+    "ROCKETS_MAX_QUEUE": "max_queue",
+    "ROCKETS_STALL_SECONDS": "stall_seconds",
+    "ROCKETS_REQUEST_TIMEOUT": "request_timeout",
+    "ROCKETS_KEEP_ALIVE_TIMEOUT": "keep_alive_timeout",
+    "ROCKETS_SHUTDOWN_TIMEOUT": "shutdown_timeout",
+    "ROCKETS_MAX_CONNECTIONS": "max_connections",
+    "ROCKETS_INGEST_TOKEN": "ingest_token",
+    "ROCKETS_READ_TOKEN": "read_token",
+    "ROCKETS_CORS_ORIGINS": "cors_origins",
     "ROCKETS_MAX_BODY_BYTES": "max_body_bytes",
     "ROCKETS_MAX_BATCH": "max_batch",
     "ROCKETS_MAX_PENDING_PER_CHANNEL": "max_pending_per_channel",

@@ -18,8 +18,9 @@ P = TypeVar("P")
 class RocketState(msgspec.Struct, frozen=True, kw_only=True, rename="camel", gc=False):
     """A rocket's current state: the fold of its applied events.
 
-    ``lastMessageNumber`` and ``updatedAt`` are kept by the core. ``pending`` is bookkeeping,
-    not part of the fold: how many received messages wait behind a gap in the channel.
+    ``lastMessageNumber`` and ``updatedAt`` are kept by the core. ``pending`` and
+    ``waitingSince`` are bookkeeping, not part of the fold: how many received messages wait
+    behind a gap in the channel, and since when the oldest of them waits.
     """
 
     channel: str
@@ -32,12 +33,13 @@ class RocketState(msgspec.Struct, frozen=True, kw_only=True, rename="camel", gc=
     updated_at: datetime | None = None
     last_message_number: int = 0
     pending: int = 0
+    waiting_since: datetime | None = None
 
-    def with_pending(self, pending: int) -> RocketState:
-        """This state with another pending count (itself when the count is the same)."""
-        if pending == self.pending:
+    def with_backlog(self, pending: int, waiting_since: datetime | None) -> RocketState:
+        """This state with another backlog (itself when it is the same)."""
+        if pending == self.pending and waiting_since == self.waiting_since:
             return self
-        return msgspec.structs.replace(self, pending=pending)
+        return msgspec.structs.replace(self, pending=pending, waiting_since=waiting_since)
 
 
 class Event(msgspec.Struct, Generic[P], frozen=True, kw_only=True):

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
+import signal
 import sys
 import tempfile
 import time
@@ -32,6 +33,7 @@ MESSAGES_PER_ROCKET = 50
 @dataclass
 class CrashReport:
     messages: int
+    signal_name: str = "SIGKILL"
     deliveries: int = 0
     kills: int = 0
     acknowledged: int = 0
@@ -50,7 +52,7 @@ class CrashReport:
     def line(self) -> str:
         return (
             f"crash test: {self.messages} messages, {self.deliveries} deliveries, "
-            f"{self.kills} kills (SIGKILL), {self.acknowledged} acknowledged, "
+            f"{self.kills} {self.signal_name} restarts, {self.acknowledged} acknowledged, "
             f"acknowledged lost = {self.acknowledged_lost}, "
             f"duplicates applied = {self.duplicates_applied}, "
             f"wrong final states = {self.wrong_states}, {self.seconds:.1f}s"
@@ -60,8 +62,9 @@ class CrashReport:
 class Harness:
     """Runs the server, and kills and restarts it on demand."""
 
-    def __init__(self, store_url: str) -> None:
+    def __init__(self, store_url: str, stop_signal: int = signal.SIGKILL) -> None:
         self.store_url = store_url
+        self.stop_signal = stop_signal
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.server: Server | None = None
@@ -79,7 +82,12 @@ class Harness:
 
     def restart_after_kill(self) -> None:
         assert self.server is not None
-        self.server.kill()
+        if self.stop_signal == signal.SIGKILL:
+            self.server.kill()
+        else:
+            code, output = self.server.stop(self.stop_signal, timeout=60)
+            if code not in (0, -self.stop_signal) or "rockets stopped" not in output:
+                raise RuntimeError(f"the server did not stop gracefully ({code}):\n{output}")
         self.start()
 
     def stop(self) -> None:
@@ -186,6 +194,7 @@ def run_crash_test(
     seed: int = 1,
     concurrency: int = 8,
     duplicate_rate: float = 0.2,
+    stop_signal: int = signal.SIGKILL,
 ) -> CrashReport:
     """Run the whole test against a fresh server on ``store_url``; return its figures."""
     rng = random.Random(seed)
@@ -197,9 +206,9 @@ def run_crash_test(
     everything = [m for life in lives.values() for m in life]
     traffic = everything + [m for m in everything if rng.random() < duplicate_rate]
     rng.shuffle(traffic)
-    report = CrashReport(messages=len(everything))
+    report = CrashReport(messages=len(everything), signal_name=signal.Signals(stop_signal).name)
     acked: set[tuple[str, int]] = set()
-    harness = Harness(store_url)
+    harness = Harness(store_url, stop_signal)
     started = time.perf_counter()
     harness.start()
     try:
@@ -229,6 +238,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--kills", type=int, default=20)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--signal", choices=["SIGKILL", "SIGTERM"], default="SIGKILL", help="how to stop the server"
+    )
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{Path(tmp) / 'crash.db'}" if args.store == "sqlite" else args.store

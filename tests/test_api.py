@@ -53,6 +53,7 @@ def test_post_one_message_and_read_the_rocket(client: Client) -> None:
         "updatedAt": "2022-02-02T19:39:05.863370+01:00",
         "lastMessageNumber": 1,
         "pending": 0,
+        "waitingSince": None,
     }
 
 

@@ -138,6 +138,12 @@ def test_batch_keeps_request_order(codec: Codec) -> None:
     [
         (b'{"metadata": ', "$", "truncated"),
         (b"[]", "$", "length >= 1"),
+        (b'{"metadata": {"messageType": "\xff"}, "message": {}}', "$", "not valid UTF-8"),
+        (
+            b'{"metadata": {"messageType": "RocketExploded"}, "message": {"reason": "\xc3"}}',
+            "$.message",
+            "not valid UTF-8",
+        ),
         (b"42", "$", "Expected `object | array`"),
         (body({"messageType": "RocketSpeedIncreased"}, {"by": -1}), "$.message.by", ">= 0"),
         (body({"messageType": "RocketSpeedIncreased"}, {"by": "1"}), "$.message.by", "got `str`"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -105,6 +106,22 @@ def test_sqlite_survives_sigkill(tmp_path: Path) -> None:
 
 def test_postgresql_survives_sigkill(postgres_url: str) -> None:
     report = run_crash_test(postgres_url, messages=3000, kills=3, seed=8)
+    print(report.line())
+    assert report.kills == 3
+    assert report.acknowledged == report.messages
+    assert report.ok, report.problems[:10]
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_sigterm_under_load_loses_nothing_acknowledged(
+    kind: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    store = (
+        f"sqlite:///{tmp_path}/rockets.db"
+        if kind == "sqlite"
+        else request.getfixturevalue("postgres_url")
+    )
+    report = run_crash_test(store, messages=3000, kills=3, seed=11, stop_signal=signal.SIGTERM)
     print(report.line())
     assert report.kills == 3
     assert report.acknowledged == report.messages

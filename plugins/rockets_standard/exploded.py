@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 import msgspec
 
 from rockets import Event, EventType, RocketState, hookimpl
-from rockets_standard.status import EXPLODED
+from rockets_standard.status import EXPLODED, Text
 
 
 class RocketExploded(msgspec.Struct, frozen=True):
@@ -16,7 +16,7 @@ class RocketExploded(msgspec.Struct, frozen=True):
 
     message_type: ClassVar[str] = "RocketExploded"
 
-    reason: str
+    reason: Text
 
 
 def apply(state: RocketState, event: Event[RocketExploded]) -> RocketState:

@@ -8,7 +8,7 @@ from typing import Annotated, Any, ClassVar
 import msgspec
 
 from rockets import Event, EventType, RocketState, hookimpl
-from rockets_standard.status import EXPLODED, FLYING
+from rockets_standard.status import EXPLODED, FLYING, Text
 
 Speed = Annotated[int, msgspec.Meta(ge=0, le=2**53 - 1)]
 
@@ -18,9 +18,9 @@ class RocketLaunched(msgspec.Struct, frozen=True, rename="camel"):
 
     message_type: ClassVar[str] = "RocketLaunched"
 
-    type: str
+    type: Text
     launch_speed: Speed
-    mission: str
+    mission: Text
 
 
 def apply(state: RocketState, event: Event[RocketLaunched]) -> RocketState:

@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 import msgspec
 
 from rockets import Event, EventType, RocketState, hookimpl
-from rockets_standard.status import EXPLODED
+from rockets_standard.status import EXPLODED, Text
 
 
 class RocketMissionChanged(msgspec.Struct, frozen=True, rename="camel"):
@@ -16,7 +16,7 @@ class RocketMissionChanged(msgspec.Struct, frozen=True, rename="camel"):
 
     message_type: ClassVar[str] = "RocketMissionChanged"
 
-    new_mission: str
+    new_mission: Text
 
 
 def apply(state: RocketState, event: Event[RocketMissionChanged]) -> RocketState:

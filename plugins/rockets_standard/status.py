@@ -1,8 +1,16 @@
-"""Rocket statuses the standard message types set."""
+"""Rocket statuses the standard message types set, and the bound on their text fields."""
 
 from __future__ import annotations
 
-__all__ = ["EXPLODED", "FLYING"]
+from typing import Annotated
+
+import msgspec
+
+__all__ = ["EXPLODED", "FLYING", "MAX_TEXT", "Text"]
+
+MAX_TEXT = 256
+Text = Annotated[str, msgspec.Meta(max_length=MAX_TEXT)]
+"""A rocket type, mission or reason: any string, at most 256 characters."""
 
 FLYING = "flying"
 EXPLODED = "exploded"

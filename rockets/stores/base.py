@@ -125,6 +125,11 @@ class Store(abc.ABC):
     async def count(self) -> int:
         """How many rockets the store holds."""
 
+    async def waiting(self) -> list[RocketState]:
+        """Every rocket with messages waiting behind a gap (``pending`` > 0)."""
+        _, states = await self.rockets(RocketQuery())
+        return [state for state in states if state.pending]
+
     async def received(self) -> AsyncIterator[Record]:
         """Every kept message, applied or waiting, each channel's in number order (for
         backups, migrations and tests). Stores that keep only applied events yield those."""

@@ -81,7 +81,7 @@ class LocalStore(Store, abc.ABC):
         finally:
             sequencer.max_pending_per_channel, sequencer.max_pending_total = limits
         self.projection.put(
-            state.with_pending(sequencer.pending_count(state.channel)) for state in staged.values()
+            state.with_backlog(*sequencer.backlog(state.channel)) for state in staged.values()
         )
         return count
 
@@ -114,6 +114,14 @@ class LocalStore(Store, abc.ABC):
 
     async def count(self) -> int:
         return len(self.projection)
+
+    async def waiting(self) -> list[RocketState]:
+        return [
+            state
+            for channel in list(self.sequencer.channels)
+            if self.sequencer.pending_count(channel)
+            and (state := self.projection.get(channel)) is not None
+        ]
 
     async def events(self, channel: str, start: int, limit: int) -> list[Record]:
         stop = min(start + limit - 1, self.sequencer.applied(channel))

@@ -387,6 +387,12 @@ class PostgresStore(Store):
         )
         return [_record(row) for row in rows]
 
+    async def waiting(self) -> list[RocketState]:
+        rows = await self._query(
+            "SELECT state FROM rocket_channels WHERE pending > 0 AND state IS NOT NULL"
+        )
+        return [self._schema.decoder.decode(row[0]) for row in rows]
+
     async def count(self) -> int:
         rows = await self._query("SELECT count(*) FROM rocket_channels WHERE state IS NOT NULL")
         return int(rows[0][0])

@@ -1,0 +1,225 @@
+"""Limits, backpressure, tokens, CORS and headers, through the app in-process."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from litestar.testing import TestClient
+
+from rockets.app import create_app
+from rockets.settings import Settings
+from rockets.stores import Commit, MemoryStore
+
+from .conftest import core_settings
+
+Client = TestClient[Any]
+LAUNCH = {"type": "Falcon-9", "launchSpeed": 1, "mission": "M"}
+
+
+def message(channel: str, number: int, kind: str, payload: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "metadata": {"channel": channel, "messageNumber": number, "messageType": kind},
+        "message": payload,
+    }
+
+
+def test_payload_strings_and_size_are_bounded(client: Client) -> None:
+    long_mission = message("r", 1, "RocketLaunched", {**LAUNCH, "mission": "m" * 257})
+    response = client.post("/messages", json=long_mission)
+    assert response.status_code == 400
+    assert response.json()["path"] == "$.message.mission"
+    assert (
+        client.post(
+            "/messages", json=message("r", 1, "RocketLaunched", {**LAUNCH, "mission": "m" * 256})
+        ).status_code
+        == 202
+    )
+
+
+def test_payload_bytes_are_bounded() -> None:
+    settings = core_settings(max_payload_bytes=100, plugins_dir=None)
+    with TestClient(create_app(settings)) as client:
+        response = client.post(
+            "/messages", json=message("r", 1, "RocketExploded", {"reason": "x" * 200})
+        )
+    assert response.status_code == 400
+    assert "at most 100" in response.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("content_type", "status"),
+    [
+        ("application/json", 202),
+        ("application/json; charset=utf-8", 202),
+        ("application/vnd.rockets+json", 202),
+        ("text/plain", 415),
+        ("application/x-www-form-urlencoded", 415),
+    ],
+)
+def test_content_type_must_be_json(client: Client, content_type: str, status: int) -> None:
+    body = b'{"metadata": {"messageType": "RocketExploded"}, "message": {"reason": "x"}}'
+    response = client.post("/messages", content=body, headers={"content-type": content_type})
+    assert response.status_code == status
+    if status == 415:
+        assert response.json()["error"] == "unsupported_media_type"
+        assert client.get("/rockets").json() == []
+
+
+class GatedStore(MemoryStore):
+    """A memory store whose writes wait until the test opens the gate."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = asyncio.Event()
+
+    async def _write(self, commit: Commit) -> None:
+        await self.gate.wait()
+        await super()._write(commit)
+
+
+@pytest.mark.anyio
+async def test_a_full_queue_is_503_with_retry_after_and_loses_nothing_taken() -> None:
+    store = GatedStore()
+    app = create_app(core_settings(worker_count=1, max_queue=4), store=store)
+    service = app.state.rockets
+    # httpx's ASGI transport runs requests concurrently in this loop (Litestar's test clients
+    # run them one at a time); the service is started and stopped by hand.
+    await service.start()
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://rockets") as client:
+        bodies = [message(f"c{i}", 1, "RocketLaunched", LAUNCH) for i in range(12)]
+        posts = [asyncio.create_task(client.post("/messages", json=b)) for b in bodies]
+        # The first four fill the worker's queue before it runs; it takes them as one group
+        # and waits at the gate; everything that arrives meanwhile finds the queue full.
+        await asyncio.sleep(0.2)
+        assert sum(p.done() for p in posts) == 8
+        store.gate.set()
+        responses = await asyncio.gather(*posts)
+        codes = [r.status_code for r in responses]
+        assert set(codes) == {202, 503}
+        for r in responses:
+            if r.status_code == 503:
+                assert r.headers["retry-after"] == "1"
+                assert "over capacity" in r.json()["detail"]
+        taken = {
+            b["metadata"]["channel"]
+            for b, r in zip(bodies, responses, strict=True)
+            if r.status_code == 202
+        }
+        listed = {s["channel"] for s in (await client.get("/rockets")).json()}
+        assert listed == taken
+        assert len(taken) == 4
+    await service.stop()
+
+
+@pytest.fixture
+def guarded() -> Iterator[Client]:
+    settings = core_settings(ingest_token="in-secret", read_token="read-secret")
+    with TestClient(create_app(settings)) as client:
+        yield client
+
+
+def test_ingest_needs_the_ingest_token(guarded: Client) -> None:
+    body = message("r", 1, "RocketLaunched", LAUNCH)
+    for headers in (
+        {},
+        {"authorization": "Bearer wrong"},
+        {"authorization": "Basic in-secret"},
+        {"authorization": "Bearer read-secret"},
+    ):
+        response = guarded.post("/messages", json=body, headers=headers)
+        assert response.status_code == 401
+        assert response.json()["error"] == "unauthorized"
+        assert response.headers["www-authenticate"] == 'Bearer realm="rockets"'
+    assert (
+        guarded.post(
+            "/messages", json=body, headers={"authorization": "Bearer in-secret"}
+        ).status_code
+        == 202
+    )
+
+
+def test_reads_need_a_token_when_a_read_token_is_set(guarded: Client) -> None:
+    assert guarded.get("/rockets").status_code == 401
+    assert (
+        guarded.get("/rockets", headers={"authorization": "Bearer read-secret"}).status_code == 200
+    )
+    assert guarded.get("/rockets", headers={"authorization": "Bearer in-secret"}).status_code == 200
+    assert guarded.get("/health").status_code == 200  # load balancers need no token
+
+
+def test_reads_stay_open_with_only_an_ingest_token() -> None:
+    with TestClient(create_app(core_settings(ingest_token="in-secret"))) as client:
+        assert client.get("/rockets").status_code == 200
+        assert (
+            client.post("/messages", json=message("r", 1, "RocketLaunched", LAUNCH)).status_code
+            == 401
+        )
+
+
+def test_cors_for_configured_origins() -> None:
+    settings = core_settings(cors_origins=("https://dash.example",))
+    with TestClient(create_app(settings)) as client:
+        allowed = client.get("/rockets", headers={"origin": "https://dash.example"})
+        assert allowed.headers["access-control-allow-origin"] == "https://dash.example"
+        assert "x-total-count" in allowed.headers["access-control-expose-headers"].lower()
+        other = client.get("/rockets", headers={"origin": "https://evil.example"})
+        assert "access-control-allow-origin" not in other.headers
+        preflight = client.options(
+            "/messages",
+            headers={
+                "origin": "https://dash.example",
+                "access-control-request-method": "POST",
+                "access-control-request-headers": "content-type, authorization",
+            },
+        )
+        assert preflight.status_code in (200, 204)
+
+
+def test_every_answer_carries_the_security_headers(client: Client) -> None:
+    for response in (
+        client.get("/rockets"),
+        client.get("/nowhere"),
+        client.post("/messages", content=b"{"),
+    ):
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert response.headers["x-frame-options"] == "DENY"
+        assert response.headers["referrer-policy"] == "no-referrer"
+
+
+def test_stalled_channels_are_reported(client: Client) -> None:
+    client.post("/messages", json=message("gap", 3, "RocketSpeedIncreased", {"by": 1}))
+    client.post("/messages", json=message("gap", 5, "RocketSpeedIncreased", {"by": 1}))
+    client.post("/messages", json=message("fine", 1, "RocketLaunched", LAUNCH))
+    state = client.get("/rockets/gap").json()
+    since = datetime.fromisoformat(state["waitingSince"])
+    assert datetime.now(UTC) - since < timedelta(seconds=30)
+    assert client.get("/rockets/fine").json()["waitingSince"] is None
+    assert client.get("/stalled").json() == []  # not for 60 s yet
+    (stalled,) = client.get("/stalled?minSeconds=0").json()
+    assert (stalled["channel"], stalled["awaitedNumber"], stalled["pending"]) == ("gap", 1, 2)
+    assert stalled["waitingSince"] == state["waitingSince"]
+    client.post("/messages", json=message("gap", 1, "RocketLaunched", LAUNCH))
+    client.post("/messages", json=message("gap", 2, "RocketSpeedIncreased", {"by": 1}))
+    (still,) = client.get("/stalled?minSeconds=0").json()
+    assert (still["awaitedNumber"], still["pending"]) == (4, 1)
+    client.post("/messages", json=message("gap", 4, "RocketSpeedIncreased", {"by": 1}))
+    assert client.get("/stalled?minSeconds=0").json() == []
+    assert client.get("/rockets/gap").json()["waitingSince"] is None
+
+
+def test_settings_reject_nonsense() -> None:
+    from rockets.errors import SettingsError
+
+    for env in (
+        {"ROCKETS_REQUEST_TIMEOUT": "0"},
+        {"ROCKETS_MAX_QUEUE": "-1"},
+        {"WORKER_COUNT": "many"},
+    ):
+        with pytest.raises(SettingsError, match=next(iter(env))):
+            Settings.from_env(env)
