@@ -11,10 +11,12 @@ from litestar import Litestar, Router
 from litestar.exceptions import ImproperlyConfiguredException
 from litestar.handlers import BaseRouteHandler
 from litestar.openapi import OpenAPIConfig
+from litestar.plugins.prometheus import PrometheusConfig
 
 from rockets import __version__
 from rockets.errors import PluginError
 from rockets.hookcalls import PluginHooks
+from rockets.logs import request_ids
 from rockets.plugins import PluginManager, call_each
 from rockets.registry import build_registry
 from rockets.routes import build_routes, exception_handlers
@@ -60,6 +62,15 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
             guards=[guard] if (guard := auth_guard(settings)) is not None else [],
             cors_config=cors_config(settings),
             before_send=[security_headers],
+            middleware=[
+                request_ids,
+                PrometheusConfig(
+                    app_name="rockets",
+                    prefix="rockets_http",
+                    group_path=True,
+                    exclude=["/metrics", "/stream"],
+                ).middleware,
+            ],
             openapi_config=OpenAPIConfig(
                 title="rockets",
                 version=__version__,

@@ -7,6 +7,7 @@ import copy
 import logging.config
 import sys
 from collections.abc import Sequence
+from types import FrameType
 from typing import Any
 
 from rockets.errors import RocketsError
@@ -42,6 +43,12 @@ def _serve(args: argparse.Namespace) -> int:
         "level": args.log_level.upper(),
         "propagate": False,
     }
+    log_config["filters"] = {"request_id": {"()": "rockets.logs.RequestIdFilter"}}
+    for handler in log_config["handlers"].values():
+        handler["filters"] = ["request_id"]
+    if args.log_format == "json":
+        for name in ("default", "access"):
+            log_config["formatters"][name] = {"()": "rockets.logs.JsonFormatter"}
     logging.config.dictConfig(log_config)
     from rockets.protocols import GuardLimits, default_protocol_class, guarded_protocol
 
@@ -60,8 +67,18 @@ def _serve(args: argparse.Namespace) -> int:
         timeout_graceful_shutdown=max(1, round(settings.shutdown_timeout)),
     )
     service = app.state.rockets
+    loop: asyncio.AbstractEventLoop
+
+    class Server(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+            super().handle_exit(sig, frame)
+            # Streams never end by themselves: close them now, so that uvicorn's graceful
+            # shutdown does not wait for them until its timeout.
+            loop.call_soon_threadsafe(service.hub.close)
 
     async def serve() -> int:
+        nonlocal loop
+        loop = asyncio.get_running_loop()
         # The service starts here, before uvicorn, so that a store that cannot open or a plugin
         # that refuses to start is one line on stderr, not a traceback. uvicorn's lifespan then
         # finds it started, and stops it on SIGTERM or SIGINT: requests in flight finish, every
@@ -71,7 +88,7 @@ def _serve(args: argparse.Namespace) -> int:
         except RocketsError as exc:
             print(f"rockets: cannot start: {exc}", file=sys.stderr)
             return 2
-        server = uvicorn.Server(config)
+        server = Server(config)
         try:
             await server.serve()
         finally:
@@ -267,6 +284,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"]
+    )
+    serve.add_argument(
+        "--log-format",
+        choices=["text", "json"],
+        default="text",
+        help="json: one JSON object per line, with the request id (default text)",
     )
     serve.add_argument(
         "--access-log",

@@ -15,7 +15,7 @@ import asyncio
 import math
 import random
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import TracebackType
@@ -28,7 +28,15 @@ from typing_extensions import TypeVar
 
 from rockets.errors import ErrorBody
 from rockets.projection import RocketQuery
-from rockets.schemas import Ack, Envelope, EventView, Health, Metadata
+from rockets.schemas import (
+    Ack,
+    Envelope,
+    EventView,
+    Health,
+    Metadata,
+    StreamedEvent,
+    StreamReset,
+)
 from rockets.state import RocketState
 
 __all__ = [
@@ -47,6 +55,7 @@ __all__ = [
     "RetryPolicy",
     "RocketsClient",
     "ServerError",
+    "StreamItem",
     "UnavailableError",
     "message",
 ]
@@ -283,6 +292,41 @@ def _events_request(channel: str, start: int, limit: int) -> _Request:
 
 
 _HEALTH = _Request("GET", "/health", retryable=False, answers=frozenset({503}))
+_STREAM_TIMEOUT = httpx.Timeout(10.0, read=60.0)  # the server pings every 15 s
+
+
+class StreamItem(msgspec.Struct, Generic[S], frozen=True):
+    """One event of the live stream: its ``id`` and what it says — an applied event with the
+    rocket's new state, or a reset (events were missed for good: reload the state)."""
+
+    id: str
+    data: StreamedEvent[S] | StreamReset
+
+
+class _SSE:
+    """Reads server-sent events line by line (the parts of the format ``/stream`` uses)."""
+
+    def __init__(self) -> None:
+        self.kind = ""
+        self.id = ""
+        self.data: list[str] = []
+
+    def feed(self, line: str) -> tuple[str, str, str] | None:
+        if not line:
+            event = (self.kind or "message", self.id, "\n".join(self.data))
+            self.kind, self.data = "", []
+            return event if event[2] else None
+        if line.startswith(":"):
+            return None
+        field, _, value = line.partition(":")
+        value = value.removeprefix(" ")
+        if field == "event":
+            self.kind = value
+        elif field == "id":
+            self.id = value
+        elif field == "data":
+            self.data.append(value)
+        return None
 
 
 def _retry_after(response: httpx.Response) -> float | None:
@@ -330,6 +374,25 @@ class _Base(Generic[S]):
         self.state_type = state_type
         self._state = msgspec.json.Decoder(state_type)
         self._states = msgspec.json.Decoder(list[state_type])  # type: ignore[valid-type]
+        self._streamed = msgspec.json.Decoder(StreamedEvent[state_type])  # type: ignore[valid-type]
+        self._reset = msgspec.json.Decoder(StreamReset)
+
+    def _stream_item(self, kind: str, position: str, data: str) -> StreamItem[S] | None:
+        if kind == "applied":
+            return StreamItem(position, self._streamed.decode(data))
+        if kind == "reset":
+            return StreamItem(position, self._reset.decode(data))
+        return None
+
+    @staticmethod
+    def _stream_params(
+        channel: str | None, last: str | None
+    ) -> tuple[dict[str, str], dict[str, str]]:
+        params = {} if channel is None else {"channel": channel}
+        headers = {"accept": "text/event-stream"}
+        if last:
+            headers["last-event-id"] = last
+        return params, headers
 
     def _should_retry(self, request: _Request, attempt: int, failure: int | Exception) -> bool:
         """Whether to send ``request`` again after ``failure`` (a status or a transport error)."""
@@ -460,6 +523,44 @@ class RocketsClient(_Base[S]):
         """The server's health report; ``status`` is ``unavailable`` when its store is not."""
         return _decode(_health, self._call(_HEALTH))
 
+    def stream(
+        self, channel: str | None = None, *, last_event_id: str | None = None
+    ) -> Iterator[StreamItem[S]]:
+        """Live applied events with the rockets' new states (``GET /stream``), for all rockets
+        or one ``channel``, from after ``last_event_id`` (default: from now on).
+
+        The connection is resumed when it drops: the SDK reconnects (with the retry policy's
+        backoff) and sends the id of the last event it got, so that nothing is lost or
+        repeated while the server still keeps the missed events; otherwise a reset item says
+        so. Ends only when the caller stops iterating.
+        """
+        last = last_event_id
+        failures = 0
+        while True:
+            params, headers = self._stream_params(channel, last)
+            try:
+                with self._http.stream(
+                    "GET", "/stream", params=params, headers=headers, timeout=_STREAM_TIMEOUT
+                ) as response:
+                    if response.status_code >= 400:
+                        response.read()
+                    _raise_for(_Request("GET", "/stream"), response)
+                    failures = 0
+                    sse = _SSE()
+                    for line in response.iter_lines():
+                        event = sse.feed(line)
+                        if event is None:
+                            continue
+                        item = self._stream_item(*event)
+                        if item is not None:
+                            last = item.id
+                            yield item
+            except (httpx.TransportError, UnavailableError) as exc:
+                failures += 1
+                if failures >= max(self.retry.attempts, 2):
+                    raise ConnectionFailedError(f"GET /stream: {exc}") from exc
+            time.sleep(self.retry.delay(max(failures, 1), None))
+
 
 class AsyncRocketsClient(_Base[S]):
     """The asyncio twin of :class:`RocketsClient`: the same methods, awaited."""
@@ -564,3 +665,34 @@ class AsyncRocketsClient(_Base[S]):
     async def health(self) -> Health:
         """The server's health report; ``status`` is ``unavailable`` when its store is not."""
         return _decode(_health, await self._call(_HEALTH))
+
+    async def stream(
+        self, channel: str | None = None, *, last_event_id: str | None = None
+    ) -> AsyncIterator[StreamItem[S]]:
+        """The asyncio twin of :meth:`RocketsClient.stream`, resumed the same way."""
+        last = last_event_id
+        failures = 0
+        while True:
+            params, headers = self._stream_params(channel, last)
+            try:
+                async with self._http.stream(
+                    "GET", "/stream", params=params, headers=headers, timeout=_STREAM_TIMEOUT
+                ) as response:
+                    if response.status_code >= 400:
+                        await response.aread()
+                    _raise_for(_Request("GET", "/stream"), response)
+                    failures = 0
+                    sse = _SSE()
+                    async for line in response.aiter_lines():
+                        event = sse.feed(line)
+                        if event is None:
+                            continue
+                        item = self._stream_item(*event)
+                        if item is not None:
+                            last = item.id
+                            yield item
+            except (httpx.TransportError, UnavailableError) as exc:
+                failures += 1
+                if failures >= max(self.retry.attempts, 2):
+                    raise ConnectionFailedError(f"GET /stream: {exc}") from exc
+            await asyncio.sleep(self.retry.delay(max(failures, 1), None))

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import random
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import msgspec
 
 from rockets.aggregate import apply_record, initial_state
 from rockets.errors import StoreError, TransientStoreError
-from rockets.hookcalls import PluginHooks
 from rockets.records import Record
 from rockets.registry import Registry
 from rockets.schemas import MAX_MESSAGE_NUMBER
@@ -24,9 +25,12 @@ from rockets.sequencer import Verdict
 from rockets.state import RocketState
 from rockets.stores.base import Commit, Store
 
-__all__ = ["Engine", "Outcome"]
+__all__ = ["Engine", "Listener", "Outcome"]
 
 TRANSIENT_RETRIES = 5
+
+Listener = Callable[[list[tuple[Record, RocketState]]], None]
+"""Called after a group is stored, with each applied event and the state it led to."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,10 +50,17 @@ class Engine:
     pool gives every channel to one worker. Across processes, the store serializes.
     """
 
-    def __init__(self, registry: Registry, store: Store, hooks: PluginHooks | None = None) -> None:
+    def __init__(
+        self,
+        registry: Registry,
+        store: Store,
+        listeners: Sequence[Listener] = (),
+        on_commit: Callable[[float], None] | None = None,
+    ) -> None:
         self.registry = registry
         self.store = store
-        self.hooks = hooks
+        self.listeners = list(listeners)
+        self.on_commit = on_commit
 
     async def process(self, jobs: list[list[Record]]) -> list[list[Outcome] | Exception]:
         """Handle several requests' messages (each job is one request's share) as one group.
@@ -98,9 +109,7 @@ class Engine:
             fresh: dict[tuple[str, int], Record] = {}
             results: list[list[Outcome]] = []
             # What listeners hear once the group is stored: each event with its new state.
-            heard: list[tuple[Record, RocketState]] | None = (
-                [] if self.hooks is not None and self.hooks.has_listeners else None
-            )
+            heard: list[tuple[Record, RocketState]] | None = [] if self.listeners else None
             for job in jobs:
                 outcomes: list[Outcome] = []
                 for record in job:
@@ -140,7 +149,18 @@ class Engine:
                         outcomes.append(Outcome(record, verdict, offer.existing))
                 results.append(outcomes)
             states = [s.with_backlog(*sequencer.backlog(c)) for c, s in staged.items()]
+            if heard:
+                # A channel's last event is heard with the state as stored (its backlog too).
+                final = {state.channel: state for state in states}
+                for index in range(len(heard) - 1, -1, -1):
+                    record, _ = heard[index]
+                    if record.channel in final:
+                        heard[index] = (record, final.pop(record.channel))
             group.stage(Commit(received=received, applied=applied, states=states))
-        if heard and self.hooks is not None:
-            self.hooks.applied(heard)
+            writing = time.perf_counter()
+        if self.on_commit is not None:
+            self.on_commit(time.perf_counter() - writing)
+        if heard:
+            for listener in self.listeners:
+                listener(heard)
         return results

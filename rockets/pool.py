@@ -70,6 +70,10 @@ class WorkerPool(Generic[T, R]):
         """Items waiting in all queues."""
         return sum(queue.qsize() for queue in self._queues)
 
+    def depths(self) -> list[int]:
+        """Items waiting for each worker."""
+        return [queue.qsize() for queue in self._queues] or [0] * self.size
+
     def start(self) -> None:
         """Start the workers (inside a running event loop)."""
         self._queues = [asyncio.Queue() for _ in range(self.size)]

@@ -3,23 +3,35 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal, cast
 
 import msgspec
 from litestar import Request, Response, get, post
 from litestar.exceptions import HTTPException, ValidationException
-from litestar.handlers import HTTPRouteHandler
+from litestar.handlers import BaseRouteHandler
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import FromPath, FromQuery, QueryParameter
+from litestar.params import FromPath, FromQuery, HeaderParameter, QueryParameter
+from litestar.response import Stream
+from prometheus_client import CONTENT_TYPE_LATEST
 
+from rockets.dashboard import dashboard_routes
 from rockets.errors import ErrorBody, InputError
 from rockets.introspection import PluginsReport, describe
 from rockets.openapi import messages_operation_class, rockets_operation_class
 from rockets.plugins import PluginManager
 from rockets.projection import RocketQuery
-from rockets.schemas import Ack, EventView, Health, StalledChannel
+from rockets.schemas import (
+    Ack,
+    EventView,
+    Health,
+    StalledChannel,
+    StatePoint,
+    StreamReset,
+)
 from rockets.service import RocketService
 from rockets.state import RocketState
+from rockets.stream import PING_SECONDS, Position, with_pings
 
 __all__ = ["build_routes", "exception_handlers"]
 
@@ -119,7 +131,7 @@ def _query(service: RocketService, request: Request[Any, Any, Any]) -> dict[str,
     return where
 
 
-def build_routes(service: RocketService, plugins: PluginManager) -> list[HTTPRouteHandler]:
+def build_routes(service: RocketService, plugins: PluginManager) -> list[BaseRouteHandler]:
     """The built-in route handlers of one app, bound to its ``service``."""
     settings = service.settings
     schema = service.registry.state
@@ -253,6 +265,66 @@ def build_routes(service: RocketService, plugins: PluginManager) -> list[HTTPRou
         for at least ``minSeconds`` (default ``ROCKETS_STALL_SECONDS``), longest first."""
         return await service.stalled(min_seconds)
 
+    @get(
+        "/rockets/{channel:str}/history",
+        summary="A rocket's states over time",
+        tags=["rockets"],
+        responses=reads(404),
+    )
+    async def get_history(
+        channel: FromPath[str],
+        start: Annotated[int, QueryParameter(name="from", ge=1)] = 1,
+        limit: Annotated[int, QueryParameter(ge=1, le=10_000)] = 1000,
+    ) -> list[StatePoint]:
+        """The rocket's state right after each of its events from number ``from`` on (replayed
+        from the log: for charts, such as speed over time)."""
+        return await service.history(channel, start, limit)
+
+    encoder = msgspec.json.Encoder()
+
+    @get(
+        "/stream",
+        summary="Live events (server-sent events)",
+        tags=["rockets"],
+        responses=reads(),
+    )
+    async def stream(
+        channel: FromQuery[str | None] = None,
+        last_event_id: Annotated[str | None, HeaderParameter(name="Last-Event-ID")] = None,
+    ) -> Stream:
+        """Every applied event with the rocket's new state, as server-sent events, for all
+        rockets or one ``channel``. Each ``applied`` event has an ``id``; reconnecting with
+        ``Last-Event-ID`` replays what was missed (while the server keeps it, see
+        ``ROCKETS_STREAM_HISTORY``), then goes on live. A ``reset`` event says some events were
+        missed for good: reload the state. A comment line every 15 s keeps idle connections
+        open."""
+        after = Position.parse(last_event_id)
+
+        async def chunks() -> AsyncIterator[bytes]:
+            yield b"retry: 1000\n\n"
+            async for batch in with_pings(service.hub.batches(after, channel), PING_SECONDS):
+                if batch is None:
+                    yield b": ping\n\n"
+                    continue
+                text = []
+                for kind, position, data in batch:
+                    if kind != "applied":
+                        data = encoder.encode(StreamReset(detail=data)).decode()
+                    text.append(f"id: {position}\nevent: {kind}\ndata: {data}\n\n")
+                yield "".join(text).encode()
+
+        return Stream(
+            chunks(),
+            media_type="text/event-stream",
+            headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
+        )
+
+    @get("/metrics", summary="Prometheus metrics", tags=["service"], media_type=CONTENT_TYPE_LATEST)
+    async def metrics() -> Response[bytes]:
+        """The service's metrics in Prometheus' text format (see docs/operations.md)."""
+        await service.refresh_metrics()
+        return Response(service.metrics.render(), media_type=CONTENT_TYPE_LATEST)
+
     report = describe(plugins, service.registry)
 
     @get("/plugins", summary="Loaded plugins", tags=["service"], responses=reads())
@@ -277,7 +349,11 @@ def build_routes(service: RocketService, plugins: PluginManager) -> list[HTTPRou
             responses=reads(404),
         )(get_rocket),
         get_events,
+        get_history,
+        stream,
+        metrics,
         health,
         stalled,
         list_plugins,
+        *dashboard_routes(),
     ]

@@ -7,9 +7,12 @@ definition of each shape.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Generic, Literal, TypeVar
 
 import msgspec
+
+from rockets.records import Record
+from rockets.state import RocketState
 
 __all__ = [
     "MAX_CHANNEL_LENGTH",
@@ -21,6 +24,9 @@ __all__ = [
     "Health",
     "Metadata",
     "StalledChannel",
+    "StatePoint",
+    "StreamReset",
+    "StreamedEvent",
 ]
 
 MAX_CHANNEL_LENGTH = 128
@@ -33,6 +39,8 @@ Channel = Annotated[
     str, msgspec.Meta(max_length=MAX_CHANNEL_LENGTH, pattern=r"^[^/\x00-\x1f\x7f]*$")
 ]
 MessageNumber = Annotated[int, msgspec.Meta(le=MAX_MESSAGE_NUMBER)]
+
+S = TypeVar("S", bound=RocketState)
 
 AckStatus = Literal["accepted", "duplicate", "conflict", "rejected"]
 
@@ -80,6 +88,39 @@ class EventView(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
     message_time: datetime
     received_at: datetime
     message: msgspec.Raw
+
+    @classmethod
+    def of(cls, record: Record) -> EventView:
+        return cls(
+            message_number=record.message_number,
+            message_type=record.message_type,
+            message_time=record.message_time,
+            received_at=record.received_at,
+            message=msgspec.Raw(record.payload),
+        )
+
+
+class StatePoint(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    """A rocket's state right after one of its events (``GET /rockets/{channel}/history``)."""
+
+    message_number: int
+    message_time: datetime
+    state: RocketState
+
+
+class StreamReset(msgspec.Struct, frozen=True):
+    """The ``data`` of a ``reset`` event of ``GET /stream``: some events were missed."""
+
+    detail: str
+
+
+class StreamedEvent(msgspec.Struct, Generic[S], frozen=True, kw_only=True):
+    """The ``data`` of an ``applied`` event of ``GET /stream``: the event and the rocket's state
+    right after it."""
+
+    channel: str
+    event: EventView
+    state: S
 
 
 class StalledChannel(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):

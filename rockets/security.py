@@ -16,14 +16,21 @@ from rockets.settings import Settings
 
 __all__ = ["OPEN_PATHS", "auth_guard", "cors_config", "security_headers"]
 
-OPEN_PATHS = frozenset({"/health"})
-"""Paths that never need a token: load balancers must reach them."""
+OPEN_PATHS = frozenset({"/health", "/"})
+"""Paths that never need a token: the health check, for load balancers, and the dashboard's page
+(it holds no data; the data it reads needs a token as any read does)."""
+OPEN_PREFIXES = ("/dashboard/",)
 _READING = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def _token(connection: ASGIConnection[Any, Any, Any, Any]) -> bytes:
     scheme, _, credentials = connection.headers.get("authorization", "").partition(" ")
-    return credentials.strip().encode() if scheme.lower() == "bearer" else b""
+    if scheme.lower() == "bearer":
+        return credentials.strip().encode()
+    # A browser's EventSource cannot set headers: reads may carry the token in the query.
+    if connection.scope.get("method") in _READING:
+        return connection.query_params.get("access_token", "").encode()
+    return b""
 
 
 def auth_guard(settings: Settings) -> Guard | None:
@@ -40,7 +47,8 @@ def auth_guard(settings: Settings) -> Guard | None:
         return None
 
     def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-        if connection.scope["path"] in OPEN_PATHS:
+        path = connection.scope["path"]
+        if path in OPEN_PATHS or path.startswith(OPEN_PREFIXES):
             return
         if connection.scope.get("method", "GET") not in _READING:
             wanted = [ingest] if ingest is not None else []

@@ -8,17 +8,20 @@ front end can call it exactly as the Litestar routes do.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from collections import Counter
 from datetime import UTC, datetime
 from typing import cast
 
 import msgspec
 
-from rockets.aggregate import event_of, fold
+from rockets.aggregate import apply_record, event_of, fold, initial_state
 from rockets.codec import Codec
-from rockets.engine import Engine, Outcome
+from rockets.engine import Engine, Listener, Outcome
 from rockets.errors import ConflictDetail, ErrorBody, InputError, MessageSummary, StoreError
 from rockets.hookcalls import PluginHooks
+from rockets.metrics import Metrics
 from rockets.pool import PoolClosedError, PoolFullError, WorkerPool
 from rockets.projection import RocketQuery
 from rockets.records import Record
@@ -30,17 +33,21 @@ from rockets.schemas import (
     EventView,
     Health,
     StalledChannel,
+    StatePoint,
+    StreamedEvent,
 )
 from rockets.sequencer import Verdict
 from rockets.settings import Settings
 from rockets.state import RocketState
 from rockets.stores import Limits, Store, open_store
+from rockets.stream import StreamHub
 
 __all__ = ["IngestAnswer", "RocketService"]
 
 RETRY_AFTER_SECONDS = 1
 
 log = logging.getLogger("rockets")
+ingest_log = logging.getLogger("rockets.ingest")
 
 
 class IngestAnswer(msgspec.Struct, frozen=True):
@@ -49,6 +56,18 @@ class IngestAnswer(msgspec.Struct, frozen=True):
     status_code: int
     body: Ack | list[Ack] | ErrorBody
     retry_after: int | None = None
+
+
+def _outcome(answer: Answer) -> str:
+    """The metrics label of what became of a message."""
+    if isinstance(answer, Outcome):
+        if answer.verdict is Verdict.ACCEPTED:
+            return "accepted"
+        if answer.verdict is Verdict.DUPLICATE:
+            return "duplicate"
+        if answer.verdict is Verdict.CONFLICT:
+            return "conflict"
+    return "rejected"
 
 
 def _summary(record: Record) -> MessageSummary:
@@ -188,13 +207,28 @@ class RocketService:
             max_pending_total=settings.max_pending_total,
         )
         self.store = store if store is not None else open_store(settings.store, limits)
-        self.engine = Engine(registry, self.store, hooks)
+        streamed = msgspec.json.Encoder()
+        self.hub = StreamHub(
+            settings.stream_history,
+            lambda record, state: streamed.encode(
+                StreamedEvent(channel=record.channel, event=EventView.of(record), state=state)
+            ).decode(),
+        )
+        self.metrics = Metrics()
+        listeners: list[Listener] = [self.hub.publish, self.metrics.applied]
+        if hooks is not None and hooks.has_listeners:
+            listeners.append(hooks.applied)
+        self.engine = Engine(
+            registry, self.store, listeners, on_commit=self.metrics.commit_seconds.observe
+        )
         self.pool: WorkerPool[list[Record], list[Outcome]] = WorkerPool(
             settings.worker_count,
             self.engine.process,
             max_queue=-(-settings.max_queue // settings.worker_count),
         )
         self._started = False
+        self._tally: Counter[str] = Counter()
+        self._summaries: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         """Open the store (which rebuilds what it keeps in memory), start the workers, run the
@@ -212,6 +246,7 @@ class RocketService:
             await self.store.close()
             raise
         self._started = True
+        self._summaries = asyncio.create_task(self._summarize(), name="rockets-log-summary")
         log.info(
             "rockets ready: %s store (%d messages recovered, %d rockets), %d workers, "
             "message types: %s",
@@ -228,6 +263,11 @@ class RocketService:
         if not self._started:
             return
         self._started = False
+        self.hub.close()
+        if self._summaries is not None:
+            self._summaries.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._summaries
         log.info("rockets stopping: applying %d queued requests", self.pool.queued)
         await self.pool.close()
         if self.hooks is not None:
@@ -241,13 +281,28 @@ class RocketService:
         try:
             decoded = self.codec.decode(body, datetime.now(UTC))
         except InputError as exc:
+            self.metrics.messages.labels("", "invalid").inc()
             return IngestAnswer(exc.body.status, exc.body)
         records = decoded.records
         if self.hooks is not None and self.hooks.has_validators:
             refusal = self._validate(records, decoded.is_batch)
             if refusal is not None:
+                self.metrics.count((r.message_type, "rejected") for r in records)
                 return IngestAnswer(refusal.status, refusal)
         answers = await self._dispatch(records)
+        outcomes = [(r.message_type, _outcome(a)) for r, a in zip(records, answers, strict=True)]
+        self.metrics.count(outcomes)
+        self._tally.update(outcome for _, outcome in outcomes)
+        if ingest_log.isEnabledFor(logging.DEBUG):
+            for record, answer in zip(records, answers, strict=True):
+                numbered = answer.record if isinstance(answer, Outcome) else record
+                ingest_log.debug(
+                    "%s#%d %s: %s",
+                    numbered.channel,
+                    numbered.message_number,
+                    numbered.message_type,
+                    _outcome(answer),
+                )
         if not decoded.is_batch:
             return _single(records[0], answers[0])
         return _batch(records, answers)
@@ -347,16 +402,26 @@ class RocketService:
         """A page of ``channel``'s applied events, and how many events it has in all."""
         total = (await self.rocket(channel)).last_message_number
         records = await self.store.events(channel, start, limit)
-        return total, [
-            EventView(
-                message_number=r.message_number,
-                message_type=r.message_type,
-                message_time=r.message_time,
-                received_at=r.received_at,
-                message=msgspec.Raw(r.payload),
-            )
-            for r in records
-        ]
+        return total, [EventView.of(r) for r in records]
+
+    async def history(self, channel: str, start: int, limit: int) -> list[StatePoint]:
+        """The rocket's state after each of its events ``start`` to ``start + limit - 1``,
+        rebuilt by replaying the log from the first event."""
+        current = await self.rocket(channel)
+        last = min(start + limit - 1, current.last_message_number)
+        points = []
+        state = initial_state(self.registry, channel)
+        for record in await self.store.events(channel, 1, last):
+            state = apply_record(self.registry, state, record)
+            if record.message_number >= start:
+                points.append(
+                    StatePoint(
+                        message_number=record.message_number,
+                        message_time=record.message_time,
+                        state=state,
+                    )
+                )
+        return points
 
     async def rockets(self, query: RocketQuery) -> tuple[int, list[RocketState]]:
         """Filtered, sorted, paged rocket states and the number that matched."""
@@ -383,6 +448,42 @@ class RocketService:
                     )
                 )
         return sorted(found, key=lambda s: (s.waiting_since, s.channel))
+
+    async def _summarize(self) -> None:
+        """Every ``log_summary_seconds``, one INFO line of what was ingested (none if nothing)."""
+        every = self.settings.log_summary_seconds
+        while True:
+            await asyncio.sleep(every)
+            tally, self._tally = self._tally, Counter()
+            total = sum(tally.values())
+            if total:
+                detail = ", ".join(f"{n} {outcome}" for outcome, n in sorted(tally.items()))
+                log.info(
+                    "ingested %d messages in the last %gs (%.0f/s): %s; %d requests queued",
+                    total,
+                    every,
+                    total / every,
+                    detail,
+                    self.pool.queued,
+                )
+
+    async def refresh_metrics(self) -> None:
+        """Bring the gauges up to date (before ``/metrics`` is rendered)."""
+        metrics = self.metrics
+        for worker, depth in enumerate(self.pool.depths()):
+            metrics.queue.labels(str(worker)).set(depth)
+        waiting = await self.store.waiting()
+        now = datetime.now(UTC)
+        ages = [(now - s.waiting_since).total_seconds() for s in waiting if s.waiting_since]
+        metrics.waiting.set(len(waiting))
+        metrics.pending.set(sum(s.pending for s in waiting))
+        metrics.stalled.set(sum(1 for age in ages if age >= self.settings.stall_seconds))
+        metrics.oldest_gap.set(max(ages, default=0.0))
+        metrics.rockets.set(await self.store.count())
+        if self.hooks is not None:
+            metrics.listener_failures.set(self.hooks.listener_failures)
+        metrics.stream_subscribers.set(self.hub.subscribers)
+        metrics.stream_delivered.set(self.hub.delivered)
 
     async def health(self) -> Health:
         """Whether the service can take messages, and a few vital figures."""

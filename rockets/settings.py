@@ -43,6 +43,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     ingest_token: str | None = None
     read_token: str | None = None
     cors_origins: tuple[str, ...] = ()
+    stream_history: Positive = 10_000
+    log_summary_seconds: Seconds = 60.0
 
     def plugin_manager(self) -> PluginManager:
         """A fresh plugin manager loaded as these settings say."""
@@ -111,6 +113,8 @@ ENVIRONMENT: dict[str, str] = {
     "ROCKETS_INGEST_TOKEN": "ingest_token",
     "ROCKETS_READ_TOKEN": "read_token",
     "ROCKETS_CORS_ORIGINS": "cors_origins",
+    "ROCKETS_STREAM_HISTORY": "stream_history",
+    "ROCKETS_LOG_SUMMARY_SECONDS": "log_summary_seconds",
     "ROCKETS_MAX_BODY_BYTES": "max_body_bytes",
     "ROCKETS_MAX_BATCH": "max_batch",
     "ROCKETS_MAX_PENDING_PER_CHANNEL": "max_pending_per_channel",

@@ -223,3 +223,16 @@ def test_settings_reject_nonsense() -> None:
     ):
         with pytest.raises(SettingsError, match=next(iter(env))):
             Settings.from_env(env)
+
+
+def test_reads_may_carry_the_token_in_the_query_but_writes_may_not(guarded: Client) -> None:
+    assert guarded.get("/rockets?access_token=read-secret").status_code == 200
+    assert guarded.get("/rockets?access_token=nope").status_code == 401
+    body = message("r", 1, "RocketLaunched", LAUNCH)
+    assert guarded.post("/messages?access_token=in-secret", json=body).status_code == 401
+
+
+def test_the_dashboard_page_is_open_but_its_data_is_not(guarded: Client) -> None:
+    assert guarded.get("/").status_code == 200
+    assert guarded.get("/dashboard/app.js").status_code == 200
+    assert guarded.get("/stream").status_code == 401

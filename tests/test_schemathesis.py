@@ -56,14 +56,17 @@ LABELS = [
     "GET /rockets",
     "GET /rockets/{channel}",
     "GET /rockets/{channel}/events",
+    "GET /rockets/{channel}/history",
     "GET /health",
     "GET /stalled",
     "GET /plugins",
+    "GET /metrics",
 ]
+ENDLESS = ["GET /stream"]  # an answer that never ends cannot be validated; tests/test_stream.py
 
 
 def test_every_operation_is_fuzzed(operations: dict[str, Any]) -> None:
-    assert sorted(operations) == sorted(LABELS)
+    assert sorted(operations) == sorted(LABELS + ENDLESS)
 
 
 @pytest.mark.parametrize("label", LABELS)

@@ -1,0 +1,190 @@
+"""The live stream: every applied event with the rocket's new state, numbered, kept for a while.
+
+The hub keeps the last ``history`` events in a ring, each with a position (``<epoch>-<n>``: the
+epoch names this process's run, so that a position from an earlier run is recognised). A
+subscriber reads the ring by position, so a slow subscriber costs no memory: it either keeps up,
+or falls behind the oldest kept event and is told so with a ``reset`` event, after which it
+continues from the oldest event still kept. Nothing is lost or repeated while the ring holds
+what a reconnecting client missed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import uuid
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Iterable
+from typing import TypeVar
+
+import msgspec
+
+from rockets.records import Record
+from rockets.state import RocketState
+
+__all__ = ["PING_SECONDS", "Position", "StreamHub", "with_pings"]
+
+PING_SECONDS = 15.0
+"""How often an idle stream sends a comment, so that proxies keep the connection open."""
+
+
+T = TypeVar("T")
+
+
+class Position(msgspec.Struct, frozen=True):
+    """Where a subscriber is: the run (epoch) and the number of the last event it got."""
+
+    epoch: str
+    number: int
+
+    def __str__(self) -> str:
+        return f"{self.epoch}-{self.number}"
+
+    @classmethod
+    def parse(cls, text: str | None) -> Position | None:
+        if not text:
+            return None
+        epoch, _, number = text.strip().rpartition("-")
+        if not epoch or not number.isdigit():
+            return None
+        return cls(epoch, int(number))
+
+
+class _Entry(msgspec.Struct, gc=False):
+    number: int
+    record: Record
+    state: RocketState
+    data: str | None = None  # encoded once, for every subscriber
+
+
+class StreamHub:
+    """Keeps the recent applied events and hands them to subscribers.
+
+    Args:
+        history: how many events are kept for reconnecting and slow subscribers.
+        encode: how an applied event becomes the ``data`` of its SSE event (done once per
+            event, whatever the number of subscribers).
+    """
+
+    def __init__(
+        self, history: int, encode: Callable[[Record, RocketState], str] | None = None
+    ) -> None:
+        self.encode = encode or (lambda record, state: "")
+        self.epoch = uuid.uuid4().hex[:10]
+        self.history = history
+        self._ring: deque[_Entry] = deque(maxlen=history)
+        self._next = 1
+        self._changed = asyncio.Event()
+        self._closed = False
+        self.subscribers = 0
+        self.delivered = 0
+
+    @property
+    def last(self) -> int:
+        """The number of the newest event (0 before the first)."""
+        return self._next - 1
+
+    def publish(self, applied: Iterable[tuple[Record, RocketState]]) -> None:
+        """Append events just committed (called by the engine, after the store's commit)."""
+        ring = self._ring
+        number = self._next
+        for record, state in applied:
+            ring.append(_Entry(number, record, state))
+            number += 1
+        if number != self._next:
+            self._next = number
+            self._wake()
+
+    def close(self) -> None:
+        """End every subscription (at shutdown)."""
+        self._closed = True
+        self._wake()
+
+    def _wake(self) -> None:
+        changed, self._changed = self._changed, asyncio.Event()
+        changed.set()
+
+    async def subscribe(
+        self, after: Position | None, channel: str | None = None
+    ) -> AsyncIterator[tuple[str, str, str]]:
+        """``(kind, id, data)`` for every event after ``after`` (live ones included): kind
+        ``applied`` with the encoded event (see ``encode``), or ``reset`` with a sentence.
+        Ends when the hub closes."""
+        async for batch in self.batches(after, channel):
+            for item in batch:
+                yield item
+
+    async def batches(
+        self, after: Position | None, channel: str | None = None
+    ) -> AsyncIterator[list[tuple[str, str, str]]]:
+        """What :meth:`subscribe` yields, as lists of everything available at once (so that a
+        busy stream is written in few large chunks rather than one per event)."""
+        self.subscribers += 1
+        try:
+            if after is None or after.epoch != self.epoch or after.number > self.last:
+                # A new client, or one from an earlier run: live events from now on. A client
+                # that knew an earlier run is told it may have missed some.
+                seen = self.last
+                if after is not None:
+                    detail = "a new server run: reload the state"
+                    yield [("reset", f"{self.epoch}-{seen}", detail)]
+            else:
+                seen = after.number
+            while not self._closed:
+                changed = self._changed
+                ring = self._ring
+                batch: list[tuple[str, str, str]] = []
+                if ring and seen < ring[0].number - 1:
+                    missed = ring[0].number - 1 - seen
+                    seen = ring[0].number - 1
+                    detail = f"{missed} events are no longer kept"
+                    batch.append(("reset", f"{self.epoch}-{seen}", detail))
+                if ring and seen < ring[-1].number:
+                    # Copied first: the ring moves on while the subscriber takes its time.
+                    start = len(ring) - (ring[-1].number - seen)
+                    for entry in list(itertools.islice(ring, start, None)):
+                        seen = entry.number
+                        if channel is None or entry.record.channel == channel:
+                            if entry.data is None:
+                                entry.data = self.encode(entry.record, entry.state)
+                            batch.append(("applied", f"{self.epoch}-{seen}", entry.data))
+                if batch:
+                    self.delivered += sum(1 for kind, _, _ in batch if kind == "applied")
+                    yield batch
+                    continue
+                await changed.wait()
+        finally:
+            self.subscribers -= 1
+
+
+async def with_pings(items: AsyncIterator[T], every: float) -> AsyncIterator[T | None]:
+    """``items``, with a None whenever ``every`` seconds pass without one.
+
+    The pending ``__anext__`` is kept across pings rather than cancelled, so that waiting for
+    the next event is never interrupted.
+    """
+    iterator = aiter(items)
+    pending: asyncio.Future[T] | None = None
+    try:
+        while True:
+            if pending is None:
+                pending = asyncio.ensure_future(anext(iterator))
+            done, _ = await asyncio.wait({pending}, timeout=every)
+            if not done:
+                yield None
+                continue
+            try:
+                item = pending.result()
+            except StopAsyncIteration:
+                return
+            pending = None
+            yield item
+    finally:
+        if pending is not None:
+            pending.cancel()
+            with contextlib.suppress(BaseException):
+                await pending
+        aclose = getattr(iterator, "aclose", None)
+        if aclose is not None:
+            await aclose()
