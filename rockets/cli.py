@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import copy
 import logging.config
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from types import FrameType
 from typing import Any
 
@@ -20,7 +21,6 @@ DEFAULT_PORT = 8088
 
 
 def _serve(args: argparse.Namespace) -> int:
-    import asyncio
 
     import uvicorn
 
@@ -50,13 +50,14 @@ def _serve(args: argparse.Namespace) -> int:
         for name in ("default", "access"):
             log_config["formatters"][name] = {"()": "rockets.logs.JsonFormatter"}
     logging.config.dictConfig(log_config)
+    from rockets.fastpath import fast_ingest
     from rockets.protocols import GuardLimits, default_protocol_class, guarded_protocol
 
     limits = GuardLimits(
         request_timeout=settings.request_timeout, max_connections=settings.max_connections
     )
     config = uvicorn.Config(
-        app,
+        fast_ingest(app, app.state.rockets),
         host=args.host,
         port=args.port,
         log_level=args.log_level,
@@ -96,9 +97,19 @@ def _serve(args: argparse.Namespace) -> int:
         return 0 if server.started else 1
 
     try:
-        return asyncio.run(serve())
+        with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+            return runner.run(serve())
     except KeyboardInterrupt:
         return 0
+
+
+def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop's event loop when installed (as uvicorn itself would choose), asyncio's otherwise."""
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - depends on the installation
+        return None
+    return uvloop.new_event_loop
 
 
 def _launch(args: argparse.Namespace) -> int:

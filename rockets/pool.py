@@ -9,6 +9,7 @@ whole group in one transaction.
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Generic, TypeVar
 
@@ -57,7 +58,10 @@ class WorkerPool(Generic[T, R]):
         self.max_queue = max_queue
         self._handler = handler
         self._max_group = max_group
-        self._queues: list[asyncio.Queue[object]] = []
+        # A deque per worker, and the future an idle worker waits on: lighter than
+        # asyncio.Queue, which the hot path would pay for on every request.
+        self._queues: list[deque[object]] = []
+        self._waiters: list[asyncio.Future[None] | None] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._closed = True
 
@@ -68,26 +72,36 @@ class WorkerPool(Generic[T, R]):
     @property
     def queued(self) -> int:
         """Items waiting in all queues."""
-        return sum(queue.qsize() for queue in self._queues)
+        return sum(len(queue) for queue in self._queues)
 
     def depths(self) -> list[int]:
         """Items waiting for each worker."""
-        return [queue.qsize() for queue in self._queues] or [0] * self.size
-
-    def start(self) -> None:
-        """Start the workers (inside a running event loop)."""
-        self._queues = [asyncio.Queue() for _ in range(self.size)]
-        self._tasks = [
-            asyncio.create_task(self._work(queue), name=f"rockets-worker-{i}")
-            for i, queue in enumerate(self._queues)
-        ]
-        self._closed = False
+        return [len(queue) for queue in self._queues] or [0] * self.size
 
     def has_room(self, indexes: Iterable[int]) -> bool:
         """Whether each of these workers can take one more item now."""
         if self.max_queue is None:
             return True
-        return all(self._queues[i].qsize() < self.max_queue for i in indexes)
+        return all(len(self._queues[i]) < self.max_queue for i in indexes)
+
+    def has_room_at(self, index: int) -> bool:
+        """Whether worker ``index`` can take one more item now."""
+        return self.max_queue is None or len(self._queues[index]) < self.max_queue
+
+    def start(self) -> None:
+        """Start the workers (inside a running event loop)."""
+        self._queues = [deque() for _ in range(self.size)]
+        self._waiters = [None] * self.size
+        self._tasks = [
+            asyncio.create_task(self._work(i), name=f"rockets-worker-{i}") for i in range(self.size)
+        ]
+        self._closed = False
+
+    def _put(self, index: int, entry: object) -> None:
+        self._queues[index].append(entry)
+        waiter = self._waiters[index]
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
 
     def submit(self, index: int, item: T) -> asyncio.Future[R]:
         """Queue ``item`` for worker ``index``; the future resolves to its result.
@@ -98,10 +112,10 @@ class WorkerPool(Generic[T, R]):
         """
         if self._closed:
             raise PoolClosedError("the service is shutting down")
-        if self.max_queue is not None and self._queues[index].qsize() >= self.max_queue:
+        if self.max_queue is not None and len(self._queues[index]) >= self.max_queue:
             raise PoolFullError("the service is over capacity: retry later")
         future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
-        self._queues[index].put_nowait((item, future))
+        self._put(index, (item, future))
         return future
 
     async def close(self) -> None:
@@ -109,24 +123,29 @@ class WorkerPool(Generic[T, R]):
         if self._closed:
             return
         self._closed = True
-        for queue in self._queues:
-            queue.put_nowait(_STOP)
+        for index in range(self.size):
+            self._put(index, _STOP)
         await asyncio.gather(*self._tasks)
 
-    async def _work(self, queue: asyncio.Queue[object]) -> None:
+    async def _work(self, index: int) -> None:
+        queue = self._queues[index]
+        loop = asyncio.get_running_loop()
         while True:
-            entry = await queue.get()
-            if entry is _STOP:
-                return
-            group = [entry]
+            if not queue:
+                waiter = self._waiters[index] = loop.create_future()
+                await waiter
+                self._waiters[index] = None
+                continue
+            group: list[object] = []
             stop = False
-            while len(group) < self._max_group and not queue.empty():
-                entry = queue.get_nowait()
+            while queue and len(group) < self._max_group:
+                entry = queue.popleft()
                 if entry is _STOP:
                     stop = True
                     break
                 group.append(entry)
-            await self._run(group)  # type: ignore[arg-type]
+            if group:
+                await self._run(group)  # type: ignore[arg-type]
             if stop:
                 return
             # A handler whose store never suspends must still let the HTTP side run.

@@ -81,11 +81,8 @@ def cors_config(settings: Settings) -> CORSConfig | None:
     )
 
 
-_HEADERS = {
-    "x-content-type-options": "nosniff",
-    "referrer-policy": "no-referrer",
-    "x-frame-options": "DENY",
-}
+_HEADERS = {"x-content-type-options": "nosniff"}
+"""Every answer's; the HTML page adds its own (frames, referrer, CSP: see rockets.dashboard)."""
 
 
 async def security_headers(message: Message, scope: Scope) -> None:

@@ -281,7 +281,7 @@ class RocketService:
         try:
             decoded = self.codec.decode(body, datetime.now(UTC))
         except InputError as exc:
-            self.metrics.messages.labels("", "invalid").inc()
+            self.metrics.count([("", "invalid")])
             return IngestAnswer(exc.body.status, exc.body)
         records = decoded.records
         if self.hooks is not None and self.hooks.has_validators:
@@ -332,6 +332,20 @@ class RocketService:
         the others stand, and each message's answer says which happened to it.
         """
         pool = self.pool
+        if len(records) == 1:
+            # The common case, without the bookkeeping of shares.
+            index = pool.index(records[0].channel)
+            if not pool.has_room_at(index):
+                return [PoolFullError("the service is over capacity: retry later")]
+            try:
+                future = pool.submit(index, records)
+            except PoolClosedError as exc:
+                return [exc]
+            try:
+                (outcome,) = await future
+            except Exception as exc:
+                return [exc]
+            return [outcome]
         shares: dict[int, list[int]] = {}
         for i, record in enumerate(records):
             shares.setdefault(pool.index(record.channel), []).append(i)

@@ -8,6 +8,7 @@ import pytest
 from litestar.testing import TestClient
 
 from rockets.app import create_app
+from rockets.fastpath import fast_ingest
 from rockets.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -25,10 +26,13 @@ def settings() -> Settings:
     return core_settings()
 
 
-@pytest.fixture
-def client(settings: Settings) -> Iterator[TestClient]:  # type: ignore[type-arg]
-    """A fresh app (own plugin manager, registry and store) with its lifespan running."""
-    with TestClient(create_app(settings)) as test_client:
+@pytest.fixture(params=["litestar", "fastpath"])
+def client(settings: Settings, request: pytest.FixtureRequest) -> Iterator[TestClient]:  # type: ignore[type-arg]
+    """A fresh app (own plugin manager, registry and store) with its lifespan running; served
+    as Litestar's app, and as ``rockets serve`` serves it, behind the ingest fast path."""
+    app = create_app(settings)
+    served = app if request.param == "litestar" else fast_ingest(app, app.state.rockets)
+    with TestClient(served) as test_client:
         yield test_client
 
 

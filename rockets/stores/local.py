@@ -10,14 +10,14 @@ from __future__ import annotations
 import abc
 import sys
 from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from types import TracebackType
 
 from rockets.aggregate import apply_record, initial_state
 from rockets.errors import StoreError
 from rockets.projection import Projection, RocketQuery
 from rockets.records import Record
 from rockets.registry import Registry
-from rockets.sequencer import Sequencer
+from rockets.sequencer import Checkpoint, Sequencer
 from rockets.state import RocketState
 from rockets.statetype import build_state_schema
 from rockets.stores.base import Commit, Group, Limits, Store
@@ -26,10 +26,41 @@ __all__ = ["LocalStore"]
 
 
 class _LocalGroup(Group):
-    def __init__(self, store: LocalStore) -> None:
+    """A group on a local store, and its own context manager: a checkpoint of the channels on
+    the way in; on the way out, the write and the publication of the new states, or the
+    checkpoint put back."""
+
+    def __init__(self, store: LocalStore, channels: Sequence[str]) -> None:
         self.sequencer = store.sequencer
         self._store = store
+        self._channels = channels
+        self._checkpoints: list[Checkpoint] = []
         self.staged: Commit | None = None
+
+    async def __aenter__(self) -> _LocalGroup:
+        checkpoint = self.sequencer.checkpoint
+        self._checkpoints = [checkpoint(channel) for channel in self._channels]
+        return self
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if exc is None and self.staged is not None:
+            try:
+                await self._store._write(self.staged)
+            except BaseException as failure:
+                self._restore()
+                if isinstance(failure, StoreError) or not isinstance(failure, Exception):
+                    raise
+                raise StoreError(f"{type(failure).__name__}: {failure}") from failure
+            # Published only now: readers never see a state the store did not keep.
+            self._store.projection.put(self.staged.states)
+        elif exc is not None:
+            self._restore()
+
+    def _restore(self) -> None:
+        for checkpoint in self._checkpoints:
+            self.sequencer.restore(checkpoint)
 
     def state(self, channel: str) -> RocketState | None:
         return self._store.projection.get(channel)
@@ -85,26 +116,8 @@ class LocalStore(Store, abc.ABC):
         )
         return count
 
-    @asynccontextmanager
-    async def group(self, channels: Sequence[str]) -> AsyncIterator[Group]:
-        checkpoints = [self.sequencer.checkpoint(channel) for channel in channels]
-        group = _LocalGroup(self)
-        try:
-            yield group
-            if group.staged is not None:
-                try:
-                    await self._write(group.staged)
-                except StoreError:
-                    raise
-                except Exception as exc:
-                    raise StoreError(f"{type(exc).__name__}: {exc}") from exc
-        except BaseException:
-            for checkpoint in checkpoints:
-                self.sequencer.restore(checkpoint)
-            raise
-        if group.staged is not None:
-            # Published only now: readers never see a state the store did not keep.
-            self.projection.put(group.staged.states)
+    def group(self, channels: Sequence[str]) -> _LocalGroup:
+        return _LocalGroup(self, channels)
 
     async def rocket(self, channel: str) -> RocketState | None:
         return self.projection.get(channel)
