@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv run test lint format clean
+.PHONY: venv run test lint bench format clean
 
 $(STAMP): pyproject.toml plugins/rockets-fuel/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,10 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+
+## Every performance target as a ratio to baselines run alongside (docs/performance.md).
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks.bench
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .

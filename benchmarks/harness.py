@@ -131,6 +131,7 @@ def wrk(
     connections: int = 50,
     threads: int = 1,
     batch: int = 1,
+    delay_ms: int = 0,
 ) -> subprocess.Popen[str]:
     """Start wrk against ``url``/messages; read it with :func:`wrk_result`."""
     return subprocess.Popen(
@@ -148,7 +149,12 @@ def wrk(
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
-        env={**os.environ, "BATCH": str(batch), "RUN": uuid.uuid4().hex[:12]},
+        env={
+            **os.environ,
+            "BATCH": str(batch),
+            "DELAY_MS": str(delay_ms),
+            "RUN": uuid.uuid4().hex[:12],
+        },
     )
 
 

@@ -2,10 +2,12 @@
 -- Each wrk thread flies its own rockets; every rocket's messages are written in order (1, 2, 3...),
 -- the first a RocketLaunched, the rest speed and mission changes. Concurrent connections can
 -- deliver them slightly out of order, which the server must absorb.
--- Environment: ROCKETS_PER_THREAD (default 20), BATCH (messages per request, default 1), RUN.
+-- Environment: ROCKETS_PER_THREAD (default 20), BATCH (messages per request, default 1), RUN,
+-- DELAY_MS (pause of each connection between requests, default 0).
 
 local rockets_per_thread = tonumber(os.getenv("ROCKETS_PER_THREAD") or "20")
 local batch = tonumber(os.getenv("BATCH") or "1")
+local delay_ms = tonumber(os.getenv("DELAY_MS") or "0")
 -- RUN names this wrk process's rockets: several wrk processes at once must not share channels.
 local run = os.getenv("RUN") or tostring(os.time())
 local connections = 0
@@ -66,6 +68,11 @@ function request()
       parts[i] = next_message()
    end
    return wrk.format(nil, "/messages", nil, "[" .. table.concat(parts, ",") .. "]")
+end
+
+-- With DELAY_MS, each connection pauses between requests: a steady load below the maximum.
+function delay()
+   return delay_ms
 end
 
 function done(summary, latency, requests)

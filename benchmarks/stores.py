@@ -54,30 +54,36 @@ def configurations(tmp: Path, pg_admin: str) -> Iterator[dict[str, Config]]:
         }
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--seconds", type=float, default=10)
-    parser.add_argument("--connections", type=int, default=50)
-    args = parser.parse_args(argv)
+def compare(rounds: int, seconds: float, connections: int = 50) -> dict[str, list[WrkResult]]:
+    """req/s of every store configuration, round by round."""
     results: dict[str, list[WrkResult]] = {}
     with (
         tempfile.TemporaryDirectory() as tmp,
         postgres_server() as pg_admin,
         configurations(Path(tmp), pg_admin) as configs,
     ):
-        for round_ in range(args.rounds):
+        for round_ in range(rounds):
             for name, start in configs.items():
                 with ExitStack() as stack:
                     urls = start(stack)
-                    load(urls, seconds=1, connections=args.connections)  # warm-up
-                    result = load(urls, seconds=args.seconds, connections=args.connections)
+                    load(urls, seconds=1, connections=connections)  # warm-up
+                    result = load(urls, seconds=seconds, connections=connections)
                 results.setdefault(name, []).append(result)
                 print(
-                    f"round {round_ + 1} {name}: {result.rate:,.0f} req/s "
+                    f"  round {round_ + 1} {name}: {result.rate:,.0f} req/s "
                     f"(non-2xx {result.non2xx}, socket errors {result.socket_errors})",
                     flush=True,
                 )
+    return results
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--connections", type=int, default=50)
+    args = parser.parse_args(argv)
+    results = compare(args.rounds, args.seconds, args.connections)
     base = statistics.median(r.rate for r in results["memory"])
     print()
     print(f"{'store':<26} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'x memory':>9}")

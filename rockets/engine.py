@@ -43,6 +43,16 @@ class Outcome:
     existing: Record | None = None
 
 
+def _applied_here(applied: list[Record], key: tuple[str, int]) -> Record | None:
+    """An event applied earlier in this group: it is not in the store yet (a rare look-up,
+    made only for a duplicate of a just-applied message)."""
+    channel, number = key
+    for record in reversed(applied):
+        if record.message_number == number and record.channel == channel:
+            return record
+    return None
+
+
 class Engine:
     """Sequencer → aggregate → store, for the channels of the calling worker.
 
@@ -105,8 +115,6 @@ class Engine:
             staged: dict[str, RocketState] = {}
             received: list[Record] = []
             applied: list[Record] = []
-            # Events applied earlier in this group are not in the store yet.
-            fresh: dict[tuple[str, int], Record] = {}
             results: list[list[Outcome]] = []
             # What listeners hear once the group is stored: each event with its new state.
             heard: list[tuple[Record, RocketState]] | None = [] if self.listeners else None
@@ -131,7 +139,6 @@ class Engine:
                         )
                         for event in offer.ready:
                             state = apply_record(self.registry, state, event)
-                            fresh[channel, event.message_number] = event
                             if heard is not None:
                                 heard.append((event, state))
                         applied.extend(offer.ready)
@@ -139,7 +146,7 @@ class Engine:
                         outcomes.append(Outcome(record, verdict))
                     elif verdict is Verdict.APPLIED_BEFORE:
                         key = (channel, record.message_number)
-                        existing = fresh.get(key) or await group.applied(*key)
+                        existing = _applied_here(applied, key) or await group.applied(*key)
                         if existing is None:
                             raise StoreError(f"event {channel}#{key[1]} is missing from the store")
                         same = existing.same_message(record)

@@ -84,10 +84,6 @@ class WorkerPool(Generic[T, R]):
             return True
         return all(len(self._queues[i]) < self.max_queue for i in indexes)
 
-    def has_room_at(self, index: int) -> bool:
-        """Whether worker ``index`` can take one more item now."""
-        return self.max_queue is None or len(self._queues[index]) < self.max_queue
-
     def start(self) -> None:
         """Start the workers (inside a running event loop)."""
         self._queues = [deque() for _ in range(self.size)]
@@ -99,9 +95,7 @@ class WorkerPool(Generic[T, R]):
 
     def _put(self, index: int, entry: object) -> None:
         self._queues[index].append(entry)
-        waiter = self._waiters[index]
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
+        self._wake(index)
 
     def submit(self, index: int, item: T) -> asyncio.Future[R]:
         """Queue ``item`` for worker ``index``; the future resolves to its result.
@@ -117,6 +111,11 @@ class WorkerPool(Generic[T, R]):
         future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
         self._put(index, (item, future))
         return future
+
+    def _wake(self, index: int) -> None:
+        waiter = self._waiters[index]
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
 
     async def close(self) -> None:
         """Stop taking work, finish everything already queued, then stop the workers."""

@@ -335,14 +335,8 @@ class RocketService:
         if len(records) == 1:
             # The common case, without the bookkeeping of shares.
             index = pool.index(records[0].channel)
-            if not pool.has_room_at(index):
-                return [PoolFullError("the service is over capacity: retry later")]
             try:
-                future = pool.submit(index, records)
-            except PoolClosedError as exc:
-                return [exc]
-            try:
-                (outcome,) = await future
+                (outcome,) = await pool.submit(index, records)
             except Exception as exc:
                 return [exc]
             return [outcome]

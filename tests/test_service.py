@@ -9,6 +9,7 @@ from rockets.plugins import build_plugin_manager
 from rockets.registry import build_registry
 from rockets.service import RocketService
 from rockets.settings import Settings
+from rockets.stores import Commit, MemoryStore
 
 pytestmark = pytest.mark.anyio
 
@@ -27,22 +28,41 @@ def body(channel: str, number: int) -> bytes:
     )
 
 
+class GatedStore(MemoryStore):
+    """A memory store whose writes wait until the test opens the gate."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = asyncio.Event()
+
+    async def _write(self, commit: Commit) -> None:
+        await self.gate.wait()
+        await super()._write(commit)
+
+
 async def test_stop_applies_everything_already_queued() -> None:
-    service = RocketService(Settings(worker_count=2), build_registry(build_plugin_manager()))
+    store = GatedStore()
+    service = RocketService(
+        Settings(worker_count=2), build_registry(build_plugin_manager()), store=store
+    )
     await service.start()
     requests = [
         asyncio.create_task(service.ingest(body(f"c{c}", n)))
-        for n in range(50, 0, -1)
+        for n in range(80, 0, -1)
         for c in range(10)
     ]
-    await asyncio.sleep(0)  # the requests are queued, none is applied yet
-    assert service.pool.queued == len(requests)
-    await service.stop()
+    await asyncio.sleep(0.05)  # each worker's first group (256 at most) waits at the gate
+    assert service.pool.queued > 0
+    stopping = asyncio.create_task(service.stop())
+    await asyncio.sleep(0.05)
+    assert not stopping.done()  # it waits for the queues
+    store.gate.set()
+    await stopping
     answers = await asyncio.gather(*requests)
     assert {a.status_code for a in answers} == {202}
     for c in range(10):
         state = await service.rocket(f"c{c}")
-        assert (state.last_message_number, state.speed, state.pending) == (50, 50, 0)
-    late = await service.ingest(body("c0", 51))
+        assert (state.last_message_number, state.speed, state.pending) == (80, 80, 0)
+    late = await service.ingest(body("c0", 81))
     assert late.status_code == 503
     assert late.retry_after == 1

@@ -1,0 +1,313 @@
+"""The benchmark suite (``make bench``): every performance target, as a ratio to a baseline
+measured in the same run.
+
+    .venv/bin/python -m benchmarks.bench [--rounds 3] [--seconds 10] [--events 1000000]
+    .venv/bin/python -m benchmarks.bench --smoke      # a tiny run, to check the harness works
+
+Servers are started here, one at a time, and driven with wrk (installed from the distribution's
+packages when missing) and ``benchmarks/post_messages.lua``, which posts realistic, distinct
+messages. The single-message comparison interleaves the three servers round by round
+(rockets, a no-op Litestar handler, a raw uvicorn ASGI app) so that the machine's noise spreads
+over all of them, and reports medians.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import httpx
+import msgspec
+
+from benchmarks import stores
+from benchmarks.harness import (
+    WrkResult,
+    free_port,
+    load,
+    rockets_server,
+    serving,
+    wrk,
+    wrk_result,
+)
+
+LAUNCH = {"type": "Falcon-9", "launchSpeed": 500, "mission": "ARTEMIS"}
+UVICORN = [sys.executable, "-m", "uvicorn", "--no-access-log", "--log-level", "warning"]
+
+
+@dataclass
+class Row:
+    target: str
+    measured: str
+    wanted: str
+    ok: bool | None  # None: reported, no target
+
+
+def uvicorn_server(app: str, port: int) -> list[str]:
+    return [*UVICORN, app, "--port", str(port)]
+
+
+def single_ingest(rounds: int, seconds: float) -> dict[str, list[WrkResult]]:
+    """req/s of single-message POSTs: rockets, no-op Litestar, raw ASGI, interleaved."""
+    servers: dict[str, Callable[[int], list[str]]] = {
+        "rockets": rockets_server,
+        "noop litestar": lambda port: uvicorn_server("benchmarks.noop_litestar:app", port),
+        "raw asgi": lambda port: uvicorn_server("benchmarks.raw_asgi:app", port),
+    }
+    results: dict[str, list[WrkResult]] = {name: [] for name in servers}
+    for round_ in range(rounds):
+        for name, command in servers.items():
+            port = free_port()
+            with serving(command(port), port) as server:
+                load([server.url], seconds=1)  # warm-up
+                result = load([server.url], seconds=seconds)
+            results[name].append(result)
+            print(f"  round {round_ + 1} {name}: {result.rate:,.0f} req/s", flush=True)
+    return results
+
+
+def batch_ingest(seconds: float, batch: int) -> WrkResult:
+    port = free_port()
+    with serving(rockets_server(port), port) as server:
+        load([server.url], seconds=1, connections=8, batch=batch)
+        return load([server.url], seconds=seconds, connections=8, batch=batch)
+
+
+def _batch_body(first: int, size: int, rockets: int) -> bytes:
+    messages = []
+    for n in range(first, first + size):
+        channel, number = f"r{n % rockets:05d}", n // rockets + 1
+        if number == 1:
+            kind, payload = (
+                "RocketLaunched",
+                {"type": "F9", "launchSpeed": n % 1000, "mission": "M"},
+            )
+        else:
+            kind, payload = "RocketSpeedIncreased", {"by": n % 50}
+        messages.append(
+            {
+                "metadata": {"channel": channel, "messageNumber": number, "messageType": kind},
+                "message": payload,
+            }
+        )
+    return msgspec.json.encode(messages)
+
+
+def fill(url: str, start: int, stop: int, rockets: int, batch: int = 1000) -> None:
+    """Post events ``start`` .. ``stop`` - 1, spread round-robin over ``rockets`` channels."""
+    with httpx.Client(base_url=url, timeout=120) as client:
+        for first in range(start, stop, batch):
+            body = _batch_body(first, min(batch, stop - first), rockets)
+            response = client.post(
+                "/messages", content=body, headers={"content-type": "application/json"}
+            )
+            response.raise_for_status()
+
+
+def read_latency(url: str, samples: int) -> float:
+    """Median milliseconds of ``GET /rockets`` (every rocket, sorted by channel)."""
+    timings = []
+    with httpx.Client(base_url=url, timeout=60) as client:
+        client.get("/rockets")
+        for _ in range(samples):
+            started = time.perf_counter()
+            response = client.get("/rockets")
+            response.raise_for_status()
+            response.content  # noqa: B018 - read it all
+            timings.append((time.perf_counter() - started) * 1000)
+    return statistics.median(timings)
+
+
+def reads_and_memory(rockets: int, events: int, samples: int) -> tuple[float, float, float, int]:
+    """GET /rockets latency at ``rockets`` rockets with a tenth of ``events``, then all of them;
+    and the server's RSS once every event is applied."""
+    port = free_port()
+    with serving(rockets_server(port), port) as server:
+        small = max(rockets, events // 10)
+        fill(server.url, 0, small, rockets)
+        before = read_latency(server.url, samples)
+        fill(server.url, small, events, rockets)
+        after = read_latency(server.url, samples)
+        count = httpx.get(f"{server.url}/rockets?limit=1", timeout=60).headers["x-total-count"]
+        assert int(count) == rockets, count
+        return before, after, server.rss_mb(), small
+
+
+def gap_lag(max_rate: float, probes: int) -> tuple[float, float]:
+    """p50 and p99 milliseconds from the request that fills a gap to the state being readable,
+    while wrk keeps the server at about half its maximum single-message rate."""
+    port = free_port()
+    connections = 20
+    delay_ms = max(1, round(1000 * connections / max(max_rate / 2, 1)))
+    with serving(rockets_server(port), port) as server:
+        # wrk runs until interrupted (SIGINT makes it stop and report), so the load covers
+        # every probe however long they take.
+        background = wrk(server.url, seconds=3600, connections=connections, delay_ms=delay_ms)
+        time.sleep(1)
+        lags = _probe_lags(server.url, probes)
+        background.send_signal(signal.SIGINT)
+        result = wrk_result(background)
+    print(f"  background load during the lag probes: {result.rate:,.0f} req/s", flush=True)
+    lags.sort()
+    return statistics.median(lags), lags[min(len(lags) - 1, int(len(lags) * 0.99))]
+
+
+def _probe_lags(url: str, probes: int) -> list[float]:
+    """Time, on a raw keep-alive connection (so that the client adds next to nothing), from
+    sending the message that fills a gap to its acknowledgement: the server answers after the
+    group is stored and the new state published, so the state is readable from then on. A GET
+    afterwards checks it."""
+    host, port = url.removeprefix("http://").split(":")
+    lags = []
+
+    def request(sock: socket.socket, method: str, path: str, body: bytes = b"") -> bytes:
+        head = (
+            f"{method} {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n"
+        )
+        sock.sendall(head.encode() + body)
+        data = b""
+        while b"\r\n\r\n" not in data:
+            data += sock.recv(65536)
+        header, _, rest = data.partition(b"\r\n\r\n")
+        length = int(header.lower().split(b"content-length:")[1].split(b"\r\n")[0])
+        while len(rest) < length:
+            rest += sock.recv(65536)
+        return header.split(b"\r\n")[0] + b"\n" + rest
+
+    def body(channel: str, number: int) -> bytes:
+        kind, message = (
+            ("RocketLaunched", LAUNCH) if number == 1 else ("RocketSpeedIncreased", {"by": 100})
+        )
+        metadata = {"channel": channel, "messageNumber": number, "messageType": kind}
+        return msgspec.json.encode({"metadata": metadata, "message": message})
+
+    with socket.create_connection((host, int(port))) as sock:
+        for i in range(probes):
+            channel = f"lag-{uuid.uuid4().hex[:8]}-{i}"
+            assert b" 202 " in request(sock, "POST", "/messages", body(channel, 2))
+            started = time.perf_counter()
+            answer = request(sock, "POST", "/messages", body(channel, 1))
+            lags.append((time.perf_counter() - started) * 1000)
+            assert b" 202 " in answer, answer
+            state = request(sock, "GET", f"/rockets/{channel}").split(b"\n", 1)[1]
+            rocket = msgspec.json.decode(state)
+            assert (rocket["lastMessageNumber"], rocket["speed"]) == (2, 600), rocket
+            time.sleep(0.005)
+    return lags
+
+
+def machine() -> str:
+    cpus = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()
+    return f"{platform.machine()}, {cpus} cores, Python {platform.python_version()}"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--rockets", type=int, default=10_000)
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--smoke", action="store_true", help="a tiny run that checks the harness")
+    args = parser.parse_args(argv)
+    if args.smoke:
+        args.rounds, args.seconds, args.rockets, args.events = 1, 1, 20, 2000
+    samples = 5 if args.smoke else 50
+    rounds = f"{args.rounds} rounds of {args.seconds:g} s"
+    print(f"rockets benchmarks on {machine()}; wrk -t1 -c50, {rounds}")
+    rows: list[Row] = []
+
+    print("single-message ingest (memory store):", flush=True)
+    single = single_ingest(args.rounds, args.seconds)
+    rate = {name: statistics.median(r.rate for r in runs) for name, runs in single.items()}
+    for name, runs in single.items():
+        p50 = statistics.median(r.p50_ms for r in runs)
+        p99 = statistics.median(r.p99_ms for r in runs)
+        errors = sum(r.non2xx + r.socket_errors for r in runs)
+        rows.append(
+            Row(
+                f"{name}: req/s (p50 {p50:.1f} ms, p99 {p99:.1f} ms, errors {errors})",
+                f"{rate[name]:,.0f}",
+                "",
+                None,
+            )
+        )
+    vs_noop = rate["rockets"] / rate["noop litestar"]
+    vs_raw = rate["rockets"] / rate["raw asgi"]
+    rows.append(
+        Row("1. single ingest / no-op Litestar", f"{vs_noop:.2f}x", ">= 2.0x", vs_noop >= 2.0)
+    )
+    rows.append(Row("1. single ingest / raw ASGI", f"{vs_raw:.2f}x", ">= 0.7x", vs_raw >= 0.7))
+
+    size = 100 if args.smoke else 1000
+    print(f"batch ingest (arrays of {size:,} messages):", flush=True)
+    batch = batch_ingest(args.seconds, size)
+    messages = batch.rate * size
+    ratio = messages / rate["noop litestar"]
+    rows.append(
+        Row(
+            f"2. batch ingest: msgs/s ({batch.rate:,.1f} req/s of {size})",
+            f"{messages:,.0f}",
+            "",
+            None,
+        )
+    )
+    rows.append(
+        Row("2. batch msgs/s / no-op Litestar req/s", f"{ratio:.1f}x", ">= 15x", ratio >= 15)
+    )
+
+    print(f"reads and memory ({args.rockets:,} rockets):", flush=True)
+    before, after, rss, small = reads_and_memory(args.rockets, args.events, samples)
+    growth = after / before
+    rows.append(Row(f"3. GET /rockets median, {small:,} events", f"{before:.1f} ms", "", None))
+    rows.append(
+        Row(
+            f"3. GET /rockets median, {args.events:,} events",
+            f"{after:.1f} ms",
+            "<= 8 ms",
+            after <= 8,
+        )
+    )
+    rows.append(
+        Row("3. read time, more events / fewer", f"{growth:.2f}x", "<= 1.5x", growth <= 1.5)
+    )
+    rows.append(
+        Row(f"4. RSS after {args.events:,} events", f"{rss:.0f} MB", "<= 300 MB", rss <= 300)
+    )
+
+    print("gap lag at half the maximum load:", flush=True)
+    p50, p99 = gap_lag(rate["rockets"], 20 if args.smoke else 300)
+    rows.append(Row("5. gap filled -> state readable, p50", f"{p50:.2f} ms", "", None))
+    rows.append(Row("5. gap filled -> state readable, p99", f"{p99:.2f} ms", "<= 5 ms", p99 <= 5))
+
+    print("stores, single-message ingest:", flush=True)
+    by_store = stores.compare(args.rounds, args.seconds)
+    store_rate = {name: statistics.median(r.rate for r in runs) for name, runs in by_store.items()}
+    for name, value in store_rate.items():
+        rows.append(Row(f"6. {name}: req/s", f"{value:,.0f}", "", None))
+    sqlite = store_rate["sqlite"] / store_rate["memory"]
+    rows.append(Row("6. SQLite / memory store", f"{sqlite:.2f}x", ">= 0.5x", sqlite >= 0.5))
+    scale = store_rate["postgresql, 2 processes"] / store_rate["postgresql, 1 process"]
+    rows.append(Row("6. PostgreSQL, 2 processes / 1", f"{scale:.2f}x", ">= 1.3x", scale >= 1.3))
+
+    width = max(len(r.target) for r in rows)
+    print()
+    print(f"{'':{width}}  {'measured':>12}  {'target':>10}")
+    for row in rows:
+        verdict = "" if row.ok is None else ("ok" if row.ok else "MISSED")
+        print(f"{row.target:{width}}  {row.measured:>12}  {row.wanted:>10}  {verdict}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
