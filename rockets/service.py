@@ -111,7 +111,11 @@ Answer = Outcome | Exception
 
 def _refusal(answer: Answer) -> _Refusal | None:
     if isinstance(answer, Outcome):
-        return _REFUSALS.get(answer.verdict)
+        verdict = answer.verdict
+        # Identity first: hashing an Enum member runs Python code, and this is per message.
+        if verdict is Verdict.ACCEPTED or verdict is Verdict.DUPLICATE:
+            return None
+        return _REFUSALS.get(verdict)
     if isinstance(answer, StoreError):
         return _STORE_FAILED
     if isinstance(answer, PoolClosedError):
@@ -121,11 +125,11 @@ def _refusal(answer: Answer) -> _Refusal | None:
     return _INTERNAL
 
 
-def _ack(record: Record, answer: Answer) -> Ack:
+def _ack(record: Record, answer: Answer, refusal: _Refusal | None) -> Ack:
+    """The acknowledgement of one message; ``refusal`` is ``_refusal(answer)``."""
     if isinstance(answer, Outcome):
         record = answer.record  # numbered, if the sender left the number out
     channel, number = record.channel, record.message_number
-    refusal = _refusal(answer)
     if refusal is None:
         assert isinstance(answer, Outcome)
         taken: AckStatus = "accepted" if answer.verdict is Verdict.ACCEPTED else "duplicate"
@@ -138,7 +142,7 @@ def _single(record: Record, answer: Answer) -> IngestAnswer:
     """The answer for a request that held one message."""
     refusal = _refusal(answer)
     if refusal is None:
-        return IngestAnswer(202, _ack(record, answer))
+        return IngestAnswer(202, _ack(record, answer, None))
     if refusal is _INTERNAL:
         assert isinstance(answer, Exception)
         raise answer  # the app's handler logs it and answers 500
@@ -173,7 +177,7 @@ def _batch(records: list[Record], answers: list[Answer]) -> IngestAnswer:
             log.error("a batch share failed", exc_info=answer)
         if refusal is not None:
             statuses.add(refusal.status)
-        acks.append(_ack(record, answer))
+        acks.append(_ack(record, answer, refusal))
     status = next((code for code in _PRECEDENCE if code in statuses), 202)
     return IngestAnswer(status, acks, _retry_after(status))
 
