@@ -14,17 +14,17 @@ import argparse
 import statistics
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, nullcontext
 from pathlib import Path
 
 from benchmarks.harness import WrkResult, free_port, load, rockets_server, serving
-from tests.pg import fresh_database, postgres_server
+from tests.pg import available, fresh_database, postgres_server
 
 Config = Callable[[ExitStack], list[str]]
 
 
 @contextmanager
-def configurations(tmp: Path, pg_admin: str) -> Iterator[dict[str, Config]]:
+def configurations(tmp: Path, pg_admin: str | None) -> Iterator[dict[str, Config]]:
     def servers(store: Callable[[], str], processes: int) -> Config:
         def start(stack: ExitStack) -> list[str]:
             url = store()
@@ -44,22 +44,28 @@ def configurations(tmp: Path, pg_admin: str) -> Iterator[dict[str, Config]]:
     with ExitStack() as databases:
 
         def postgres() -> str:
+            assert pg_admin is not None
             return databases.enter_context(fresh_database(pg_admin))
 
-        yield {
-            "memory": servers(lambda: "memory://", 1),
-            "sqlite": servers(sqlite, 1),
-            "postgresql, 1 process": servers(postgres, 1),
-            "postgresql, 2 processes": servers(postgres, 2),
-        }
+        configs = {"memory": servers(lambda: "memory://", 1), "sqlite": servers(sqlite, 1)}
+        if pg_admin is not None:
+            configs["postgresql, 1 process"] = servers(postgres, 1)
+            configs["postgresql, 2 processes"] = servers(postgres, 2)
+        yield configs
 
 
 def compare(rounds: int, seconds: float, connections: int = 50) -> dict[str, list[WrkResult]]:
     """req/s of every store configuration, round by round."""
     results: dict[str, list[WrkResult]] = {}
+    if not available():
+        print(
+            "  PostgreSQL not measured: set ROCKETS_TEST_POSTGRES_URL to a server's URL, or "
+            "install the server (apt-get install postgresql)",
+            flush=True,
+        )
     with (
         tempfile.TemporaryDirectory() as tmp,
-        postgres_server() as pg_admin,
+        postgres_server() if available() else nullcontext() as pg_admin,
         configurations(Path(tmp), pg_admin) as configs,
     ):
         for round_ in range(rounds):

@@ -34,6 +34,11 @@ def _binaries() -> Path | None:
     return Path(versions[0]).parent if versions else None
 
 
+def available() -> bool:
+    """Whether :func:`postgres_server` can give a server: a URL is set, or binaries exist."""
+    return bool(os.environ.get(ENV)) or _binaries() is not None
+
+
 @contextmanager
 def throwaway_cluster() -> Iterator[str]:
     """Start a private PostgreSQL cluster; yield its admin URL."""
