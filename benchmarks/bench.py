@@ -142,25 +142,31 @@ def reads_and_memory(rockets: int, events: int, samples: int) -> tuple[float, fl
         return before, after, server.rss_mb(), small
 
 
-def gap_lag(max_rate: float, probes: int) -> tuple[float, float, float]:
+def gap_lag(max_rate: float, probes: int) -> tuple[float, float, WrkResult]:
     """p50 and p99 milliseconds from the request that fills a gap to the state being readable,
-    while wrk keeps the server at about half its maximum single-message rate; and that rate."""
+    while wrk keeps the server at about half its maximum single-message rate; and that load."""
     port = free_port()
     connections = 50
-    # Each connection pauses between requests: 50 of them, each sending every
-    # ``delay_ms`` (plus the answer's latency), come to about half the maximum.
-    delay_ms = max(1, round(1000 * connections / max(max_rate / 2, 1)))
+    target = max(max_rate / 2, 1)
     with serving(rockets_server(port), port) as server:
+        # Each connection pauses between requests; a short run at a first guess tells how long
+        # an answer takes at this load, and the pause is shortened by that much.
+        guess = max(1, round(1000 * connections / target))
+        trial = wrk_result(wrk(server.url, seconds=2, connections=connections, delay_ms=guess))
+        answer_ms = max(0.0, 1000 * connections / max(trial.rate, 1) - guess)
+        delay_ms = max(1, round(1000 * connections / target - answer_ms))
         # wrk runs until interrupted (SIGINT makes it stop and report), so the load covers
         # every probe however long they take.
         background = wrk(server.url, seconds=3600, connections=connections, delay_ms=delay_ms)
-        time.sleep(1)
-        lags = _probe_lags(server.url, probes)
-        background.send_signal(signal.SIGINT)
-        result = wrk_result(background)
+        try:
+            time.sleep(1)
+            lags = _probe_lags(server.url, probes)
+        finally:
+            background.send_signal(signal.SIGINT)
+            result = wrk_result(background)
     print(f"  background load during the lag probes: {result.rate:,.0f} req/s", flush=True)
     lags.sort()
-    return statistics.median(lags), lags[min(len(lags) - 1, int(len(lags) * 0.99))], result.rate
+    return statistics.median(lags), lags[min(len(lags) - 1, int(len(lags) * 0.99))], result
 
 
 def _probe_lags(url: str, probes: int) -> list[float]:
@@ -218,7 +224,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for name, runs in single.items():
         p50 = statistics.median(r.p50_ms for r in runs)
         p99 = statistics.median(r.p99_ms for r in runs)
-        errors = sum(r.non2xx + r.socket_errors for r in runs)
+        errors = sum(r.errors for r in runs)
         rows.append(
             Row(
                 f"{name}: req/s (p50 {p50:.1f} ms, p99 {p99:.1f} ms, errors {errors})",
@@ -241,7 +247,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ratio = messages / rate["noop litestar"]
     rows.append(
         Row(
-            f"2. batch ingest: msgs/s ({batch.rate:,.1f} req/s of {size})",
+            f"2. batch ingest: msgs/s ({batch.rate:,.1f} req/s of {size}, errors {batch.errors})",
             f"{messages:,.0f}",
             "",
             None,
@@ -272,9 +278,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     print("gap lag at half the maximum load:", flush=True)
     p50, p99, background = gap_lag(rate["rockets"], 20 if args.smoke else 300)
-    share = background / rate["rockets"]
+    share = background.rate / rate["rockets"]
     rows.append(
-        Row(f"5. background load, req/s ({share:.2f}x the maximum)", f"{background:,.0f}", "", None)
+        Row(
+            f"5. background load, req/s ({share:.2f}x the maximum, errors {background.errors})",
+            f"{background.rate:,.0f}",
+            "",
+            None,
+        )
     )
     rows.append(Row("5. gap filled -> state readable, p50", f"{p50:.2f} ms", "", None))
     rows.append(Row("5. gap filled -> state readable, p99", f"{p99:.2f} ms", "<= 5 ms", p99 <= 5))
@@ -283,7 +294,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     by_store = stores.compare(args.rounds, args.seconds)
     store_rate = {name: statistics.median(r.rate for r in runs) for name, runs in by_store.items()}
     for name, value in store_rate.items():
-        rows.append(Row(f"6. {name}: req/s", f"{value:,.0f}", "", None))
+        errors = sum(r.errors for r in by_store[name])
+        rows.append(Row(f"6. {name}: req/s (errors {errors})", f"{value:,.0f}", "", None))
     sqlite = store_rate["sqlite"] / store_rate["memory"]
     rows.append(Row("6. SQLite / memory store", f"{sqlite:.2f}x", ">= 0.5x", sqlite >= 0.5))
     if "postgresql, 1 process" in store_rate:

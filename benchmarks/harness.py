@@ -150,6 +150,11 @@ class WrkResult:
     p99_ms: float
 
     @property
+    def errors(self) -> int:
+        """Answers that were not 2xx, and connections that failed: any makes a rate suspect."""
+        return self.non2xx + self.socket_errors
+
+    @property
     def rate(self) -> float:
         return self.requests / self.seconds if self.seconds else 0.0
 

@@ -43,16 +43,6 @@ class Outcome:
     existing: Record | None = None
 
 
-def _applied_here(applied: list[Record], key: tuple[str, int]) -> Record | None:
-    """An event applied earlier in this group: it is not in the store yet (a rare look-up,
-    made only for a duplicate of a just-applied message)."""
-    channel, number = key
-    for record in reversed(applied):
-        if record.message_number == number and record.channel == channel:
-            return record
-    return None
-
-
 class Engine:
     """Sequencer → aggregate → store, for the channels of the calling worker.
 
@@ -116,6 +106,10 @@ class Engine:
             received: list[Record] = []
             applied: list[Record] = []
             results: list[list[Outcome]] = []
+            # Events applied earlier in this group are not in the store yet; a duplicate of one
+            # is looked up here. Indexed only when a duplicate asks, as most groups have none.
+            fresh: dict[tuple[str, int], Record] = {}
+            indexed = 0
             # What listeners hear once the group is stored: each event with its new state.
             heard: list[tuple[Record, RocketState]] | None = [] if self.listeners else None
             for job in jobs:
@@ -146,7 +140,10 @@ class Engine:
                         outcomes.append(Outcome(record, verdict))
                     elif verdict is Verdict.APPLIED_BEFORE:
                         key = (channel, record.message_number)
-                        existing = _applied_here(applied, key) or await group.applied(*key)
+                        for event in applied[indexed:]:
+                            fresh[event.channel, event.message_number] = event
+                        indexed = len(applied)
+                        existing = fresh.get(key) or await group.applied(*key)
                         if existing is None:
                             raise StoreError(f"event {channel}#{key[1]} is missing from the store")
                         same = existing.same_message(record)

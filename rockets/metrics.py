@@ -18,6 +18,7 @@ from typing import Any
 
 from prometheus_client import REGISTRY, CollectorRegistry, Gauge, generate_latest
 from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily
+from prometheus_client.utils import floatToGoString
 
 from rockets.records import Record
 from rockets.state import RocketState
@@ -48,7 +49,7 @@ class Histogram:
 
     def family(self) -> HistogramMetricFamily:
         cumulative, buckets = 0, []
-        for bound, n in zip([*map(str, self.bounds), "+Inf"], self.counts, strict=True):
+        for bound, n in zip([*map(floatToGoString, self.bounds), "+Inf"], self.counts, strict=True):
             cumulative += n
             buckets.append((bound, cumulative))
         return HistogramMetricFamily(
@@ -167,7 +168,8 @@ class Metrics:
         now = time.time()
         observe = self.apply_lag.observe
         for record, _ in events:
-            observe(now - record.received_at.timestamp())
+            # A clock stepped back must not make the sum go down.
+            observe(max(0.0, now - record.received_at.timestamp()))
 
     def render(self) -> bytes:
         """The text exposition of this app's metrics and the process-wide ones."""

@@ -26,13 +26,21 @@ def settings() -> Settings:
     return core_settings()
 
 
-@pytest.fixture(params=["litestar", "fastpath"])
-def client(settings: Settings, request: pytest.FixtureRequest) -> Iterator[TestClient]:  # type: ignore[type-arg]
-    """A fresh app (own plugin manager, registry and store) with its lifespan running; served
-    as Litestar's app, and as ``rockets serve`` serves it, behind the ingest fast path."""
+SERVED_AS = ["litestar", "fastpath"]
+
+
+def served(settings: Settings, way: str) -> TestClient:  # type: ignore[type-arg]
+    """A test client of a fresh app (own plugin manager, registry and store), served ``way``:
+    as Litestar's app (``litestar run``), or as ``rockets serve`` serves it, behind the ingest
+    fast path. Enter it to run the app's lifespan."""
     app = create_app(settings)
-    served = app if request.param == "litestar" else fast_ingest(app, app.state.rockets)
-    with TestClient(served) as test_client:
+    return TestClient(app if way == "litestar" else fast_ingest(app, app.state.rockets))
+
+
+@pytest.fixture(params=SERVED_AS)
+def client(settings: Settings, request: pytest.FixtureRequest) -> Iterator[TestClient]:  # type: ignore[type-arg]
+    """A fresh app with its lifespan running, served each way (see :func:`served`)."""
+    with served(settings, request.param) as test_client:
         yield test_client
 
 

@@ -23,7 +23,7 @@ from rockets.errors import PluginError
 from rockets.launch import find_scenario
 from rockets.settings import Settings
 
-from .conftest import ROOT
+from .conftest import ROOT, SERVED_AS, served
 
 EXAMPLES = ROOT / "docs" / "examples"
 Client = TestClient[Any]
@@ -187,13 +187,18 @@ def test_hook_validate_message_refuses_a_batch_as_a_whole(limited: Client) -> No
     assert limited.get("/rockets/r").status_code == 404
 
 
-def test_hook_validate_message_that_fails_is_a_500_and_stores_nothing(tmp_path: Path) -> None:
+@pytest.mark.parametrize("way", SERVED_AS)
+def test_hook_validate_message_that_fails_is_a_500_and_stores_nothing(
+    tmp_path: Path, way: str
+) -> None:
     (tmp_path / "broken_rule.py").write_text(
         "from rockets import hookimpl\n\n@hookimpl\ndef validate_message(event):\n    return 1 / 0\n"
     )
-    with TestClient(create_app(Settings(plugins_dir=str(tmp_path)))) as client:
+    with served(Settings(plugins_dir=str(tmp_path)), way) as client:
         response = client.post("/messages", json=message("r", 1, "RocketLaunched", LAUNCH))
         assert response.status_code == 500
+        assert response.json()["detail"] == "internal error; see the server log"
+        assert "ZeroDivisionError" not in response.text
         assert client.get("/rockets/r").status_code == 404
 
 

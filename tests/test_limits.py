@@ -15,7 +15,7 @@ from rockets.app import create_app
 from rockets.settings import Settings
 from rockets.stores import Commit, MemoryStore
 
-from .conftest import core_settings
+from .conftest import SERVED_AS, core_settings, served
 
 Client = TestClient[Any]
 LAUNCH = {"type": "Falcon-9", "launchSpeed": 1, "mission": "M"}
@@ -117,10 +117,10 @@ async def test_a_full_queue_is_503_with_retry_after_and_loses_nothing_taken() ->
     await service.stop()
 
 
-@pytest.fixture
-def guarded() -> Iterator[Client]:
+@pytest.fixture(params=SERVED_AS)
+def guarded(request: pytest.FixtureRequest) -> Iterator[Client]:
     settings = core_settings(ingest_token="in-secret", read_token="read-secret")
-    with TestClient(create_app(settings)) as client:
+    with served(settings, request.param) as client:
         yield client
 
 
@@ -153,8 +153,9 @@ def test_reads_need_a_token_when_a_read_token_is_set(guarded: Client) -> None:
     assert guarded.get("/health").status_code == 200  # load balancers need no token
 
 
-def test_reads_stay_open_with_only_an_ingest_token() -> None:
-    with TestClient(create_app(core_settings(ingest_token="in-secret"))) as client:
+@pytest.mark.parametrize("way", SERVED_AS)
+def test_reads_stay_open_with_only_an_ingest_token(way: str) -> None:
+    with served(core_settings(ingest_token="in-secret"), way) as client:
         assert client.get("/rockets").status_code == 200
         assert (
             client.post("/messages", json=message("r", 1, "RocketLaunched", LAUNCH)).status_code
@@ -162,9 +163,10 @@ def test_reads_stay_open_with_only_an_ingest_token() -> None:
         )
 
 
-def test_cors_for_configured_origins() -> None:
+@pytest.mark.parametrize("way", SERVED_AS)
+def test_cors_for_configured_origins(way: str) -> None:
     settings = core_settings(cors_origins=("https://dash.example",))
-    with TestClient(create_app(settings)) as client:
+    with served(settings, way) as client:
         allowed = client.get("/rockets", headers={"origin": "https://dash.example"})
         assert allowed.headers["access-control-allow-origin"] == "https://dash.example"
         assert "x-total-count" in allowed.headers["access-control-expose-headers"].lower()
@@ -179,6 +181,15 @@ def test_cors_for_configured_origins() -> None:
             },
         )
         assert preflight.status_code in (200, 204)
+        # A browser's POST carries its origin (Litestar answers it, with CORS); a sender's
+        # does not (the fast path answers it, without).
+        body = message("c", 1, "RocketLaunched", LAUNCH)
+        posted = client.post("/messages", json=body, headers={"origin": "https://dash.example"})
+        assert posted.status_code == 202
+        assert posted.headers["access-control-allow-origin"] == "https://dash.example"
+        again = client.post("/messages", json=body)
+        assert again.json()["status"] == "duplicate"
+        assert "access-control-allow-origin" not in again.headers
 
 
 def test_every_answer_carries_the_security_headers(client: Client) -> None:

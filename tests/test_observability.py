@@ -32,7 +32,7 @@ def metric(text: str, name: str, **labels: str) -> float:
     return float(found.group(1))
 
 
-def test_metrics_count_what_happens(client: Client) -> None:
+def test_metrics_count_what_happens(client: Client, request: pytest.FixtureRequest) -> None:
     client.post("/messages", json=message("m", 1, "RocketLaunched", LAUNCH))
     client.post("/messages", json=message("m", 1, "RocketLaunched", LAUNCH))  # duplicate
     client.post(
@@ -48,6 +48,8 @@ def test_metrics_count_what_happens(client: Client) -> None:
     assert metric(text, "rockets_messages_total", type="RocketLaunched", outcome="conflict") == 1
     assert metric(text, "rockets_messages_total", type="", outcome="invalid") == 1
     assert metric(text, "rockets_apply_lag_seconds_count") == 1
+    # Bucket bounds as every Prometheus client writes them, so that alerts can select them.
+    assert metric(text, "rockets_apply_lag_seconds_bucket", le="1.0") == 1
     assert metric(text, "rockets_store_commit_seconds_count") >= 3
     assert metric(text, "rockets_pending_messages") == 1
     assert metric(text, "rockets_channels_waiting") == 1
@@ -55,6 +57,14 @@ def test_metrics_count_what_happens(client: Client) -> None:
     assert metric(text, "rockets_worker_queue_depth", worker="0") == 0
     assert metric(text, "rockets_rockets") == 1
     assert "rockets_http_requests_total" in text  # Litestar's HTTP metrics
+    # POST /messages: Litestar's series count it, or the fast path's own when it answers.
+    if request.node.callspec.params["client"] == "fastpath":
+        assert metric(text, "rockets_ingest_requests_total", status="202") == 3
+        assert metric(text, "rockets_ingest_requests_total", status="409") == 1
+        assert metric(text, "rockets_ingest_request_seconds_count") == 5
+    else:
+        assert 'path="/messages",status_code="202"' in text
+        assert "rockets_ingest_requests_total{" not in text
     assert "process_resident_memory_bytes" in text
 
 
@@ -80,6 +90,11 @@ def test_every_answer_has_a_request_id(client: Client) -> None:
         == "trace-me"
     )
     made = client.get("/health").headers["x-request-id"]
+    assert re.fullmatch(r"[0-9a-f]{16}", made)
+    body = message("id", 1, "RocketLaunched", LAUNCH)
+    posted = client.post("/messages", json=body, headers={"x-request-id": "post-trace"})
+    assert posted.headers["x-request-id"] == "post-trace"
+    made = client.post("/messages", json=body).headers["x-request-id"]
     assert re.fullmatch(r"[0-9a-f]{16}", made)
 
 
