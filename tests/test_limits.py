@@ -13,9 +13,9 @@ from litestar.testing import TestClient
 
 from rockets.app import create_app
 from rockets.settings import Settings
-from rockets.stores import Commit, MemoryStore
 
 from .conftest import SERVED_AS, core_settings, served
+from .gated_store import GatedStore
 
 Client = TestClient[Any]
 LAUNCH = {"type": "Falcon-9", "launchSpeed": 1, "mission": "M"}
@@ -68,18 +68,6 @@ def test_content_type_must_be_json(client: Client, content_type: str, status: in
     if status == 415:
         assert response.json()["error"] == "unsupported_media_type"
         assert client.get("/rockets").json() == []
-
-
-class GatedStore(MemoryStore):
-    """A memory store whose writes wait until the test opens the gate."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.gate = asyncio.Event()
-
-    async def _write(self, commit: Commit) -> None:
-        await self.gate.wait()
-        await super()._write(commit)
 
 
 @pytest.mark.anyio

@@ -9,7 +9,8 @@ from rockets.plugins import build_plugin_manager
 from rockets.registry import build_registry
 from rockets.service import RocketService
 from rockets.settings import Settings
-from rockets.stores import Commit, MemoryStore
+
+from .gated_store import GatedStore
 
 pytestmark = pytest.mark.anyio
 
@@ -26,18 +27,6 @@ def body(channel: str, number: int) -> bytes:
             "message": payload,
         }
     )
-
-
-class GatedStore(MemoryStore):
-    """A memory store whose writes wait until the test opens the gate."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.gate = asyncio.Event()
-
-    async def _write(self, commit: Commit) -> None:
-        await self.gate.wait()
-        await super()._write(commit)
 
 
 async def test_stop_applies_everything_already_queued() -> None:
