@@ -20,7 +20,6 @@ from __future__ import annotations
 import sys
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from datetime import datetime
 from typing import Any, ClassVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -34,6 +33,7 @@ from rockets.sequencer import ChannelLog, Sequencer
 from rockets.state import RocketState
 from rockets.statetype import build_state_schema
 from rockets.stores.base import Commit, Group, Limits, Store
+from rockets.stores.rows import message_row, record_of
 
 try:
     import psycopg
@@ -92,29 +92,6 @@ _TRANSIENT = (pg_errors.DeadlockDetected, pg_errors.SerializationFailure)
 _encoder = msgspec.json.Encoder()
 
 
-def _record(row: Sequence[Any]) -> Record:
-    channel, number, kind, message_time, received_at, payload = row
-    return Record(
-        channel,
-        number,
-        kind,
-        datetime.fromisoformat(message_time),
-        datetime.fromisoformat(received_at),
-        bytes(payload),
-    )
-
-
-def _message_row(record: Record) -> tuple[Any, ...]:
-    return (
-        record.channel,
-        record.message_number,
-        record.message_type,
-        record.message_time.isoformat(),
-        record.received_at.isoformat(),
-        record.payload,
-    )
-
-
 async def _configure(conn: psycopg.AsyncConnection[Any]) -> None:
     # The locking scheme relies on READ COMMITTED (a waiting writer sees the latest committed
     # row), whatever the database's default isolation level is.
@@ -158,7 +135,7 @@ class _PostgresGroup(Group):
             (channel, number),
         )
         row = await cursor.fetchone()
-        return None if row is None else _record(row)
+        return None if row is None else record_of(row)
 
     def stage(self, commit: Commit) -> None:
         self.staged = commit
@@ -311,7 +288,7 @@ class PostgresStore(Store):
                 ([c for c, _ in waiting], [a for _, a in waiting]),
             )
             for row in await cursor.fetchall():
-                record = _record(row)
+                record = record_of(row)
                 sequencer.channels[record.channel].pending[record.message_number] = record
                 sequencer.total_pending += 1
         return _PostgresGroup(conn, sequencer, states)
@@ -324,7 +301,7 @@ class PostgresStore(Store):
             await conn.execute(
                 f"INSERT INTO rocket_messages ({_MESSAGE_COLUMNS}) SELECT * FROM unnest("
                 "%s::text[], %s::bigint[], %s::text[], %s::text[], %s::text[], %s::bytea[])",
-                [list(column) for column in zip(*map(_message_row, commit.received), strict=True)],
+                [list(column) for column in zip(*map(message_row, commit.received), strict=True)],
             )
         if commit.states:
             rows = [_state_row(sequencer.channels[s.channel], s) for s in commit.states]
@@ -385,7 +362,7 @@ class PostgresStore(Store):
             "ORDER BY number LIMIT %s",
             (channel, start, channel, limit),
         )
-        return [_record(row) for row in rows]
+        return [record_of(row) for row in rows]
 
     async def waiting(self) -> list[RocketState]:
         rows = await self._query(
@@ -402,4 +379,4 @@ class PostgresStore(Store):
             f"SELECT {_MESSAGE_COLUMNS} FROM rocket_messages ORDER BY channel, number"
         )
         for row in rows:
-            yield _record(row)
+            yield record_of(row)

@@ -20,7 +20,6 @@ import fcntl
 import sqlite3
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
 from pathlib import Path
 from typing import IO, Any, ClassVar, TypeVar
 from urllib.parse import parse_qs, urlsplit
@@ -29,6 +28,7 @@ from rockets.errors import SettingsError, StoreError
 from rockets.records import Record
 from rockets.stores.base import Commit, Limits
 from rockets.stores.local import LocalStore
+from rockets.stores.rows import message_row, record_of
 
 __all__ = ["SCHEMA_VERSION", "SQLiteStore"]
 
@@ -50,31 +50,6 @@ CREATE TABLE IF NOT EXISTS messages (
 _COLUMNS = "channel, number, type, message_time, received_at, payload"
 _INSERT = f"INSERT INTO messages ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)"
 _LOAD_BATCH = 5000
-
-Row = tuple[str, int, str, str, str, bytes]
-
-
-def _row(record: Record) -> Row:
-    return (
-        record.channel,
-        record.message_number,
-        record.message_type,
-        record.message_time.isoformat(),
-        record.received_at.isoformat(),
-        record.payload,
-    )
-
-
-def _record(row: Row) -> Record:
-    channel, number, kind, message_time, received_at, payload = row
-    return Record(
-        channel,
-        number,
-        kind,
-        datetime.fromisoformat(message_time),
-        datetime.fromisoformat(received_at),
-        bytes(payload),
-    )
 
 
 class SQLiteStore(LocalStore):
@@ -210,7 +185,7 @@ class SQLiteStore(LocalStore):
         if not commit.received:
             return
         conn = self._writing()
-        rows = [_row(record) for record in commit.received]
+        rows = [message_row(record) for record in commit.received]
 
         def write() -> None:
             conn.execute("BEGIN IMMEDIATE")
@@ -230,7 +205,7 @@ class SQLiteStore(LocalStore):
         cursor = await self._on(self._writer, lambda: conn.execute(query))
         while rows := await self._on(self._writer, lambda: cursor.fetchmany(_LOAD_BATCH)):
             for row in rows:
-                yield _record(row)
+                yield record_of(row)
 
     async def _event(self, channel: str, number: int) -> Record | None:
         conn = self._writing()
@@ -241,7 +216,7 @@ class SQLiteStore(LocalStore):
                 (channel, number),
             ).fetchone(),
         )
-        return None if row is None else _record(row)
+        return None if row is None else record_of(row)
 
     async def _events(self, channel: str, start: int, stop: int) -> list[Record]:
         conn = self._reading()
@@ -253,7 +228,7 @@ class SQLiteStore(LocalStore):
                 (channel, start, stop),
             ).fetchall(),
         )
-        return [_record(row) for row in rows]
+        return [record_of(row) for row in rows]
 
     async def received(self) -> AsyncIterator[Record]:
         async for record in self._load():
