@@ -16,6 +16,14 @@ EXAMPLE_PACKAGE = "fuel"
 """The example third-party plugin (plugins/rockets-fuel), installed in the test environment."""
 
 
+def message(channel: str, number: int, kind: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """A message envelope as a sender posts it (JSON-ready)."""
+    return {
+        "metadata": {"channel": channel, "messageNumber": number, "messageType": kind},
+        "message": payload,
+    }
+
+
 def core_settings(**values: Any) -> Settings:
     """Settings for an app with the standard plugins only, whatever else is installed."""
     return Settings(blocked_plugins=(EXAMPLE_PACKAGE,), **values)

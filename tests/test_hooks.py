@@ -23,7 +23,7 @@ from rockets.errors import PluginError
 from rockets.launch import find_scenario
 from rockets.settings import Settings
 
-from .conftest import ROOT, SERVED_AS, served
+from .conftest import ROOT, SERVED_AS, message, served
 
 EXAMPLES = ROOT / "docs" / "examples"
 Client = TestClient[Any]
@@ -38,13 +38,6 @@ def app_with(*files: Path, tmp_path: Path, **settings: Any) -> Any:
 
 def dropin(name: str) -> ModuleType:
     return sys.modules[f"rockets_dropin_{name}"]
-
-
-def message(channel: str, number: int, kind: str, payload: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "metadata": {"channel": channel, "messageNumber": number, "messageType": kind},
-        "message": payload,
-    }
 
 
 LAUNCH = {"type": "Falcon-9", "launchSpeed": 100, "mission": "M"}

@@ -14,18 +14,11 @@ from litestar.testing import TestClient
 from rockets.app import create_app
 from rockets.settings import Settings
 
-from .conftest import SERVED_AS, core_settings, served
+from .conftest import SERVED_AS, core_settings, message, served
 from .gated_store import GatedStore
 
 Client = TestClient[Any]
 LAUNCH = {"type": "Falcon-9", "launchSpeed": 1, "mission": "M"}
-
-
-def message(channel: str, number: int, kind: str, payload: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "metadata": {"channel": channel, "messageNumber": number, "messageType": kind},
-        "message": payload,
-    }
 
 
 def test_payload_strings_and_size_are_bounded(client: Client) -> None:

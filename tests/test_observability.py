@@ -11,17 +11,10 @@ from litestar.testing import TestClient
 
 from rockets.logs import JsonFormatter, RequestIdFilter, request_id
 
-from .conftest import core_settings
+from .conftest import core_settings, message
 
 Client = TestClient[Any]
 LAUNCH = {"type": "F9", "launchSpeed": 10, "mission": "M"}
-
-
-def message(channel: str, number: int, kind: str, payload: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "metadata": {"channel": channel, "messageNumber": number, "messageType": kind},
-        "message": payload,
-    }
 
 
 def metric(text: str, name: str, **labels: str) -> float:
