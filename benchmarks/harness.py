@@ -9,26 +9,17 @@ import socket
 import statistics
 import subprocess
 import sys
-import time
 import uuid
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
+from tests.server import BIN, Server, free_port, running
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-BIN = Path(sys.executable).parent
 LUA = HERE / "post_messages.lua"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def ensure_wrk() -> str:
@@ -49,52 +40,11 @@ def ensure_wrk() -> str:
     return found
 
 
-@dataclass
-class Server:
-    process: subprocess.Popen[bytes]
-    url: str
-
-    def rss_mb(self) -> float:
-        """Resident memory of the server process, in MB."""
-        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-        return 0.0
-
-
-@contextmanager
 def serving(
     command: Sequence[str], port: int, env: dict[str, str] | None = None
-) -> Iterator[Server]:
-    """Run a server until the block ends; wait until it answers first."""
-    process = subprocess.Popen(
-        list(command),
-        env={**os.environ, **(env or {})},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        cwd=ROOT,
-    )
-    server = Server(process, f"http://127.0.0.1:{port}")
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"{command} exited with {process.returncode}")
-            try:
-                httpx.get(f"{server.url}/health", timeout=1)
-                break
-            except httpx.TransportError:
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"{command} did not start") from None
-                time.sleep(0.1)
-        yield server
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+) -> AbstractContextManager[Server]:
+    """Run a server until the block ends, once it answers; its output is not kept."""
+    return running(command, port, env=env, cwd=ROOT, timeout=60, quiet=True)
 
 
 class RawHTTP:

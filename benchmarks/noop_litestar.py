@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
-from litestar import Litestar, Request, Response, post
+from litestar import Litestar, Request, Response, get, post
 
 
 class Metadata(msgspec.Struct):
@@ -33,4 +33,10 @@ async def messages(request: Request[Any, Any, Any]) -> Response[bytes]:
     )
 
 
-app = Litestar([messages])
+@get("/health")
+async def health() -> dict[str, str]:
+    """What the harness polls to know the server is up."""
+    return {"status": "ok"}
+
+
+app = Litestar([messages, health])

@@ -1,4 +1,4 @@
-"""Start a real server process for end-to-end tests."""
+"""Start a real server process for end-to-end tests (and for the benchmarks)."""
 
 from __future__ import annotations
 
@@ -37,6 +37,13 @@ class Server:
         output, _ = self.process.communicate(timeout=timeout)
         return self.process.returncode, output
 
+    def rss_mb(self) -> float:
+        """Resident memory of the server process, in MB."""
+        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+        return 0.0
+
     def kill(self) -> None:
         """SIGKILL, if it still runs: no shutdown, no flush, as in a crash."""
         if self.process.poll() is None:
@@ -51,13 +58,18 @@ def start(
     env: dict[str, str] | None = None,
     cwd: Path | None = None,
     timeout: float = 30,
+    quiet: bool = False,
 ) -> Server:
-    """Run ``command`` and wait until ``GET /health`` answers 200 on ``port``."""
+    """Run ``command`` and wait until ``GET /health`` answers 200 on ``port``.
+
+    Its output is kept for :meth:`Server.stop`, or with ``quiet`` thrown away (for servers
+    that run long under load, whose output nobody reads).
+    """
     process = subprocess.Popen(
         list(command),
         env={**os.environ, **(env or {})},
         cwd=cwd,
-        stdout=subprocess.PIPE,
+        stdout=subprocess.DEVNULL if quiet else subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
     )
@@ -66,7 +78,8 @@ def start(
     while True:
         if process.poll() is not None:
             output = process.communicate()[0]
-            raise RuntimeError(f"server exited with {process.returncode}:\n{output}")
+            shown = output if output is not None else "(its output was not kept)"
+            raise RuntimeError(f"server exited with {process.returncode}:\n{shown}")
         try:
             if httpx.get(f"{server.url}/health", timeout=1).status_code == 200:
                 return server
@@ -86,9 +99,10 @@ def running(
     env: dict[str, str] | None = None,
     cwd: Path | None = None,
     timeout: float = 30,
+    quiet: bool = False,
 ) -> Iterator[Server]:
     """A server for the ``with`` block; killed at its end if still running."""
-    server = start(command, port, env=env, cwd=cwd, timeout=timeout)
+    server = start(command, port, env=env, cwd=cwd, timeout=timeout, quiet=quiet)
     try:
         yield server
     finally:

@@ -19,13 +19,6 @@ CONNECTIONS = 200
 BATCH = 25
 
 
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
 def test_a_flood_gets_only_202_429_503_and_loses_nothing(tmp_path: Path) -> None:
     rng = random.Random(3)
     lives = {f"flood-{i}": history(rng, f"flood-{i}", MESSAGES_PER_ROCKET) for i in range(ROCKETS)}
@@ -43,15 +36,14 @@ def test_a_flood_gets_only_202_429_503_and_loses_nothing(tmp_path: Path) -> None
         f"sqlite:///{tmp_path}/flood.db",
     ]
     with running(command, port, env=env) as server:
-        pid = server.process.pid
-        baseline = rss_mb(pid)
+        baseline = server.rss_mb()
         peak = baseline
         sampling = True
 
         def sample() -> None:
             nonlocal peak
             while sampling:
-                peak = max(peak, rss_mb(pid))
+                peak = max(peak, server.rss_mb())
                 time.sleep(0.05)
 
         sampler = threading.Thread(target=sample)
@@ -98,7 +90,7 @@ def test_a_flood_gets_only_202_429_503_and_loses_nothing(tmp_path: Path) -> None
         time.sleep(1.0)
         sampling = False
         sampler.join()
-        after = rss_mb(pid)
+        after = server.rss_mb()
         # Everything acknowledged is there, once, in order.
         lost = 0
         with httpx.Client(base_url=server.url, timeout=30) as client:
