@@ -58,18 +58,6 @@ class IngestAnswer(msgspec.Struct, frozen=True):
     retry_after: int | None = None
 
 
-def _outcome(answer: Answer) -> str:
-    """The metrics label of what became of a message."""
-    if isinstance(answer, Outcome):
-        if answer.verdict is Verdict.ACCEPTED:
-            return "accepted"
-        if answer.verdict is Verdict.DUPLICATE:
-            return "duplicate"
-        if answer.verdict is Verdict.CONFLICT:
-            return "conflict"
-    return "rejected"
-
-
 def _summary(record: Record) -> MessageSummary:
     return MessageSummary(message_type=record.message_type, message=msgspec.Raw(record.payload))
 
@@ -125,24 +113,33 @@ def _refusal(answer: Answer) -> _Refusal | None:
     return _INTERNAL
 
 
-def _ack(record: Record, answer: Answer, refusal: _Refusal | None) -> Ack:
-    """The acknowledgement of one message; ``refusal`` is ``_refusal(answer)``."""
-    if isinstance(answer, Outcome):
-        record = answer.record  # numbered, if the sender left the number out
-    channel, number = record.channel, record.message_number
+def _status(answer: Answer, refusal: _Refusal | None) -> AckStatus:
+    """What became of one message, as its acknowledgement and the metrics name it;
+    ``refusal`` is ``_refusal(answer)``."""
     if refusal is None:
         assert isinstance(answer, Outcome)
-        taken: AckStatus = "accepted" if answer.verdict is Verdict.ACCEPTED else "duplicate"
-        return Ack(channel=channel, message_number=number, status=taken)
-    refused: AckStatus = "conflict" if refusal.error == "conflict" else "rejected"
-    return Ack(channel=channel, message_number=number, status=refused, detail=refusal.detail)
+        return "accepted" if answer.verdict is Verdict.ACCEPTED else "duplicate"
+    return "conflict" if refusal.error == "conflict" else "rejected"
 
 
-def _single(record: Record, answer: Answer) -> IngestAnswer:
+def _ack(record: Record, answer: Answer, refusal: _Refusal | None, status: AckStatus) -> Ack:
+    """The acknowledgement of one message."""
+    if isinstance(answer, Outcome):
+        record = answer.record  # numbered, if the sender left the number out
+    return Ack(
+        channel=record.channel,
+        message_number=record.message_number,
+        status=status,
+        detail=None if refusal is None else refusal.detail,
+    )
+
+
+def _single(
+    record: Record, answer: Answer, refusal: _Refusal | None, status: AckStatus
+) -> IngestAnswer:
     """The answer for a request that held one message."""
-    refusal = _refusal(answer)
     if refusal is None:
-        return IngestAnswer(202, _ack(record, answer, None))
+        return IngestAnswer(202, _ack(record, answer, None, status))
     if refusal is _INTERNAL:
         assert isinstance(answer, Exception)
         raise answer  # the app's handler logs it and answers 500
@@ -167,19 +164,23 @@ def _single(record: Record, answer: Answer) -> IngestAnswer:
     return IngestAnswer(refusal.status, body, _retry_after(refusal.status))
 
 
-def _batch(records: list[Record], answers: list[Answer]) -> IngestAnswer:
+def _batch(
+    records: list[Record],
+    answers: list[Answer],
+    refusals: list[_Refusal | None],
+    statuses: list[AckStatus],
+) -> IngestAnswer:
     """The answer for a batch: one acknowledgement per message, in request order."""
     acks = []
-    statuses = set()
-    for record, answer in zip(records, answers, strict=True):
-        refusal = _refusal(answer)
+    codes = set()
+    for record, answer, refusal, status in zip(records, answers, refusals, statuses, strict=True):
         if refusal is _INTERNAL and isinstance(answer, Exception):
             log.error("a batch share failed", exc_info=answer)
         if refusal is not None:
-            statuses.add(refusal.status)
-        acks.append(_ack(record, answer, refusal))
-    status = next((code for code in _PRECEDENCE if code in statuses), 202)
-    return IngestAnswer(status, acks, _retry_after(status))
+            codes.add(refusal.status)
+        acks.append(_ack(record, answer, refusal, status))
+    code = next((c for c in _PRECEDENCE if c in codes), 202)
+    return IngestAnswer(code, acks, _retry_after(code))
 
 
 def _retry_after(status: int) -> int | None:
@@ -294,22 +295,23 @@ class RocketService:
                 self.metrics.count((r.message_type, "rejected") for r in records)
                 return IngestAnswer(refusal.status, refusal)
         answers = await self._dispatch(records)
-        outcomes = [(r.message_type, _outcome(a)) for r, a in zip(records, answers, strict=True)]
-        self.metrics.count(outcomes)
-        self._tally.update(outcome for _, outcome in outcomes)
+        refusals = [_refusal(answer) for answer in answers]
+        statuses = [_status(a, r) for a, r in zip(answers, refusals, strict=True)]
+        self.metrics.count(zip([r.message_type for r in records], statuses, strict=True))
+        self._tally.update(statuses)
         if ingest_log.isEnabledFor(logging.DEBUG):
-            for record, answer in zip(records, answers, strict=True):
+            for record, answer, status in zip(records, answers, statuses, strict=True):
                 numbered = answer.record if isinstance(answer, Outcome) else record
                 ingest_log.debug(
                     "%s#%d %s: %s",
                     numbered.channel,
                     numbered.message_number,
                     numbered.message_type,
-                    _outcome(answer),
+                    status,
                 )
         if not decoded.is_batch:
-            return _single(records[0], answers[0])
-        return _batch(records, answers)
+            return _single(records[0], answers[0], refusals[0], statuses[0])
+        return _batch(records, answers, refusals, statuses)
 
     def _validate(self, records: list[Record], is_batch: bool) -> ErrorBody | None:
         """Ask the plugins' validators about every message; the first refusal, if any."""
