@@ -95,7 +95,9 @@ class WorkerPool(Generic[T, R]):
 
     def _put(self, index: int, entry: object) -> None:
         self._queues[index].append(entry)
-        self._wake(index)
+        waiter = self._waiters[index]
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)  # the worker was idle
 
     def submit(self, index: int, item: T) -> asyncio.Future[R]:
         """Queue ``item`` for worker ``index``; the future resolves to its result.
@@ -111,11 +113,6 @@ class WorkerPool(Generic[T, R]):
         future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
         self._put(index, (item, future))
         return future
-
-    def _wake(self, index: int) -> None:
-        waiter = self._waiters[index]
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
 
     async def close(self) -> None:
         """Stop taking work, finish everything already queued, then stop the workers."""
