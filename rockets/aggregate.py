@@ -11,15 +11,12 @@ from typing import Any
 
 import msgspec
 
+from rockets.errors import SequenceError
 from rockets.records import Record
 from rockets.registry import Registry
 from rockets.state import Event, RocketState
 
-__all__ = ["SequenceError", "apply_record", "event_of", "fold", "initial_state"]
-
-
-class SequenceError(RuntimeError):
-    """An event was offered out of order: a bug in the caller, never a client error."""
+__all__ = ["apply_record", "apply_records", "event_of", "fold", "initial_state"]
 
 
 def initial_state(registry: Registry, channel: str) -> RocketState:
@@ -28,14 +25,18 @@ def initial_state(registry: Registry, channel: str) -> RocketState:
 
 
 def event_of(registry: Registry, record: Record) -> Event[Any]:
-    """The :class:`Event` a plugin sees for a stored record: its payload decoded."""
+    """The :class:`Event` a plugin sees for a record: its payload decoded (by the codec
+    already, for a record that came in a request; here, for one read back from a store)."""
+    message = record.message
+    if message is None:
+        message = registry[record.message_type].decoder.decode(record.payload)
     return Event(
         channel=record.channel,
         message_number=record.message_number,
         message_type=record.message_type,
         message_time=record.message_time,
         received_at=record.received_at,
-        message=registry[record.message_type].decoder.decode(record.payload),
+        message=message,
     )
 
 
@@ -70,9 +71,13 @@ def apply_record(registry: Registry, state: RocketState, record: Record) -> Rock
     )
 
 
-def fold(registry: Registry, channel: str, records: Iterable[Record]) -> RocketState:
-    """Replay ``records`` (the channel's events from number 1, in order) into a state."""
-    state = initial_state(registry, channel)
+def apply_records(registry: Registry, state: RocketState, records: Iterable[Record]) -> RocketState:
+    """Apply ``records`` (the events right after ``state``, in order) one after the other."""
     for record in records:
         state = apply_record(registry, state, record)
     return state
+
+
+def fold(registry: Registry, channel: str, records: Iterable[Record]) -> RocketState:
+    """Replay ``records`` (the channel's events from number 1, in order) into a state."""
+    return apply_records(registry, initial_state(registry, channel), records)

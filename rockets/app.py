@@ -1,35 +1,137 @@
-"""The Litestar application: ``create_app`` builds one, ``litestar run`` and ``rockets serve``
-serve it."""
+"""The composition root: where one app's pieces are built and wired, and the app object that
+``litestar run`` and ``rockets serve`` both serve.
+
+The CLI, the tests and ``rockets rebuild`` build what they need here rather than on their own:
+:func:`load_plugins` (the plugins, behind the hook façade), :func:`build_service` (a service
+with its store, workers, stream and metrics) and :func:`create_app` (all of it, served).
+"""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, cast
 
+import msgspec
 from litestar import Litestar, Router
 from litestar.exceptions import ImproperlyConfiguredException
 from litestar.handlers import BaseRouteHandler
 from litestar.openapi import OpenAPIConfig
 from litestar.plugins.prometheus import PrometheusConfig
+from litestar.types import LifeSpanReceive, LifeSpanScope, LifeSpanSend, Receive, Scope, Send
 
 from rockets import __version__
+from rockets.codec import Codec
+from rockets.engine import Engine, Listener, Outcome
 from rockets.errors import PluginError
-from rockets.hookcalls import PluginHooks
-from rockets.logs import request_ids
-from rockets.plugins import PluginManager, call_each
-from rockets.registry import build_registry
+from rockets.hooks import PluginHooks
+from rockets.ingress import MESSAGES_PATH, Edge, Ingress
+from rockets.introspection import describe
+from rockets.metrics import Metrics
+from rockets.pool import WorkerPool
+from rockets.records import Record
 from rockets.routes import build_routes, exception_handlers
-from rockets.security import auth_guard, cors_config, security_headers
 from rockets.service import RocketService
 from rockets.settings import Settings
-from rockets.stores import Store
+from rockets.state import RocketState
+from rockets.stores import Store, open_store
+from rockets.stream import StreamHub
+from rockets.wire import EventView, StreamedEvent
 
-__all__ = ["create_app"]
+__all__ = ["RocketsApp", "build_service", "create_app", "load_plugins"]
 
 
-def create_app(settings: Settings | None = None, *, store: Store | None = None) -> Litestar:
-    """Build a rockets app: plugins, registry and service are new for every call.
+def load_plugins(settings: Settings) -> PluginHooks:
+    """The plugins ``settings`` name, loaded into a new plugin manager, behind the hook façade.
+
+    Raises:
+        PluginError: a plugin failed to load.
+    """
+    return PluginHooks.load(settings)
+
+
+def build_service(
+    settings: Settings, *, store: Store | None = None, hooks: PluginHooks | None = None
+) -> RocketService:
+    """A service with every collaborator built for it (nothing is opened or started yet).
+
+    Args:
+        settings: the configuration.
+        store: an event store to use instead of the one ``settings.store`` names.
+        hooks: the plugins, when already loaded (else loaded as ``settings`` say).
+
+    Raises:
+        PluginError: a plugin failed to load or registered something invalid.
+        SettingsError: the store URL is invalid.
+    """
+    hooks = hooks if hooks is not None else load_plugins(settings)
+    registry = hooks.registry()
+    store = store if store is not None else open_store(settings.store, settings.limits)
+    encoder = msgspec.json.Encoder()
+
+    def streamed(record: Record, state: RocketState) -> str:
+        event = StreamedEvent(channel=record.channel, event=EventView.of(record), state=state)
+        return encoder.encode(event).decode()
+
+    hub = StreamHub(settings.stream_history, streamed)
+    metrics = Metrics()
+    listeners: list[Listener] = [hub.publish, metrics.applied]
+    if hooks.has_listeners:
+        listeners.append(lambda events: hooks.applied(registry, events))
+    engine = Engine(registry, store, listeners, on_commit=metrics.commit_seconds.observe)
+    pool: WorkerPool[list[Record], list[Outcome]] = WorkerPool(
+        settings.worker_count,
+        engine.process,
+        max_queue=-(-settings.max_queue // settings.worker_count),
+    )
+    return RocketService(
+        settings=settings,
+        registry=registry,
+        codec=Codec(registry, settings.max_batch, settings.max_payload_bytes),
+        store=store,
+        pool=pool,
+        hub=hub,
+        metrics=metrics,
+        hooks=hooks,
+    )
+
+
+class RocketsApp(Litestar):
+    """The rockets app: a Litestar app whose own entry point answers ``POST /messages``.
+
+    That request is the hot path, so it is answered here at the cost of a raw ASGI app (a
+    route handler costs several times more), by :class:`rockets.ingress.Ingress`, which applies
+    the same edge rules as the routes; every other request goes through Litestar. Whoever
+    serves this object (``litestar run``, ``rockets serve``, a test client) serves the same
+    front door.
+
+    Attributes:
+        service: the service behind the routes.
+        ingress: the front door of ``POST /messages``.
+    """
+
+    service: RocketService
+    ingress: Ingress
+
+    async def __call__(
+        self,
+        scope: Scope | LifeSpanScope,
+        receive: Receive | LifeSpanReceive,
+        send: Send | LifeSpanSend,
+    ) -> None:
+        raw: Any = scope
+        if raw["type"] != "http":
+            await super().__call__(scope, receive, send)
+        elif raw["path"] == MESSAGES_PATH and raw["method"] == "POST" and self.ingress.takes(raw):
+            await self.ingress(raw, cast(Any, receive), cast(Any, send))
+        else:
+            await self.ingress.edge.around(
+                cast(Any, super().__call__), raw, cast(Any, receive), cast(Any, send)
+            )
+
+
+def create_app(settings: Settings | None = None, *, store: Store | None = None) -> RocketsApp:
+    """Build a rockets app: plugins, registry, store and service are new for every call.
 
     Args:
         settings: the configuration; read from the environment when omitted.
@@ -41,29 +143,33 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
         SettingsError: a setting is invalid.
     """
     settings = settings if settings is not None else Settings.from_env()
-    pm = settings.plugin_manager()
-    registry = build_registry(pm)
-    hooks = PluginHooks(pm, registry)
-    service = RocketService(settings, registry, store, hooks)
+    hooks = load_plugins(settings)
+    service = build_service(settings, store=store, hooks=hooks)
+    edge = Edge(settings)
+    ingress = Ingress(edge, service, service.metrics)
 
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
         await service.start()
+        edge.deadlines.start()
         try:
             yield
         finally:
+            await edge.deadlines.stop()
             await service.stop()
 
+    report = describe(hooks.manager, service.registry)
     try:
-        app = Litestar(
-            route_handlers=[*build_routes(service, pm), *_plugin_routes(pm, service)],
+        app = RocketsApp(
+            route_handlers=[
+                *build_routes(service, ingress, report),
+                *_plugin_routes(hooks, service),
+            ],
             exception_handlers=exception_handlers,
             lifespan=[lifespan],
-            guards=[guard] if (guard := auth_guard(settings)) is not None else [],
-            cors_config=cors_config(settings),
-            before_send=[security_headers],
+            guards=[edge.guard] if edge.tokens.active else [],
+            cors_config=edge.cors_config(),
             middleware=[
-                request_ids,
                 PrometheusConfig(
                     app_name="rockets",
                     prefix="rockets_http",
@@ -81,14 +187,14 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
         )
     except ImproperlyConfiguredException as exc:
         raise PluginError(f"the routes do not fit together (a plugin's route?): {exc}") from exc
-    app.state.rockets = service
-    app.state.plugins = pm
+    app.service = service
+    app.ingress = ingress
     return app
 
 
-def _plugin_routes(pm: PluginManager, service: RocketService) -> list[Any]:
+def _plugin_routes(hooks: PluginHooks, service: RocketService) -> list[Any]:
     routes: list[Any] = []
-    for plugin, returned in call_each(pm, "register_routes", service=service):
+    for plugin, returned in hooks.routes(service.view):
         for route in returned or ():
             if not isinstance(route, BaseRouteHandler | Router):
                 raise PluginError(

@@ -50,24 +50,20 @@ def _serve(args: argparse.Namespace) -> int:
         for name in ("default", "access"):
             log_config["formatters"][name] = {"()": "rockets.logs.JsonFormatter"}
     logging.config.dictConfig(log_config)
-    from rockets.fastpath import fast_ingest
-    from rockets.protocols import GuardLimits, default_protocol_class, guarded_protocol
+    from rockets.server import default_protocol_class, guarded_protocol
 
-    limits = GuardLimits(
-        request_timeout=settings.request_timeout, max_connections=settings.max_connections
-    )
     config = uvicorn.Config(
-        fast_ingest(app, app.state.rockets),
+        app,
         host=args.host,
         port=args.port,
         log_level=args.log_level,
         log_config=log_config,
         access_log=args.access_log,
-        http=guarded_protocol(default_protocol_class(), limits),
+        http=guarded_protocol(default_protocol_class(), settings),
         timeout_keep_alive=max(1, round(settings.keep_alive_timeout)),
         timeout_graceful_shutdown=max(1, round(settings.shutdown_timeout)),
     )
-    service = app.state.rockets
+    service = app.service
     loop: asyncio.AbstractEventLoop
 
     class Server(uvicorn.Server):
@@ -113,12 +109,12 @@ def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
 
 
 def _launch(args: argparse.Namespace) -> int:
+    from rockets.app import load_plugins
     from rockets.launch import LaunchOptions, find_scenario, launch
 
     try:
         settings = Settings.from_env()
-        pm = settings.plugin_manager()
-        scenario = find_scenario(pm, args.scenario)
+        scenario = find_scenario(load_plugins(settings).launch_scenarios(), args.scenario)
         options = LaunchOptions(
             url=args.url,
             rockets=args.rockets,
@@ -145,29 +141,30 @@ def _rebuild(args: argparse.Namespace) -> int:
 
     from rich.progress import Progress
 
+    from rockets.app import build_service
     from rockets.maintenance import rebuild_states
-    from rockets.registry import build_registry
-    from rockets.stores import Limits, open_store
 
     try:
         settings = Settings.from_env()
         if args.store is not None:
             settings = settings.with_values(store=args.store)
-        registry = build_registry(settings.plugin_manager())
-        store = open_store(settings.store, Limits())
+        service = build_service(settings)
     except RocketsError as exc:
         print(f"rockets rebuild: {exc}", file=sys.stderr)
         return 2
+    store = service.store
     if not store.keeps_states:
         print(f"nothing to rebuild: the {store.name} store rebuilds every state when it starts")
         return 0
 
     async def run() -> int:
-        await store.open(registry)
+        await service.open_store()
         try:
             with Progress(transient=True) as progress:
                 task = progress.add_task("rebuilding", total=await store.count())
-                report = await rebuild_states(store, registry, lambda n: progress.advance(task, n))
+                report = await rebuild_states(
+                    store, service.registry, lambda n: progress.advance(task, n)
+                )
         finally:
             await store.close()
         print(f"rebuilt {report.rockets} rockets: {report.changed} states changed")

@@ -26,18 +26,19 @@ import httpx
 import msgspec
 from typing_extensions import TypeVar
 
-from rockets.errors import ErrorBody
-from rockets.projection import RocketQuery
-from rockets.schemas import (
+from rockets.state import RocketState
+from rockets.wire import (
     Ack,
     Envelope,
+    ErrorBody,
     EventView,
     Health,
     Metadata,
+    RocketQuery,
     StreamedEvent,
     StreamReset,
+    message_type_of,
 )
-from rockets.state import RocketState
 
 __all__ = [
     "DEFAULT_URL",
@@ -220,14 +221,16 @@ def message(
     Args:
         payload: the ``message`` object: a payload Struct (such as the standard types in
             ``rockets_standard.messages``) or, for a type the SDK does not know, a mapping.
-        message_type: the ``messageType``; taken from the payload class's ``message_type``
-            attribute when omitted.
+        message_type: the ``messageType``; when omitted, the one the payload Struct declares
+            (its class name, or its ``message_type`` class attribute).
         channel: the rocket's channel; the server generates one when omitted.
         number: the ``messageNumber``; the server numbers the message when omitted.
         time: the ``messageTime``; the server uses the time of receipt when omitted.
     """
-    kind = message_type or getattr(type(payload), "message_type", None)
-    if not isinstance(kind, str) or not kind:
+    kind = message_type
+    if kind is None and isinstance(payload, msgspec.Struct):
+        kind = message_type_of(type(payload))
+    if not kind:
         raise TypeError(
             f"cannot tell the messageType of a {type(payload).__name__}: pass message_type="
         )

@@ -12,10 +12,10 @@ from typing import Annotated, Any
 
 import msgspec
 
-from rockets.errors import ErrorBody, InputError
+from rockets.errors import InputError
 from rockets.records import Record
 from rockets.registry import Registry
-from rockets.schemas import Envelope
+from rockets.wire import Envelope, ErrorBody
 
 __all__ = ["Codec", "Decoded", "parse_message_time"]
 
@@ -74,7 +74,7 @@ class Codec:
         max_payload_bytes: the largest ``message`` payload, once re-encoded.
     """
 
-    def __init__(self, registry: Registry, max_batch: int, max_payload_bytes: int = 65536) -> None:
+    def __init__(self, registry: Registry, max_batch: int, max_payload_bytes: int) -> None:
         self._registry = registry
         self._max_payload = max_payload_bytes
         batch: Any = Annotated[list[Envelope], msgspec.Meta(min_length=1, max_length=max_batch)]
@@ -153,6 +153,7 @@ class Codec:
             message_time=parse_message_time(meta.message_time, received_at),
             received_at=received_at,
             payload=encoded,
+            message=payload,
         )
 
     def encode(self, value: object) -> bytes:

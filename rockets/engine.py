@@ -20,10 +20,10 @@ from rockets.aggregate import apply_record, initial_state
 from rockets.errors import StoreError, TransientStoreError
 from rockets.records import Record
 from rockets.registry import Registry
-from rockets.schemas import MAX_MESSAGE_NUMBER
 from rockets.sequencer import Verdict
 from rockets.state import RocketState
 from rockets.stores.base import Commit, Store
+from rockets.wire import MAX_MESSAGE_NUMBER
 
 __all__ = ["Engine", "Listener", "Outcome"]
 

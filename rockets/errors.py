@@ -1,52 +1,24 @@
-"""Every error rockets raises on purpose, and the JSON body an HTTP client receives for it."""
+"""Every exception the server raises on purpose (the SDK's own are in ``rockets.client``).
+
+What a client is told about each is decided in :mod:`rockets.answers`; the JSON body it gets is
+:class:`rockets.wire.ErrorBody`.
+"""
 
 from __future__ import annotations
 
-import msgspec
+from rockets.wire import ErrorBody
 
 __all__ = [
-    "ConflictDetail",
-    "ErrorBody",
     "InputError",
-    "MessageSummary",
     "PluginError",
+    "PoolClosedError",
+    "PoolFullError",
     "RocketsError",
+    "SequenceError",
     "SettingsError",
     "StoreError",
     "TransientStoreError",
 ]
-
-
-class MessageSummary(msgspec.Struct, frozen=True, rename="camel"):
-    """A message's type and payload, as named in a conflict."""
-
-    message_type: str
-    message: msgspec.Raw
-
-
-class ConflictDetail(msgspec.Struct, frozen=True, rename="camel"):
-    """Both sides of a conflict: the message kept and the one refused."""
-
-    existing: MessageSummary
-    received: MessageSummary
-
-
-class ErrorBody(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, rename="camel"):
-    """The JSON body of every 4xx and 5xx answer.
-
-    ``error`` is a stable machine-readable kind, ``detail`` a sentence for people and ``path`` the
-    JSON path of the offending value in the request body (``$.message.by``, ``$[3].metadata``).
-    """
-
-    status: int
-    error: str
-    detail: str
-    path: str | None = None
-    known_types: list[str] | None = None
-    channel: str | None = None
-    message_number: int | None = None
-    conflict: ConflictDetail | None = None
-    plugin: str | None = None
 
 
 class RocketsError(Exception):
@@ -54,7 +26,8 @@ class RocketsError(Exception):
 
 
 class PluginError(RocketsError):
-    """A plugin could not be loaded or registered something invalid; the app cannot start."""
+    """A plugin could not be loaded, registered something invalid, or failed in a hook that
+    must not fail; the message names the plugin."""
 
 
 class SettingsError(RocketsError):
@@ -68,6 +41,19 @@ class StoreError(RocketsError):
 class TransientStoreError(StoreError):
     """A concurrent writer got in the way (a deadlock, a serialization failure): nothing was
     kept, and running the same group again is expected to succeed."""
+
+
+class PoolClosedError(RocketsError):
+    """The worker pool is shutting down and takes no new work."""
+
+
+class PoolFullError(RocketsError):
+    """A worker's queue is at its bound: the service is over capacity."""
+
+
+class SequenceError(RocketsError):
+    """An event was offered out of order to the aggregate: a bug in the caller, never a client
+    error."""
 
 
 class InputError(RocketsError):

@@ -19,8 +19,8 @@ if TYPE_CHECKING:
 
     from rockets.registry import EventType
     from rockets.scenario import Scenario
-    from rockets.service import RocketService
     from rockets.state import Event, RocketState
+    from rockets.view import RocketsView
 
 __all__ = [
     "PROJECT_NAME",
@@ -50,12 +50,14 @@ def register_event_types() -> Sequence[EventType[Any]]:
     Called once per application, while it is being built, before any message is accepted.
 
     Returns:
-        A sequence of :class:`rockets.EventType` records, one per ``messageType``: the type's
-        name as it appears in ``metadata.messageType``, the msgspec ``Struct`` its ``message``
-        payload decodes into, and the pure function that applies it to a rocket's state.
+        A sequence of :class:`rockets.EventType` records, one per ``messageType``: the msgspec
+        ``Struct`` its ``message`` payload decodes into, whose class name is the type's name as
+        it appears in ``metadata.messageType`` (a ``message_type`` class attribute overrides it),
+        and the pure function that applies it to a rocket's state.
 
     Results are collected from every plugin. A ``messageType`` may be registered by one plugin
-    only: a second registration stops the application from starting, naming both plugins.
+    only: a second registration stops the application from starting, naming both plugins. An
+    exception stops it too, naming the plugin.
 
     The ``apply`` function receives the rocket's current :class:`rockets.RocketState` and the
     :class:`rockets.Event` being applied, and returns the new state (build it with
@@ -81,7 +83,8 @@ def register_launch_scenarios() -> Sequence[Scenario]:
         end in. ``--verify`` compares the server's state with it.
 
     Results are collected from every plugin; scenario names must be unique. ``rockets launch``
-    uses the one named by ``--scenario``, or the first registered.
+    uses the one named by ``--scenario``, or the first registered. Plain
+    :class:`rockets.Scenario` and :class:`rockets.Planned` records, importable from ``rockets``.
     """
     raise NotImplementedError  # pragma: no cover - a spec has no body
 
@@ -127,7 +130,7 @@ def validate_message(event: Event[Any]) -> str | None:
 
     Every plugin is asked, in turn; the first reason wins. Keep it fast and free of I/O: it runs
     on the event loop for every message. An exception is treated as a bug of the plugin: the
-    message is refused with a 500 and the exception is logged.
+    message is refused with a 500 and the exception is logged, naming the plugin.
     """
     raise NotImplementedError  # pragma: no cover - a spec has no body
 
@@ -149,39 +152,49 @@ def event_applied(event: Event[Any], state: RocketState) -> None:
 
 
 @hookspec
-def register_routes(service: RocketService) -> Sequence[BaseRouteHandler | Router]:
+def register_routes(view: RocketsView) -> Sequence[BaseRouteHandler | Router]:
     """Add HTTP routes to the application.
 
-    Called once per application, while it is being built.
+    Called once per application, while it is being built (the service is not started yet:
+    keep ``view`` and call its read methods from the routes).
 
     Args:
-        service: the running service; its read methods (``rocket``, ``rockets``, ``events``,
-            ``health``) and ``registry`` are the plugin's view of the data.
+        view: the plugin's read-only view of the data (:class:`rockets.RocketsView`): the
+            ``registry`` and the read methods ``rocket``, ``rockets``, ``events``, ``health``.
 
     Returns:
         Litestar route handlers (``@get``, ``@post``, …) or routers. They are registered as the
         built-in routes are, appear in OpenAPI, and answer errors with the same JSON body. A
-        path that collides with another route stops the application from starting.
+        path that collides with another route, or an exception, stops the application from
+        starting, naming the plugin.
     """
     raise NotImplementedError  # pragma: no cover - a spec has no body
 
 
 @hookspec
-def startup(service: RocketService) -> Awaitable[None] | None:
+def startup(view: RocketsView) -> Awaitable[None] | None:
     """Run when the service starts, after the store is open and before the first request.
 
+    Args:
+        view: the plugin's read-only view of the data (see ``register_routes``).
+
     The implementation may be a plain function or a coroutine function (its coroutine is
-    awaited). An exception stops the start-up, as a store that cannot open does.
+    awaited). An exception stops the start-up, as a store that cannot open does, naming the
+    plugin.
     """
     raise NotImplementedError  # pragma: no cover - a spec has no body
 
 
 @hookspec
-def shutdown(service: RocketService) -> Awaitable[None] | None:
+def shutdown(view: RocketsView) -> Awaitable[None] | None:
     """Run when the service stops, after the last queued message is applied and before the
     store is closed.
 
+    Args:
+        view: the plugin's read-only view of the data (see ``register_routes``).
+
     The implementation may be a plain function or a coroutine function (its coroutine is
-    awaited). An exception is logged and does not keep the other plugins' shutdown from running.
+    awaited). An exception is logged, naming the plugin, and does not keep the other plugins'
+    shutdown from running.
     """
     raise NotImplementedError  # pragma: no cover - a spec has no body

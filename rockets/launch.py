@@ -15,7 +15,6 @@ from typing import Literal
 from urllib.parse import urlsplit, urlunsplit
 
 import msgspec
-import pluggy
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -28,8 +27,8 @@ from rockets.client import (
 )
 from rockets.errors import PluginError
 from rockets.scenario import VERIFIED_FIELDS, Scenario
-from rockets.schemas import Envelope
 from rockets.state import RocketState
+from rockets.wire import Envelope
 
 __all__ = [
     "LaunchOptions",
@@ -99,18 +98,23 @@ def base_url(url: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, path, "", ""))
 
 
-def find_scenario(pm: pluggy.PluginManager, name: str | None) -> Scenario:
-    """The scenario called ``name`` (or the first registered) among the plugins' offers.
+def find_scenario(offered: Sequence[tuple[str, Scenario]], name: str | None) -> Scenario:
+    """The scenario called ``name`` (or the first registered) among the plugins' offers
+    (``(plugin, scenario)`` pairs, as :meth:`rockets.hooks.PluginHooks.launch_scenarios` gives).
 
     Raises:
         PluginError: no plugin offers one by that name, or two offer the same name.
     """
     found: dict[str, Scenario] = {}
-    for offered in reversed(pm.hook.register_launch_scenarios()):
-        for scenario in offered:
-            if scenario.name in found:
-                raise PluginError(f"two plugins offer a launch scenario named {scenario.name!r}")
-            found[scenario.name] = scenario
+    owners: dict[str, str] = {}
+    for plugin, scenario in offered:
+        if scenario.name in found:
+            raise PluginError(
+                f"launch scenario {scenario.name!r} is offered twice: by plugin "
+                f"{owners[scenario.name]!r} and by plugin {plugin!r}"
+            )
+        found[scenario.name] = scenario
+        owners[scenario.name] = plugin
     if not found:
         raise PluginError("no installed plugin offers a launch scenario")
     if name is None:

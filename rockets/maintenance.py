@@ -7,9 +7,9 @@ from collections.abc import Callable
 import msgspec
 
 from rockets.aggregate import fold
-from rockets.projection import RocketQuery
 from rockets.registry import Registry
 from rockets.stores.base import Commit, Store
+from rockets.wire import RocketQuery
 
 __all__ = ["RebuildReport", "rebuild_states"]
 

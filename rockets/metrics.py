@@ -76,7 +76,7 @@ class _Collector:
         yield messages
         requests = CounterMetricFamily(
             "rockets_ingest_requests",
-            "POST /messages requests answered by the ingest fast path, by status",
+            "POST /messages requests, by status",
             labels=["status"],
         )
         for status, n in sorted(metrics.requests.items()):
@@ -109,7 +109,7 @@ class Metrics:
         )
         self.request_seconds = Histogram(
             "rockets_ingest_request_seconds",
-            "Time to answer a POST /messages request on the ingest fast path",
+            "Time to answer a POST /messages request",
             _FAST_BUCKETS,
         )
         registry.register(_Collector(self))
@@ -152,6 +152,21 @@ class Metrics:
             registry=registry,
         )
 
+    def set_queues(self, depths: Iterable[int]) -> None:
+        """Set the queue depth of every worker."""
+        for worker, depth in enumerate(depths):
+            self.queue.labels(str(worker)).set(depth)
+
+    def set_backlog(self, waiting: Iterable[RocketState], stall_seconds: float) -> None:
+        """Set the gap gauges from the rockets with messages waiting behind a gap."""
+        now = time.time()
+        waiting = list(waiting)
+        ages = [now - s.waiting_since.timestamp() for s in waiting if s.waiting_since]
+        self.waiting.set(len(waiting))
+        self.pending.set(sum(s.pending for s in waiting))
+        self.stalled.set(sum(1 for age in ages if age >= stall_seconds))
+        self.oldest_gap.set(max(ages, default=0.0))
+
     def count(self, outcomes: Iterable[tuple[str, str]]) -> None:
         """Count ``(messageType, outcome)`` pairs."""
         messages = self.messages
@@ -159,7 +174,7 @@ class Metrics:
             messages[key] = messages.get(key, 0) + 1
 
     def request(self, status: int, seconds: float) -> None:
-        """Count one fast-path request and how long it took."""
+        """Count one ``POST /messages`` request and how long it took."""
         self.requests[status] = self.requests.get(status, 0) + 1
         self.request_seconds.observe(seconds)
 

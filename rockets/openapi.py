@@ -25,8 +25,8 @@ from litestar.openapi.spec import (
 from litestar.openapi.spec.enums import OpenAPIFormat, OpenAPIType
 
 from rockets.registry import Registry
-from rockets.schemas import Metadata
 from rockets.statetype import StateSchema
+from rockets.wire import Metadata
 
 __all__ = [
     "json_schema",

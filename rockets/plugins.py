@@ -1,5 +1,8 @@
 """Builds the plugin manager of one app: hookspecs, then installed entry points, then modules
-named in the settings, then drop-in files; and describes what it loaded."""
+named in the settings, then drop-in files; and remembers where each plugin came from.
+
+Nothing here calls a hook: :class:`rockets.hooks.PluginHooks` is the one caller.
+"""
 
 from __future__ import annotations
 
@@ -8,23 +11,17 @@ import importlib.metadata
 import importlib.util
 import logging
 import sys
-from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import msgspec
 import pluggy
 
 from rockets import hookspecs
 from rockets.errors import PluginError
+from rockets.settings import Settings
 
-__all__ = [
-    "PluginInfo",
-    "PluginManager",
-    "build_plugin_manager",
-    "call_each",
-    "load_directory",
-]
+__all__ = ["PluginInfo", "PluginManager", "Source", "build_plugin_manager", "load_directory"]
 
 log = logging.getLogger("rockets.plugins")
 
@@ -63,42 +60,36 @@ class PluginManager(pluggy.PluginManager):
         return PluginInfo(name=name, source="registered", module=getattr(plugin, "__name__", None))
 
 
-def build_plugin_manager(
-    plugins_dir: str | Path | None = None,
-    blocked: Iterable[str] = (),
-    *,
-    modules: Iterable[str] = (),
-    autoload: bool = True,
-    trace: bool = False,
-) -> PluginManager:
-    """A fresh plugin manager with every plugin registered.
+def build_plugin_manager(settings: Settings) -> PluginManager:
+    """A fresh plugin manager with every plugin the settings name registered.
 
     Loading order: plugins installed under the ``rockets`` entry-point group (unless
-    ``autoload`` is off), then the importable ``modules``, then every ``*.py`` file of
-    ``plugins_dir`` (names starting with ``_`` are skipped) in name order. A plugin whose name
-    (entry-point name, module name, or file name without ``.py``) is in ``blocked`` is skipped.
-    With ``trace``, every hook call is logged (logger ``rockets.hooks``, level INFO).
+    ``plugin_autoload`` is off), then the importable ``plugin_modules``, then every ``*.py``
+    file of ``plugins_dir`` (names starting with ``_`` are skipped) in name order. A plugin
+    whose name (entry-point name, module name, or file name without ``.py``) is in
+    ``blocked_plugins`` is skipped. With ``trace_hooks``, every hook call is logged (logger
+    ``rockets.hooks``, level INFO).
 
     Raises:
         PluginError: a plugin fails to import, implements a hook that does not exist, or has the
             name of one already loaded.
     """
     pm = PluginManager()
-    for name in blocked:
+    for name in settings.blocked_plugins:
         pm.set_blocked(name)
-    if autoload:
+    if settings.plugin_autoload:
         _load_entry_points(pm)
-    for module_name in modules:
+    for module_name in settings.plugin_modules:
         _load_module(pm, module_name)
-    if plugins_dir:
-        load_directory(pm, Path(plugins_dir))
+    if settings.plugins_dir:
+        load_directory(pm, Path(settings.plugins_dir))
     try:
         pm.check_pending()
     except pluggy.PluginValidationError as exc:
         raise PluginError(
             f"plugin {pm.get_name(exc.plugin)!r} implements a hook that does not exist: {exc}"
         ) from exc
-    if trace:
+    if settings.trace_hooks:
         tracer = logging.getLogger("rockets.hooks")
         pm.trace.root.setwriter(lambda text: tracer.info(text.rstrip()))
         pm.enable_tracing()
@@ -183,18 +174,3 @@ def load_directory(pm: PluginManager, directory: Path) -> None:
             del sys.modules[module_name]
             raise PluginError(f"drop-in plugin {str(path)!r} failed to import: {exc!r}") from exc
         _register(pm, module, PluginInfo(name=name, source="file", file=str(path)))
-
-
-def call_each(pm: pluggy.PluginManager, hook: str, **kwargs: Any) -> list[tuple[str, Any]]:
-    """Call ``hook`` in each implementing plugin separately, first registered first.
-
-    Returns ``(plugin name, result)`` pairs, so that every result can be attributed to its
-    plugin. The calls go through pluggy, so tracing sees them.
-    """
-    plugins = [impl.plugin for impl in reversed(getattr(pm.hook, hook).get_hookimpls())]
-    results = []
-    for plugin in plugins:
-        caller = pm.subset_hook_caller(hook, [p for p in plugins if p is not plugin])
-        (result,) = caller(**kwargs) or [None]
-        results.append((pm.get_name(plugin) or "?", result))
-    return results

@@ -13,20 +13,12 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Generic, TypeVar
 
-from rockets.errors import RocketsError
+from rockets.errors import PoolClosedError, PoolFullError
 
-__all__ = ["PoolClosedError", "PoolFullError", "WorkerPool"]
+__all__ = ["WorkerPool"]
 
 T = TypeVar("T")
 R = TypeVar("R")
-
-
-class PoolClosedError(RocketsError):
-    """The pool is shutting down and takes no new work."""
-
-
-class PoolFullError(RocketsError):
-    """A worker's queue is at its bound: the service is over capacity."""
 
 
 _STOP = object()

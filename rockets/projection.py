@@ -3,36 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any, Literal
-
-import msgspec
+from typing import Any
 
 from rockets.state import RocketState
 from rockets.statetype import StateSchema
+from rockets.wire import RocketQuery
 
-__all__ = ["Projection", "RocketQuery", "select"]
-
-
-class RocketQuery(msgspec.Struct, frozen=True, kw_only=True):
-    """What ``GET /rockets`` asks for: exact-match filters, then sort, then page.
-
-    ``sort`` is a state field's JSON name; ``where`` holds exact-match filters on any other
-    field (plugins' fields included), by JSON name, with values of the field's type.
-    """
-
-    sort: str = "channel"
-    order: Literal["asc", "desc"] = "asc"
-    status: str | None = None
-    type: str | None = None
-    mission: str | None = None
-    where: dict[str, Any] = msgspec.field(default_factory=dict)
-    limit: int | None = None
-    offset: int = 0
-
-    def filters(self) -> dict[str, Any]:
-        """Every exact-match filter, by JSON field name."""
-        named = {"status": self.status, "type": self.type, "mission": self.mission}
-        return {**{k: v for k, v in named.items() if v is not None}, **self.where}
+__all__ = ["Projection", "select"]
 
 
 def _filtered(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import msgspec
 
@@ -15,6 +16,11 @@ class Record(msgspec.Struct, frozen=True, gc=False):
     ``payload`` is the message body re-encoded from its validated Struct: unknown fields are
     gone and the key order is fixed, so two deliveries of the same message compare equal byte
     for byte whatever whitespace or extra fields the sender used.
+
+    ``message`` is that payload decoded into its type's Struct, when it is at hand: the codec
+    sets it, so that validators, ``apply`` and listeners share one decode of the body. A record
+    read back from a store has None there, and is decoded when it is applied. Stores keep
+    ``payload`` only.
     """
 
     channel: str
@@ -23,6 +29,7 @@ class Record(msgspec.Struct, frozen=True, gc=False):
     message_time: datetime
     received_at: datetime
     payload: bytes
+    message: Any = None
 
     def same_message(self, other: Record) -> bool:
         """Whether ``other`` carries the same type and payload (a duplicate, not a conflict)."""

@@ -1,4 +1,5 @@
-"""The message-type table: messageType → (payload schema, apply function), built once per app."""
+"""The message-type table: messageType → (payload schema, apply function), built once per app
+from what the plugins' hooks returned."""
 
 from __future__ import annotations
 
@@ -6,12 +7,11 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, Generic, TypeVar, cast
 
 import msgspec
-import pluggy
 
 from rockets.errors import PluginError
-from rockets.plugins import call_each
 from rockets.state import Event, RocketState
 from rockets.statetype import StateSchema, build_state_schema
+from rockets.wire import message_type_of
 
 __all__ = ["EventType", "RegisteredType", "Registry", "build_registry"]
 
@@ -22,29 +22,29 @@ class EventType(msgspec.Struct, Generic[P], frozen=True, kw_only=True):
     """What a plugin returns from ``register_event_types``: one message type.
 
     Attributes:
-        name: the ``metadata.messageType`` value this type answers to.
-        schema: the msgspec Struct the ``message`` payload must decode into. Give new fields a
-            default and never change a field's type: stored events are decoded with it again.
+        schema: the msgspec Struct the ``message`` payload must decode into. Its class name is
+            the ``metadata.messageType`` this type answers to (or its ``message_type`` class
+            attribute, for a name that is not a Python identifier). Give new fields a default
+            and never change a field's type: stored events are decoded with it again.
         apply: ``(state, event) -> new state``, pure (see the ``register_event_types`` hook).
         description: one sentence for the API documentation.
+        name: leave it out: the type is named by its schema. When given, it must be the
+            schema's name, or the app does not start.
     """
 
-    name: str
     schema: type[P]
     apply: Callable[[RocketState, Event[P]], RocketState]
     description: str = ""
+    name: str | None = None
 
 
 class RegisteredType(msgspec.Struct, frozen=True, kw_only=True):
     """An :class:`EventType` with the plugin that registered it and its prebuilt decoder."""
 
+    name: str
     event_type: EventType[Any]
     plugin: str
     decoder: msgspec.json.Decoder[Any]
-
-    @property
-    def name(self) -> str:
-        return self.event_type.name
 
 
 class Registry(Mapping[str, RegisteredType]):
@@ -72,25 +72,39 @@ class Registry(Mapping[str, RegisteredType]):
         return list(self._types)
 
 
-def _check(event_type: object, plugin: str) -> EventType[Any]:
+def _check(event_type: object, plugin: str) -> tuple[str, EventType[Any]]:
+    """The messageType an EventType answers to, once it is known to be valid."""
     if not isinstance(event_type, EventType):
         raise PluginError(
             f"plugin {plugin!r}: register_event_types must return EventType records, "
             f"got {type(event_type).__name__}"
         )
-    if not isinstance(event_type.name, str) or not event_type.name.strip():
-        raise PluginError(f"plugin {plugin!r}: an EventType needs a non-empty name")
     if not (isinstance(event_type.schema, type) and issubclass(event_type.schema, msgspec.Struct)):
         raise PluginError(
-            f"plugin {plugin!r}: the schema of {event_type.name!r} must be a msgspec.Struct class"
+            f"plugin {plugin!r}: an EventType's schema must be a msgspec.Struct class"
+        )
+    name = message_type_of(event_type.schema)
+    if not name.strip():
+        raise PluginError(f"plugin {plugin!r}: the schema {event_type.schema!r} declares no name")
+    if event_type.name is not None and event_type.name != name:
+        raise PluginError(
+            f"plugin {plugin!r}: EventType name {event_type.name!r} is not the name its schema "
+            f"declares ({name!r}); leave name out, the schema names the type"
         )
     if not callable(event_type.apply):
-        raise PluginError(f"plugin {plugin!r}: the apply of {event_type.name!r} is not callable")
-    return event_type
+        raise PluginError(f"plugin {plugin!r}: the apply of {name!r} is not callable")
+    return name, event_type
 
 
-def build_registry(pm: pluggy.PluginManager) -> Registry:
-    """Collect every plugin's message types and state fields into a :class:`Registry`.
+def build_registry(
+    event_types: Iterable[tuple[str, object]],
+    state_extensions: Iterable[tuple[str, object]] = (),
+) -> Registry:
+    """Build the registry from what the plugins returned.
+
+    Args:
+        event_types: ``(plugin name, what its register_event_types returned)`` pairs.
+        state_extensions: ``(plugin name, what its extend_rocket_state returned)`` pairs.
 
     Raises:
         PluginError: a plugin returned something that is not a valid EventType, two plugins
@@ -98,19 +112,18 @@ def build_registry(pm: pluggy.PluginManager) -> Registry:
             :func:`rockets.statetype.build_state_schema`).
     """
     found: dict[str, RegisteredType] = {}
-    # Plugins are asked one by one (first registered first) so that every type can be
-    # attributed to its plugin, both in errors and in introspection.
-    for plugin, returned in call_each(pm, "register_event_types"):
+    for plugin, returned in event_types:
         for item in cast(Iterable[object], returned or ()):
-            event_type = _check(item, plugin)
-            if event_type.name in found:
+            name, event_type = _check(item, plugin)
+            if name in found:
                 raise PluginError(
-                    f"messageType {event_type.name!r} is registered twice: by plugin "
-                    f"{found[event_type.name].plugin!r} and by plugin {plugin!r}"
+                    f"messageType {name!r} is registered twice: by plugin "
+                    f"{found[name].plugin!r} and by plugin {plugin!r}"
                 )
-            found[event_type.name] = RegisteredType(
+            found[name] = RegisteredType(
+                name=name,
                 event_type=event_type,
                 plugin=plugin,
                 decoder=msgspec.json.Decoder(event_type.schema),
             )
-    return Registry(found, build_state_schema(call_each(pm, "extend_rocket_state")))
+    return Registry(found, build_state_schema(state_extensions))

@@ -1,4 +1,5 @@
-"""The HTTP routes: thin handlers that parse the query, call the service and return Structs."""
+"""The HTTP routes: thin handlers that parse the query, call the service and return Structs;
+and the exception handlers that make every error an :class:`ErrorBody`."""
 
 from __future__ import annotations
 
@@ -15,40 +16,29 @@ from litestar.params import FromPath, FromQuery, HeaderParameter, QueryParameter
 from litestar.response import Stream
 from prometheus_client import CONTENT_TYPE_LATEST
 
+from rockets.answers import INTERNAL, TOO_LARGE, error
 from rockets.dashboard import dashboard_routes
-from rockets.errors import ErrorBody, InputError
-from rockets.introspection import PluginsReport, describe
+from rockets.errors import InputError
+from rockets.ingress import Ingress
+from rockets.introspection import PluginsReport
 from rockets.openapi import messages_operation_class, rockets_operation_class
-from rockets.plugins import PluginManager
-from rockets.projection import RocketQuery
-from rockets.schemas import (
+from rockets.service import RocketService
+from rockets.state import RocketState
+from rockets.stream import PING_SECONDS, Position, with_pings
+from rockets.wire import (
     Ack,
+    ErrorBody,
     EventView,
     Health,
+    RocketQuery,
     StalledChannel,
     StatePoint,
     StreamReset,
 )
-from rockets.service import RocketService
-from rockets.state import RocketState
-from rockets.stream import PING_SECONDS, Position, with_pings
 
 __all__ = ["build_routes", "exception_handlers"]
 
 log = logging.getLogger("rockets")
-
-_KINDS = {
-    400: "bad_request",
-    401: "unauthorized",
-    403: "forbidden",
-    404: "not_found",
-    405: "method_not_allowed",
-    413: "too_large",
-    415: "unsupported_media_type",
-    422: "rejected",
-    429: "too_many_requests",
-    503: "unavailable",
-}
 
 
 def _error_response(body: ErrorBody, headers: dict[str, str] | None = None) -> Response[ErrorBody]:
@@ -63,7 +53,7 @@ def _on_http_exception(_: Request[Any, Any, Any], exc: HTTPException) -> Respons
     status = exc.status_code
     detail = exc.detail
     if status == 413:
-        detail = "the request body is larger than this server accepts"
+        detail = TOO_LARGE.detail
     if isinstance(exc, ValidationException) and isinstance(exc.extra, list) and exc.extra:
         problems = [
             f"{getattr(item.get('source'), 'value', 'request')} parameter "
@@ -72,14 +62,12 @@ def _on_http_exception(_: Request[Any, Any, Any], exc: HTTPException) -> Respons
             if isinstance(item, dict)
         ]
         detail = "; ".join(problems) or detail
-    body = ErrorBody(status=status, error=_KINDS.get(status, "error"), detail=detail)
-    return _error_response(body, exc.headers)
+    return _error_response(error(status, detail), exc.headers)
 
 
 def _on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[ErrorBody]:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    body = ErrorBody(status=500, error="internal", detail="internal error; see the server log")
-    return _error_response(body)
+    return _error_response(INTERNAL)
 
 
 exception_handlers: dict[type[Exception] | int, Any] = {
@@ -121,18 +109,15 @@ def _query(service: RocketService, request: Request[Any, Any, Any]) -> dict[str,
         try:
             where[field.json_name] = msgspec.convert(raw, field.type, strict=False)
         except msgspec.ValidationError as exc:
-            raise InputError(
-                ErrorBody(
-                    status=400,
-                    error="bad_request",
-                    detail=f"query parameter {field.json_name!r}: {exc}",
-                )
-            ) from None
+            raise InputError(error(400, f"query parameter {field.json_name!r}: {exc}")) from None
     return where
 
 
-def build_routes(service: RocketService, plugins: PluginManager) -> list[BaseRouteHandler]:
-    """The built-in route handlers of one app, bound to its ``service``."""
+def build_routes(
+    service: RocketService, ingress: Ingress, report: PluginsReport
+) -> list[BaseRouteHandler]:
+    """The built-in route handlers of one app, bound to its ``service``; ``POST /messages`` is
+    answered by ``ingress`` (the route is reached only through CORS, and documents it)."""
     settings = service.settings
     schema = service.registry.state
     guarded = settings.ingest_token is not None or settings.read_token is not None
@@ -148,7 +133,6 @@ def build_routes(service: RocketService, plugins: PluginManager) -> list[BaseRou
     @post(
         "/messages",
         status_code=202,
-        request_max_body_size=settings.max_body_bytes,
         operation_class=messages_operation_class(service.registry, settings.max_batch),
         responses={
             code: _ERRORS[code]
@@ -165,16 +149,7 @@ def build_routes(service: RocketService, plugins: PluginManager) -> list[BaseRou
         waiting behind a gap), ``duplicate`` when already received. A 409 names both sides of a
         conflict; a batch always gets one acknowledgement per message, in order.
         """
-        content_type = request.headers.get("content-type")
-        if content_type is not None and "json" not in content_type.lower():
-            raise InputError(
-                ErrorBody(
-                    status=415,
-                    error="unsupported_media_type",
-                    detail=f"send JSON (Content-Type: application/json), not {content_type!r}",
-                )
-            )
-        answer = await service.ingest(await request.body())
+        answer = await ingress.answer(cast(Any, request.scope), cast(Any, request.receive))
         headers = None
         if answer.retry_after is not None:
             headers = {"Retry-After": str(answer.retry_after)}
@@ -197,11 +172,7 @@ def build_routes(service: RocketService, plugins: PluginManager) -> list[BaseRou
         holds how many rockets matched before ``limit``/``offset``."""
         if sort not in schema.fields:
             raise InputError(
-                ErrorBody(
-                    status=400,
-                    error="bad_request",
-                    detail=f"query parameter 'sort': use one of {', '.join(sortable)}",
-                )
+                error(400, f"query parameter 'sort': use one of {', '.join(sortable)}")
             )
         query = RocketQuery(
             sort=sort,
@@ -322,10 +293,7 @@ def build_routes(service: RocketService, plugins: PluginManager) -> list[BaseRou
     @get("/metrics", summary="Prometheus metrics", tags=["service"], media_type=CONTENT_TYPE_LATEST)
     async def metrics() -> Response[bytes]:
         """The service's metrics in Prometheus' text format (see docs/operations.md)."""
-        await service.refresh_metrics()
-        return Response(service.metrics.render(), media_type=CONTENT_TYPE_LATEST)
-
-    report = describe(plugins, service.registry)
+        return Response(await service.metrics_text(), media_type=CONTENT_TYPE_LATEST)
 
     @get("/plugins", summary="Loaded plugins", tags=["service"], responses=reads())
     async def list_plugins() -> PluginsReport:

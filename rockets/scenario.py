@@ -13,15 +13,22 @@ from typing import Any
 import msgspec
 
 from rockets.state import RocketState
+from rockets.wire import message_type_of
 
 __all__ = ["VERIFIED_FIELDS", "Planned", "Scenario"]
 
 
 class Planned(msgspec.Struct, frozen=True):
-    """One message of an invented rocket's life: its type and its payload."""
+    """One message of an invented rocket's life: its type and its payload (a payload Struct,
+    or a mapping). ``Planned.of(payload)`` takes the type a payload Struct declares."""
 
     message_type: str
     payload: Any
+
+    @classmethod
+    def of(cls, payload: msgspec.Struct) -> Planned:
+        """The message that carries ``payload``, of the type its Struct declares."""
+        return cls(message_type_of(type(payload)), payload)
 
 
 class Scenario(msgspec.Struct, frozen=True, kw_only=True):

@@ -8,6 +8,8 @@ it without a lock.
 from __future__ import annotations
 
 import enum
+import sys
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -103,6 +105,41 @@ class Sequencer:
     def applied(self, channel: str) -> int:
         log = self.channels.get(channel)
         return 0 if log is None else log.applied
+
+    def position(self, channel: str) -> tuple[int, int, int]:
+        """``(applied, highest, pending)``: the last applied number, the highest number seen,
+        and how many messages wait behind the gap."""
+        log = self.channels.get(channel)
+        return (0, 0, 0) if log is None else (log.applied, log.highest, len(log.pending))
+
+    def waiting_channels(self) -> list[str]:
+        """The channels with messages waiting behind a gap."""
+        return [channel for channel, log in self.channels.items() if log.pending]
+
+    def pending_records(self, channel: str) -> list[Record]:
+        """The messages of ``channel`` waiting behind its gap, in number order."""
+        log = self.channels.get(channel)
+        return [] if log is None else [log.pending[n] for n in sorted(log.pending)]
+
+    def load(self, channel: str, applied: int, highest: int, pending: Iterable[Record]) -> None:
+        """Take a channel's sequencing state as a store kept it (its waiting messages too)."""
+        log = ChannelLog(applied, highest, {r.message_number: r for r in pending})
+        previous = self.channels.get(channel)
+        if previous is not None:
+            self.total_pending -= len(previous.pending)
+        self.channels[channel] = log
+        self.total_pending += len(log.pending)
+
+    def recover(self, record: Record) -> tuple[Record, ...]:
+        """Take back a message a store kept, whatever the bounds: it was acknowledged, so it is
+        never refused for a bound set lower since. Returns the records that join the event log
+        now, as :meth:`offer` does."""
+        bounds = self.max_pending_per_channel, self.max_pending_total
+        self.max_pending_per_channel = self.max_pending_total = sys.maxsize
+        try:
+            return self.offer(record).ready
+        finally:
+            self.max_pending_per_channel, self.max_pending_total = bounds
 
     def offer(self, record: Record) -> Offer:
         """Take one numbered message and say what became of it."""

@@ -1,190 +1,52 @@
-"""The service behind the HTTP routes: ingest a request body, answer reads.
+"""The service behind the edge: its lifecycle, the ingest of a request body, and the reads.
 
-It owns the pieces of one running app (codec, worker pool, engine, store, projection) and turns
-the engine's verdicts into API answers. It knows nothing of HTTP frameworks, so a faster
-front end can call it exactly as the Litestar routes do.
+It is handed its collaborators (codec, store, worker pool, stream hub, metrics, plugins) by the
+composition root (:func:`rockets.app.build_service`) and knows nothing of HTTP frameworks. What
+plugins see of it is :class:`ServiceView`, never the service itself.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import functools
 import logging
-from collections import Counter
 from datetime import UTC, datetime
 from typing import cast
 
-import msgspec
-
-from rockets.aggregate import apply_record, event_of, fold, initial_state
+from rockets.aggregate import apply_record, apply_records, event_of, fold, initial_state
+from rockets.answers import (
+    Answer,
+    IngestAnswer,
+    ingest_answer,
+    not_found,
+    plugin_refusal,
+)
 from rockets.codec import Codec
-from rockets.engine import Engine, Listener, Outcome
-from rockets.errors import ConflictDetail, ErrorBody, InputError, MessageSummary, StoreError
-from rockets.hookcalls import PluginHooks
+from rockets.engine import Outcome
+from rockets.errors import InputError, PoolClosedError, PoolFullError, StoreError
+from rockets.hooks import PluginHooks
 from rockets.metrics import Metrics
-from rockets.pool import PoolClosedError, PoolFullError, WorkerPool
-from rockets.projection import RocketQuery
+from rockets.pool import WorkerPool
 from rockets.records import Record
 from rockets.registry import Registry
-from rockets.schemas import (
-    MAX_MESSAGE_NUMBER,
-    Ack,
-    AckStatus,
-    EventView,
-    Health,
-    StalledChannel,
-    StatePoint,
-    StreamedEvent,
-)
-from rockets.sequencer import Verdict
 from rockets.settings import Settings
 from rockets.state import RocketState
-from rockets.stores import Limits, Store, open_store
+from rockets.stores import Store
 from rockets.stream import StreamHub
+from rockets.summary import IngestSummary
+from rockets.wire import (
+    ErrorBody,
+    EventView,
+    Health,
+    RocketQuery,
+    StalledChannel,
+    StatePoint,
+)
 
-__all__ = ["IngestAnswer", "RocketService"]
-
-RETRY_AFTER_SECONDS = 1
+__all__ = ["RocketService", "ServiceView"]
 
 log = logging.getLogger("rockets")
 ingest_log = logging.getLogger("rockets.ingest")
-
-
-class IngestAnswer(msgspec.Struct, frozen=True):
-    """The HTTP answer to one ``POST /messages``: status, JSON body and optional Retry-After."""
-
-    status_code: int
-    body: Ack | list[Ack] | ErrorBody
-    retry_after: int | None = None
-
-
-def _summary(record: Record) -> MessageSummary:
-    return MessageSummary(message_type=record.message_type, message=msgspec.Raw(record.payload))
-
-
-class _Refusal(msgspec.Struct, frozen=True):
-    """How a message that was not taken is answered: HTTP status, error kind, sentence."""
-
-    status: int
-    error: str
-    detail: str
-
-
-_REFUSALS = {
-    Verdict.CONFLICT: _Refusal(
-        409, "conflict", "this number was already received with a different type or payload"
-    ),
-    Verdict.CHANNEL_FULL: _Refusal(
-        429,
-        "pending_full",
-        "the channel's pending buffer is full: send the messages that fill its gap first",
-    ),
-    Verdict.ALL_FULL: _Refusal(429, "pending_full", "the pending buffers are full: retry later"),
-    Verdict.NUMBERS_EXHAUSTED: _Refusal(
-        400,
-        "numbers_exhausted",
-        f"the channel has used messageNumber {MAX_MESSAGE_NUMBER}, the largest there is",
-    ),
-}
-_STORE_FAILED = _Refusal(503, "unavailable", "the store failed and kept nothing: send it again")
-_SHUTTING_DOWN = _Refusal(503, "unavailable", "the service is shutting down: send it again")
-_OVER_CAPACITY = _Refusal(503, "unavailable", "the service is over capacity: send it again")
-_INTERNAL = _Refusal(500, "internal", "internal error; see the server log")
-# A batch's status is that of its most urgent refusal: what a retry may fix comes first.
-_PRECEDENCE = (503, 429, 500, 400, 409)
-
-Answer = Outcome | Exception
-"""What became of one message: an outcome, or the exception its worker's group failed with."""
-
-
-def _refusal(answer: Answer) -> _Refusal | None:
-    if isinstance(answer, Outcome):
-        verdict = answer.verdict
-        # Identity first: hashing an Enum member runs Python code, and this is per message.
-        if verdict is Verdict.ACCEPTED or verdict is Verdict.DUPLICATE:
-            return None
-        return _REFUSALS.get(verdict)
-    if isinstance(answer, StoreError):
-        return _STORE_FAILED
-    if isinstance(answer, PoolClosedError):
-        return _SHUTTING_DOWN
-    if isinstance(answer, PoolFullError):
-        return _OVER_CAPACITY
-    return _INTERNAL
-
-
-def _status(answer: Answer, refusal: _Refusal | None) -> AckStatus:
-    """What became of one message, as its acknowledgement and the metrics name it;
-    ``refusal`` is ``_refusal(answer)``."""
-    if refusal is None:
-        assert isinstance(answer, Outcome)
-        return "accepted" if answer.verdict is Verdict.ACCEPTED else "duplicate"
-    return "conflict" if refusal.error == "conflict" else "rejected"
-
-
-def _ack(record: Record, answer: Answer, refusal: _Refusal | None, status: AckStatus) -> Ack:
-    """The acknowledgement of one message."""
-    if isinstance(answer, Outcome):
-        record = answer.record  # numbered, if the sender left the number out
-    return Ack(
-        channel=record.channel,
-        message_number=record.message_number,
-        status=status,
-        detail=None if refusal is None else refusal.detail,
-    )
-
-
-def _single(
-    record: Record, answer: Answer, refusal: _Refusal | None, status: AckStatus
-) -> IngestAnswer:
-    """The answer for a request that held one message."""
-    if refusal is None:
-        return IngestAnswer(202, _ack(record, answer, None, status))
-    if refusal is _INTERNAL:
-        assert isinstance(answer, Exception)
-        raise answer  # the app's handler logs it and answers 500
-    if isinstance(answer, Outcome):
-        record = answer.record
-    body = ErrorBody(
-        status=refusal.status,
-        error=refusal.error,
-        detail=refusal.detail,
-        channel=record.channel,
-        message_number=record.message_number or None,
-    )
-    if isinstance(answer, Outcome) and answer.existing is not None:
-        existing = answer.existing
-        detail = (
-            f"message {record.message_number} of channel {record.channel!r} was already "
-            f"received, as {existing.message_type}, with different content; the first one is "
-            "kept"
-        )
-        conflict = ConflictDetail(existing=_summary(existing), received=_summary(record))
-        body = msgspec.structs.replace(body, detail=detail, conflict=conflict)
-    return IngestAnswer(refusal.status, body, _retry_after(refusal.status))
-
-
-def _batch(
-    records: list[Record],
-    answers: list[Answer],
-    refusals: list[_Refusal | None],
-    statuses: list[AckStatus],
-) -> IngestAnswer:
-    """The answer for a batch: one acknowledgement per message, in request order."""
-    acks = []
-    codes = set()
-    for record, answer, refusal, status in zip(records, answers, refusals, statuses, strict=True):
-        if refusal is _INTERNAL and isinstance(answer, Exception):
-            log.error("a batch share failed", exc_info=answer)
-        if refusal is not None:
-            codes.add(refusal.status)
-        acks.append(_ack(record, answer, refusal, status))
-    code = next((c for c in _PRECEDENCE if c in codes), 202)
-    return IngestAnswer(code, acks, _retry_after(code))
-
-
-def _retry_after(status: int) -> int | None:
-    return RETRY_AFTER_SECONDS if status in (429, 503) else None
 
 
 class RocketService:
@@ -192,48 +54,38 @@ class RocketService:
 
     Args:
         settings: the configuration.
-        registry: the message types, built from the plugins.
-        store: the event store; by default the one ``settings.store`` names.
+        registry: the message types and the state type.
+        codec: decodes request bodies for ``registry``.
+        store: the event store (not yet open).
+        pool: the worker pool whose handler is the engine (not yet started).
+        hub: the live stream's hub, fed by the engine.
+        metrics: the figures the engine and the edge report into.
+        hooks: the plugins' hooks.
     """
 
     def __init__(
         self,
+        *,
         settings: Settings,
         registry: Registry,
-        store: Store | None = None,
-        hooks: PluginHooks | None = None,
+        codec: Codec,
+        store: Store,
+        pool: WorkerPool[list[Record], list[Outcome]],
+        hub: StreamHub,
+        metrics: Metrics,
+        hooks: PluginHooks,
     ) -> None:
         self.settings = settings
         self.registry = registry
+        self.codec = codec
+        self.store = store
+        self.pool = pool
+        self.hub = hub
+        self.metrics = metrics
         self.hooks = hooks
-        self.codec = Codec(registry, settings.max_batch, settings.max_payload_bytes)
-        limits = Limits(
-            max_pending_per_channel=settings.max_pending_per_channel,
-            max_pending_total=settings.max_pending_total,
-        )
-        self.store = store if store is not None else open_store(settings.store, limits)
-        streamed = msgspec.json.Encoder()
-        self.hub = StreamHub(
-            settings.stream_history,
-            lambda record, state: streamed.encode(
-                StreamedEvent(channel=record.channel, event=EventView.of(record), state=state)
-            ).decode(),
-        )
-        self.metrics = Metrics()
-        listeners: list[Listener] = [self.hub.publish, self.metrics.applied]
-        if hooks is not None and hooks.has_listeners:
-            listeners.append(hooks.applied)
-        self.engine = Engine(
-            registry, self.store, listeners, on_commit=self.metrics.commit_seconds.observe
-        )
-        self.pool: WorkerPool[list[Record], list[Outcome]] = WorkerPool(
-            settings.worker_count,
-            self.engine.process,
-            max_queue=-(-settings.max_queue // settings.worker_count),
-        )
+        self.view = ServiceView(self)
+        self.summary = IngestSummary(settings.log_summary_seconds, lambda: pool.queued)
         self._started = False
-        self._tally: Counter[str] = Counter()
-        self._summaries: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         """Open the store (which rebuilds what it keeps in memory), start the workers, run the
@@ -241,17 +93,16 @@ class RocketService:
         closes what it opened."""
         if self._started:
             return
-        recovered = await self.store.open(self.registry)
+        recovered = await self.open_store()
         try:
             self.pool.start()
-            if self.hooks is not None:
-                await self.hooks.lifecycle("startup", self, stop_on_error=True)
+            await self.hooks.startup(self.view)
         except BaseException:
             await self.pool.close()
             await self.store.close()
             raise
         self._started = True
-        self._summaries = asyncio.create_task(self._summarize(), name="rockets-log-summary")
+        self.summary.start()
         log.info(
             "rockets ready: %s store (%d messages recovered, %d rockets), %d workers, "
             "message types: %s",
@@ -262,6 +113,12 @@ class RocketService:
             ", ".join(self.registry.names),
         )
 
+    async def open_store(self) -> int:
+        """Open the store, which rebuilds what it keeps in memory by folding events with this
+        app's plugins; how many messages it read back."""
+        registry = self.registry
+        return await self.store.open(registry.state, functools.partial(apply_records, registry))
+
     async def stop(self) -> None:
         """Apply everything queued, run the plugins' ``shutdown``, close the store. Stopping a
         service that is not started does nothing."""
@@ -269,39 +126,39 @@ class RocketService:
             return
         self._started = False
         self.hub.close()
-        if self._summaries is not None:
-            self._summaries.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._summaries
+        await self.summary.stop()
         log.info("rockets stopping: applying %d queued requests", self.pool.queued)
         await self.pool.close()
-        if self.hooks is not None:
-            await self.hooks.lifecycle("shutdown", self, stop_on_error=False)
+        await self.hooks.shutdown(self.view)
         rockets = await self.store.count()
         await self.store.close()
         log.info("rockets stopped: %d rockets", rockets)
 
     async def ingest(self, body: bytes) -> IngestAnswer:
-        """Decode, sequence, apply and store the messages of one request body."""
+        """Decode, validate, sequence, apply and store the messages of one request body.
+
+        Raises:
+            Exception: a bug (of a plugin or of rockets) failed the request: the edge logs it
+                and answers 500.
+        """
         try:
             decoded = self.codec.decode(body, datetime.now(UTC))
         except InputError as exc:
             self.metrics.count([("", "invalid")])
-            return IngestAnswer(exc.body.status, exc.body)
+            return IngestAnswer.of(exc.body)
         records = decoded.records
-        if self.hooks is not None and self.hooks.has_validators:
+        if self.hooks.has_validators:
             refusal = self._validate(records, decoded.is_batch)
             if refusal is not None:
                 self.metrics.count((r.message_type, "rejected") for r in records)
-                return IngestAnswer(refusal.status, refusal)
+                return IngestAnswer.of(refusal)
         answers = await self._dispatch(records)
-        refusals = [_refusal(answer) for answer in answers]
-        statuses = [_status(a, r) for a, r in zip(answers, refusals, strict=True)]
+        answer, statuses = ingest_answer(records, answers, decoded.is_batch)
         self.metrics.count(zip([r.message_type for r in records], statuses, strict=True))
-        self._tally.update(statuses)
+        self.summary.count(statuses)
         if ingest_log.isEnabledFor(logging.DEBUG):
-            for record, answer, status in zip(records, answers, statuses, strict=True):
-                numbered = answer.record if isinstance(answer, Outcome) else record
+            for record, outcome, status in zip(records, answers, statuses, strict=True):
+                numbered = outcome.record if isinstance(outcome, Outcome) else record
                 ingest_log.debug(
                     "%s#%d %s: %s",
                     numbered.channel,
@@ -309,26 +166,14 @@ class RocketService:
                     numbered.message_type,
                     status,
                 )
-        if not decoded.is_batch:
-            return _single(records[0], answers[0], refusals[0], statuses[0])
-        return _batch(records, answers, refusals, statuses)
+        return answer
 
     def _validate(self, records: list[Record], is_batch: bool) -> ErrorBody | None:
         """Ask the plugins' validators about every message; the first refusal, if any."""
-        assert self.hooks is not None
         for i, record in enumerate(records):
             refused = self.hooks.validate(event_of(self.registry, record))
             if refused is not None:
-                plugin, reason = refused
-                return ErrorBody(
-                    status=422,
-                    error="rejected",
-                    detail=reason,
-                    path=f"$[{i}]" if is_batch else "$",
-                    plugin=plugin,
-                    channel=record.channel,
-                    message_number=record.message_number or None,
-                )
+                return plugin_refusal(*refused, record, f"$[{i}]" if is_batch else "$")
         return None
 
     async def _dispatch(self, records: list[Record]) -> list[Answer]:
@@ -378,14 +223,7 @@ class RocketService:
         """
         state = await self.store.rocket(channel)
         if state is None:
-            raise InputError(
-                ErrorBody(
-                    status=404,
-                    error="not_found",
-                    detail=f"no rocket on channel {channel!r}",
-                    channel=channel,
-                )
-            )
+            raise InputError(not_found(channel))
         return state
 
     async def rocket_at(self, channel: str, number: int) -> RocketState:
@@ -396,18 +234,7 @@ class RocketService:
         """
         current = await self.rocket(channel)
         if number > current.last_message_number:
-            raise InputError(
-                ErrorBody(
-                    status=404,
-                    error="not_found",
-                    detail=(
-                        f"channel {channel!r} has no event {number} yet "
-                        f"(last applied: {current.last_message_number})"
-                    ),
-                    channel=channel,
-                    message_number=number,
-                )
-            )
+            raise InputError(not_found(channel, number, current.last_message_number))
         records = await self.store.events(channel, 1, number)
         state = fold(self.registry, channel, records)
         return state.with_backlog(current.pending, current.waiting_since)
@@ -463,41 +290,16 @@ class RocketService:
                 )
         return sorted(found, key=lambda s: (s.waiting_since, s.channel))
 
-    async def _summarize(self) -> None:
-        """Every ``log_summary_seconds``, one INFO line of what was ingested (none if nothing)."""
-        every = self.settings.log_summary_seconds
-        while True:
-            await asyncio.sleep(every)
-            tally, self._tally = self._tally, Counter()
-            total = sum(tally.values())
-            if total:
-                detail = ", ".join(f"{n} {outcome}" for outcome, n in sorted(tally.items()))
-                log.info(
-                    "ingested %d messages in the last %gs (%.0f/s): %s; %d requests queued",
-                    total,
-                    every,
-                    total / every,
-                    detail,
-                    self.pool.queued,
-                )
-
-    async def refresh_metrics(self) -> None:
-        """Bring the gauges up to date (before ``/metrics`` is rendered)."""
+    async def metrics_text(self) -> bytes:
+        """The metrics, brought up to date, in Prometheus' text format."""
         metrics = self.metrics
-        for worker, depth in enumerate(self.pool.depths()):
-            metrics.queue.labels(str(worker)).set(depth)
-        waiting = await self.store.waiting()
-        now = datetime.now(UTC)
-        ages = [(now - s.waiting_since).total_seconds() for s in waiting if s.waiting_since]
-        metrics.waiting.set(len(waiting))
-        metrics.pending.set(sum(s.pending for s in waiting))
-        metrics.stalled.set(sum(1 for age in ages if age >= self.settings.stall_seconds))
-        metrics.oldest_gap.set(max(ages, default=0.0))
+        metrics.set_queues(self.pool.depths())
+        metrics.set_backlog(await self.store.waiting(), self.settings.stall_seconds)
         metrics.rockets.set(await self.store.count())
-        if self.hooks is not None:
-            metrics.listener_failures.set(self.hooks.listener_failures)
+        metrics.listener_failures.set(self.hooks.listener_failures)
         metrics.stream_subscribers.set(self.hub.subscribers)
         metrics.stream_delivered.set(self.hub.delivered)
+        return metrics.render()
 
     async def health(self) -> Health:
         """Whether the service can take messages, and a few vital figures."""
@@ -517,3 +319,28 @@ class RocketService:
             message_types=self.registry.names,
             detail=detail,
         )
+
+
+class ServiceView:
+    """The read-only view of a service that plugins get (a :class:`rockets.RocketsView`)."""
+
+    __slots__ = ("_service",)
+
+    def __init__(self, service: RocketService) -> None:
+        self._service = service
+
+    @property
+    def registry(self) -> Registry:
+        return self._service.registry
+
+    async def rocket(self, channel: str) -> RocketState:
+        return await self._service.rocket(channel)
+
+    async def rockets(self, query: RocketQuery) -> tuple[int, list[RocketState]]:
+        return await self._service.rockets(query)
+
+    async def events(self, channel: str, start: int, limit: int) -> tuple[int, list[EventView]]:
+        return await self._service.events(channel, start, limit)
+
+    async def health(self) -> Health:
+        return await self._service.health()

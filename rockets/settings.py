@@ -4,23 +4,28 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import msgspec
 
 from rockets.errors import SettingsError
 
-if TYPE_CHECKING:
-    from rockets.plugins import PluginManager
-
-__all__ = ["ENVIRONMENT", "Settings"]
+__all__ = ["ENVIRONMENT", "Limits", "Settings"]
 
 Positive = Annotated[int, msgspec.Meta(ge=1)]
 Seconds = Annotated[float, msgspec.Meta(gt=0)]
 
 
+class Limits(msgspec.Struct, frozen=True, kw_only=True):
+    """The pending-buffer bounds a store's sequencers enforce (defaults: :class:`Settings`)."""
+
+    max_pending_per_channel: int
+    max_pending_total: int
+
+
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
-    """Every setting, with its default. See the configuration table in README.md."""
+    """Every setting, with its default: the only place a default is written. See the
+    configuration table in README.md."""
 
     worker_count: Annotated[int, msgspec.Meta(ge=1, le=256)] = 3
     store: str = "memory://"
@@ -46,16 +51,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     stream_history: Positive = 10_000
     log_summary_seconds: Seconds = 60.0
 
-    def plugin_manager(self) -> PluginManager:
-        """A fresh plugin manager loaded as these settings say."""
-        from rockets.plugins import build_plugin_manager
-
-        return build_plugin_manager(
-            self.plugins_dir,
-            self.blocked_plugins,
-            modules=self.plugin_modules,
-            autoload=self.plugin_autoload,
-            trace=self.trace_hooks,
+    @property
+    def limits(self) -> Limits:
+        """The pending-buffer bounds of these settings."""
+        return Limits(
+            max_pending_per_channel=self.max_pending_per_channel,
+            max_pending_total=self.max_pending_total,
         )
 
     def with_values(self, **values: object) -> Settings:

@@ -8,7 +8,6 @@ import pytest
 from litestar.testing import TestClient
 
 from rockets.app import create_app
-from rockets.fastpath import fast_ingest
 from rockets.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,21 +33,11 @@ def settings() -> Settings:
     return core_settings()
 
 
-SERVED_AS = ["litestar", "fastpath"]
-
-
-def served(settings: Settings, way: str) -> TestClient:  # type: ignore[type-arg]
-    """A test client of a fresh app (own plugin manager, registry and store), served ``way``:
-    as Litestar's app (``litestar run``), or as ``rockets serve`` serves it, behind the ingest
-    fast path. Enter it to run the app's lifespan."""
-    app = create_app(settings)
-    return TestClient(app if way == "litestar" else fast_ingest(app, app.state.rockets))
-
-
-@pytest.fixture(params=SERVED_AS)
-def client(settings: Settings, request: pytest.FixtureRequest) -> Iterator[TestClient]:  # type: ignore[type-arg]
-    """A fresh app with its lifespan running, served each way (see :func:`served`)."""
-    with served(settings, request.param) as test_client:
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient]:  # type: ignore[type-arg]
+    """A fresh app (own plugin manager, registry and store) with its lifespan running: the very
+    object ``litestar run`` and ``rockets serve`` serve."""
+    with TestClient(create_app(settings)) as test_client:
         yield test_client
 
 

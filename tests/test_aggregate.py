@@ -5,17 +5,19 @@ from datetime import UTC, datetime
 import msgspec
 import pytest
 
-from rockets.aggregate import SequenceError, apply_record, fold, initial_state
-from rockets.plugins import build_plugin_manager
+from rockets.aggregate import apply_record, fold, initial_state
+from rockets.app import load_plugins
+from rockets.errors import SequenceError
 from rockets.records import Record
-from rockets.registry import Registry, build_registry
+from rockets.registry import Registry
+from rockets.settings import Settings
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")
 def registry() -> Registry:
-    return build_registry(build_plugin_manager())
+    return load_plugins(Settings()).registry()
 
 
 def events(*messages: tuple[str, dict[str, object]]) -> list[Record]:

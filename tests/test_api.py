@@ -451,7 +451,7 @@ class PickyStore(MemoryStore):
 def test_a_store_failure_fails_only_the_messages_it_hit() -> None:
     settings = core_settings(worker_count=64)  # 'good' and 'bad' land on different workers
     app = create_app(settings, store=PickyStore())
-    service = app.state.rockets
+    service = app.service
     assert service.pool.index("good") != service.pool.index("bad")
     with TestClient(app) as client:
         single = client.post("/messages", json=launch("bad"))

@@ -35,10 +35,10 @@ from rockets.client import (
     message,
 )
 from rockets.errors import StoreError
-from rockets.schemas import Envelope
 from rockets.settings import Settings
 from rockets.state import RocketState
 from rockets.stores import MemoryStore
+from rockets.wire import Envelope
 
 from .conftest import ROOT, core_settings
 

@@ -6,22 +6,23 @@ from datetime import UTC, datetime, timedelta, timezone
 import msgspec
 import pytest
 
+from rockets.app import load_plugins
 from rockets.codec import Codec, parse_message_time
 from rockets.errors import InputError
-from rockets.plugins import build_plugin_manager
-from rockets.registry import Registry, build_registry
+from rockets.registry import Registry
+from rockets.settings import Settings
 
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")
 def registry() -> Registry:
-    return build_registry(build_plugin_manager())
+    return load_plugins(Settings()).registry()
 
 
 @pytest.fixture
 def codec(registry: Registry) -> Codec:
-    return Codec(registry, max_batch=3)
+    return Codec(registry, max_batch=3, max_payload_bytes=Settings().max_payload_bytes)
 
 
 def body(metadata: dict[str, object], message: object) -> bytes:

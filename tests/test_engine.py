@@ -6,14 +6,15 @@ from pathlib import Path
 import msgspec
 import pytest
 
+from rockets.app import load_plugins
 from rockets.engine import Engine
 from rockets.errors import StoreError
-from rockets.plugins import build_plugin_manager
 from rockets.records import Record
-from rockets.registry import Registry, build_registry
-from rockets.schemas import MAX_MESSAGE_NUMBER
+from rockets.registry import Registry
 from rockets.sequencer import Verdict
+from rockets.settings import Settings
 from rockets.stores import Commit, Limits, MemoryStore
+from rockets.wire import MAX_MESSAGE_NUMBER
 
 pytestmark = pytest.mark.anyio
 T = datetime(2026, 1, 1, tzinfo=UTC)
@@ -21,7 +22,7 @@ T = datetime(2026, 1, 1, tzinfo=UTC)
 
 @pytest.fixture(scope="module")
 def registry() -> Registry:
-    return build_registry(build_plugin_manager())
+    return load_plugins(Settings()).registry()
 
 
 class FlakyStore(MemoryStore):
@@ -164,7 +165,7 @@ def register_event_types():
 
 async def test_a_plugin_failure_fails_its_own_request_only(tmp_path: Path) -> None:
     (tmp_path / "boom.py").write_text(BOOM_PLUGIN)
-    registry = build_registry(build_plugin_manager(tmp_path))
+    registry = load_plugins(Settings(plugins_dir=str(tmp_path))).registry()
     engine = engine_for(registry)
     boom = Record("b", 1, "Boom", T, T, b'{"x":13}')
     results = await engine.process([[launch("a")], [boom], [speed_up(2, channel="a")]])

@@ -9,19 +9,20 @@ import msgspec
 import pytest
 
 from rockets.aggregate import fold
+from rockets.app import load_plugins
 from rockets.errors import PluginError
 from rockets.launch import LaunchOptions, base_url, find_scenario, plan_traffic
-from rockets.plugins import build_plugin_manager
 from rockets.records import Record
-from rockets.registry import build_registry
 from rockets.scenario import VERIFIED_FIELDS, Scenario
+from rockets.settings import Settings
 
 from .conftest import ROOT
 from .server import BIN, free_port, running
 
-PM = build_plugin_manager()
+HOOKS = load_plugins(Settings())
+OFFERED = HOOKS.launch_scenarios()
 _T = datetime(2022, 2, 2, 19, 39, 5, tzinfo=UTC)
-STANDARD = find_scenario(PM, None)
+STANDARD = find_scenario(OFFERED, None)
 
 
 def numbers(options: LaunchOptions) -> tuple[list[tuple[str, int]], int]:
@@ -72,7 +73,7 @@ def test_batches_hold_batch_size_messages() -> None:
 @pytest.mark.parametrize("seed", range(40))
 def test_standard_reference_model_agrees_with_the_plugins(seed: int) -> None:
     """The scenario's expectation is computed independently: it must equal the real fold."""
-    registry = build_registry(PM)
+    registry = HOOKS.registry()
     rng = random.Random(seed)
     life = STANDARD.invent(rng, rng.randrange(1, 60))
     records = [
@@ -93,9 +94,9 @@ def test_first_message_launches_and_explosions_happen() -> None:
 
 def test_scenario_lookup() -> None:
     assert isinstance(STANDARD, Scenario)
-    assert find_scenario(PM, "standard") is not None
+    assert find_scenario(OFFERED, "standard") is not None
     with pytest.raises(PluginError, match="no launch scenario 'moon'; known: standard"):
-        find_scenario(PM, "moon")
+        find_scenario(OFFERED, "moon")
 
 
 @pytest.mark.parametrize(

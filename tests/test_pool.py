@@ -4,7 +4,8 @@ import asyncio
 
 import pytest
 
-from rockets.pool import PoolClosedError, WorkerPool
+from rockets.errors import PoolClosedError
+from rockets.pool import WorkerPool
 
 pytestmark = pytest.mark.anyio
 

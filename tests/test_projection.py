@@ -4,12 +4,13 @@ import msgspec
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rockets.plugins import build_plugin_manager
-from rockets.projection import Projection, RocketQuery, select
-from rockets.registry import build_registry
+from rockets.app import load_plugins
+from rockets.projection import Projection, select
+from rockets.settings import Settings
 from rockets.state import RocketState
+from rockets.wire import RocketQuery
 
-SCHEMA = build_registry(build_plugin_manager()).state
+SCHEMA = load_plugins(Settings()).registry().state
 
 updates = st.lists(
     st.tuples(

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import subprocess
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 import msgspec
 import pytest
 
+from rockets.aggregate import apply_records
+from rockets.app import load_plugins
 from rockets.engine import Engine
 from rockets.maintenance import rebuild_states
 from rockets.records import Record
-from rockets.registry import build_registry
 from rockets.settings import Settings
 from rockets.stores import open_store
 
@@ -28,9 +30,9 @@ def record(channel: str, number: int, kind: str, payload: dict[str, object]) -> 
 
 @pytest.mark.anyio
 async def test_rebuild_refolds_postgresql_states(postgres_url: str) -> None:
-    standard = build_registry(Settings(blocked_plugins=(EXAMPLE_PACKAGE,)).plugin_manager())
-    store = open_store(postgres_url)
-    await store.open(standard)
+    standard = load_plugins(Settings(blocked_plugins=(EXAMPLE_PACKAGE,))).registry()
+    store = open_store(postgres_url, Settings().limits)
+    await store.open(standard.state, partial(apply_records, standard))
     engine = Engine(standard, store)
     launch = {"type": "F9", "launchSpeed": 10, "mission": "M"}
     for channel in ("a", "b"):
@@ -40,14 +42,14 @@ async def test_rebuild_refolds_postgresql_states(postgres_url: str) -> None:
     await store.close()
 
     # The same events, folded by a plugin whose apply now adds one more.
-    changed = build_registry(
+    changed = load_plugins(
         Settings(
             blocked_plugins=(EXAMPLE_PACKAGE, "rocket_speed_increased"),
             plugins_dir=str(ROOT / "tests" / "plugins" / "wrong_speed"),
-        ).plugin_manager()
-    )
-    store = open_store(postgres_url)
-    await store.open(changed)
+        )
+    ).registry()
+    store = open_store(postgres_url, Settings().limits)
+    await store.open(changed.state, partial(apply_records, changed))
     try:
         before = await store.rocket("a")
         assert before is not None

@@ -5,9 +5,9 @@ from pathlib import Path
 import msgspec
 import pytest
 
+from rockets.app import load_plugins
 from rockets.errors import PluginError
-from rockets.plugins import build_plugin_manager
-from rockets.registry import build_registry
+from rockets.settings import Settings
 
 from .conftest import EXAMPLE_PACKAGE
 
@@ -23,7 +23,7 @@ PLUGIN = """
 import msgspec
 from rockets import EventType, hookimpl
 
-class Payload(msgspec.Struct):
+class {name}(msgspec.Struct):
     level: int
 
 def apply(state, event):
@@ -31,7 +31,7 @@ def apply(state, event):
 
 @hookimpl
 def register_event_types():
-    return [EventType(name={name!r}, schema=Payload, apply=apply)]
+    return [EventType(schema={name}, apply=apply)]
 """
 
 
@@ -42,24 +42,25 @@ def write(directory: Path, name: str, text: str) -> Path:
 
 
 def test_standard_types_load_through_entry_points() -> None:
-    pm = build_plugin_manager(blocked=[EXAMPLE_PACKAGE])
-    registry = build_registry(pm)
+    hooks = load_plugins(Settings(blocked_plugins=(EXAMPLE_PACKAGE,)))
+    registry = hooks.registry()
     assert registry.names == STANDARD
     # Each type is its own plugin, registered under its entry-point name.
     plugins = {registry[name].plugin for name in STANDARD}
     assert len(plugins) == 5
     for name in STANDARD:
         registered = registry[name]
-        assert registered.event_type.name == name
+        assert registered.name == registered.event_type.schema.__name__ == name
         assert issubclass(registered.event_type.schema, msgspec.Struct)
-        assert pm.get_plugin(registered.plugin) is not None
+        assert hooks.manager.get_plugin(registered.plugin) is not None
 
 
 def test_drop_in_directory_adds_a_type(tmp_path: Path) -> None:
     write(tmp_path, "refuel.py", PLUGIN.format(name="RocketRefueled"))
     write(tmp_path, "_helper.py", "raise RuntimeError('files starting with _ are skipped')")
     write(tmp_path, "notes.txt", "not python")
-    registry = build_registry(build_plugin_manager(tmp_path, [EXAMPLE_PACKAGE]))
+    settings = Settings(plugins_dir=str(tmp_path), blocked_plugins=(EXAMPLE_PACKAGE,))
+    registry = load_plugins(settings).registry()
     assert registry.names == sorted([*STANDARD, "RocketRefueled"])
     assert registry["RocketRefueled"].plugin == "refuel"
 
@@ -67,7 +68,7 @@ def test_drop_in_directory_adds_a_type(tmp_path: Path) -> None:
 def test_same_type_twice_stops_startup_naming_both_plugins(tmp_path: Path) -> None:
     write(tmp_path, "copycat.py", PLUGIN.format(name="RocketLaunched"))
     with pytest.raises(PluginError, match="RocketLaunched") as info:
-        build_registry(build_plugin_manager(tmp_path))
+        load_plugins(Settings(plugins_dir=str(tmp_path))).registry()
     assert "copycat" in str(info.value)
     assert "rocket_launched" in str(info.value)
 
@@ -75,7 +76,7 @@ def test_same_type_twice_stops_startup_naming_both_plugins(tmp_path: Path) -> No
 def test_broken_drop_in_names_the_file(tmp_path: Path) -> None:
     write(tmp_path, "broken.py", "def oops(:\n")
     with pytest.raises(PluginError, match=r"broken\.py.*failed to import"):
-        build_plugin_manager(tmp_path)
+        load_plugins(Settings(plugins_dir=str(tmp_path)))
 
 
 def test_unknown_hook_is_refused(tmp_path: Path) -> None:
@@ -85,33 +86,58 @@ def test_unknown_hook_is_refused(tmp_path: Path) -> None:
         "from rockets import hookimpl\n\n@hookimpl\ndef register_event_type():\n    return []\n",
     )
     with pytest.raises(PluginError, match="typo"):
-        build_plugin_manager(tmp_path)
+        load_plugins(Settings(plugins_dir=str(tmp_path)))
 
 
 def test_missing_directory_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(PluginError, match="not a directory"):
-        build_plugin_manager(tmp_path / "absent")
+        load_plugins(Settings(plugins_dir=str(tmp_path / "absent")))
 
 
 @pytest.mark.parametrize(
     ("returned", "message"),
     [
         ("[42]", "must return EventType records"),
-        ("[EventType(name='', schema=Payload, apply=apply)]", "non-empty name"),
-        ("[EventType(name='X', schema=dict, apply=apply)]", "msgspec.Struct class"),
-        ("[EventType(name='X', schema=Payload, apply=None)]", "not callable"),
+        ("[EventType(schema=dict, apply=apply)]", "msgspec.Struct class"),
+        ("[EventType(schema=X, apply=None)]", "not callable"),
+        ("[EventType(name='Y', schema=X, apply=apply)]", "not the name its schema declares"),
+        ("1 / 0", "plugin 'bad' failed in register_event_types: ZeroDivisionError"),
     ],
 )
 def test_invalid_registrations_are_refused(tmp_path: Path, returned: str, message: str) -> None:
     text = PLUGIN.format(name="X").replace(
-        "return [EventType(name='X', schema=Payload, apply=apply)]", f"return {returned}"
+        "return [EventType(schema=X, apply=apply)]", f"return {returned}"
     )
     write(tmp_path, "bad.py", text)
     with pytest.raises(PluginError, match=message):
-        build_registry(build_plugin_manager(tmp_path))
+        load_plugins(Settings(plugins_dir=str(tmp_path))).registry()
 
 
 def test_registry_is_read_only() -> None:
-    registry = build_registry(build_plugin_manager())
+    registry = load_plugins(Settings()).registry()
     with pytest.raises(TypeError):
         registry["X"] = registry["RocketLaunched"]  # type: ignore[index]
+
+
+def test_a_type_is_named_by_its_schema(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "dotted.py",
+        PLUGIN.format(name="Dotted")
+        .replace(
+            "    level: int", "    message_type: ClassVar[str] = 'rocket.dotted'\n    level: int"
+        )
+        .replace("import msgspec", "from typing import ClassVar\nimport msgspec"),
+    )
+    registry = load_plugins(Settings(plugins_dir=str(tmp_path))).registry()
+    assert "rocket.dotted" in registry
+    assert "Dotted" not in registry
+    # Naming it again, the same way, is allowed.
+    write(
+        tmp_path,
+        "dotted.py",
+        PLUGIN.format(name="Again").replace(
+            "EventType(schema=Again", "EventType(name='Again', schema=Again"
+        ),
+    )
+    assert "Again" in load_plugins(Settings(plugins_dir=str(tmp_path))).registry()

@@ -5,9 +5,7 @@ import asyncio
 import msgspec
 import pytest
 
-from rockets.plugins import build_plugin_manager
-from rockets.registry import build_registry
-from rockets.service import RocketService
+from rockets.app import build_service
 from rockets.settings import Settings
 
 from .gated_store import GatedStore
@@ -31,9 +29,7 @@ def body(channel: str, number: int) -> bytes:
 
 async def test_stop_applies_everything_already_queued() -> None:
     store = GatedStore()
-    service = RocketService(
-        Settings(worker_count=2), build_registry(build_plugin_manager()), store=store
-    )
+    service = build_service(Settings(worker_count=2), store=store)
     await service.start()
     requests = [
         asyncio.create_task(service.ingest(body(f"c{c}", n)))

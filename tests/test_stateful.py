@@ -23,7 +23,7 @@ from rockets.engine import Engine
 from rockets.records import Record
 from rockets.sequencer import Verdict
 from rockets.stores import Limits, Store, open_store
-from rockets.testing.store_contract import REGISTRY, explode, launch, speed_up
+from rockets.testing.store_contract import FOLD, REGISTRY, explode, launch, speed_up
 
 CHANNELS = ("a", "b", "c")
 LIMITS = Limits(max_pending_per_channel=5, max_pending_total=12)
@@ -59,7 +59,7 @@ class Ingestion(RuleBasedStateMachine):
 
     def _open(self) -> Store:
         store = type(self).make_store(self.directory)
-        self._run(store.open(REGISTRY))
+        self._run(store.open(REGISTRY.state, FOLD))
         self.engine = Engine(REGISTRY, store)
         return store
 

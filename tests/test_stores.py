@@ -10,7 +10,13 @@ from rockets.errors import SettingsError, StoreError
 from rockets.stores import MemoryStore, Store, open_store
 from rockets.stores.postgres import PostgresStore
 from rockets.stores.sqlite import SQLiteStore
-from rockets.testing.store_contract import CONTRACT_LIMITS, REGISTRY, StoreContract, StoreFactory
+from rockets.testing.store_contract import (
+    CONTRACT_LIMITS,
+    FOLD,
+    REGISTRY,
+    StoreContract,
+    StoreFactory,
+)
 
 
 class TestMemoryStore(StoreContract):
@@ -42,12 +48,12 @@ class TestPostgresStore(StoreContract):
     ],
 )
 def test_store_urls(url: str, kind: type[Store]) -> None:
-    assert isinstance(open_store(url), kind)
+    assert isinstance(open_store(url, CONTRACT_LIMITS), kind)
 
 
 def test_sqlite_url_forms() -> None:
-    relative = open_store("sqlite:///data/rockets.db")
-    absolute = open_store("sqlite:////var/lib/rockets.db?synchronous=full")
+    relative = open_store("sqlite:///data/rockets.db", CONTRACT_LIMITS)
+    absolute = open_store("sqlite:////var/lib/rockets.db?synchronous=full", CONTRACT_LIMITS)
     assert isinstance(relative, SQLiteStore)
     assert isinstance(absolute, SQLiteStore)
     assert (str(relative.path), relative.synchronous) == ("data/rockets.db", "normal")
@@ -67,28 +73,28 @@ def test_sqlite_url_forms() -> None:
 )
 def test_bad_store_urls(url: str, complaint: str) -> None:
     with pytest.raises(SettingsError, match=complaint):
-        open_store(url)
+        open_store(url, CONTRACT_LIMITS)
 
 
 @pytest.mark.anyio
 async def test_sqlite_serves_one_process_at_a_time(tmp_path: Path) -> None:
-    first = open_store(f"sqlite:///{tmp_path}/db.sqlite")
-    second = open_store(f"sqlite:///{tmp_path}/db.sqlite")
-    await first.open(REGISTRY)
+    first = open_store(f"sqlite:///{tmp_path}/db.sqlite", CONTRACT_LIMITS)
+    second = open_store(f"sqlite:///{tmp_path}/db.sqlite", CONTRACT_LIMITS)
+    await first.open(REGISTRY.state, FOLD)
     try:
         with pytest.raises(StoreError, match="in use by another rockets process"):
-            await second.open(REGISTRY)
+            await second.open(REGISTRY.state, FOLD)
     finally:
         await first.close()
-    await second.open(REGISTRY)  # free again once the first is closed
+    await second.open(REGISTRY.state, FOLD)  # free again once the first is closed
     await second.close()
 
 
 @pytest.mark.anyio
 async def test_sqlite_needs_an_existing_directory(tmp_path: Path) -> None:
-    store = open_store(f"sqlite:///{tmp_path}/missing/db.sqlite")
+    store = open_store(f"sqlite:///{tmp_path}/missing/db.sqlite", CONTRACT_LIMITS)
     with pytest.raises(StoreError, match="does not exist"):
-        await store.open(REGISTRY)
+        await store.open(REGISTRY.state, FOLD)
 
 
 @pytest.mark.anyio
@@ -99,4 +105,4 @@ async def test_postgres_unreachable_is_a_store_error() -> None:
         f"postgresql://nobody@127.0.0.1:{free_port()}/none?open_timeout=1", CONTRACT_LIMITS
     )
     with pytest.raises(StoreError, match="cannot open the store"):
-        await store.open(REGISTRY)
+        await store.open(REGISTRY.state, FOLD)

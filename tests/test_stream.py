@@ -15,9 +15,9 @@ from rockets_standard.messages import RocketLaunched, RocketSpeedIncreased
 
 from rockets.client import AsyncRocketsClient, RocketsClient, message
 from rockets.records import Record
-from rockets.schemas import StreamedEvent, StreamReset
 from rockets.state import RocketState
 from rockets.stream import Position, StreamHub
+from rockets.wire import StreamedEvent, StreamReset
 
 from .server import BIN, Server, free_port, running
 

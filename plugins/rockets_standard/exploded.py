@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import Any
 
 import msgspec
 
@@ -13,8 +13,6 @@ from rockets_standard.status import EXPLODED, Text
 
 class RocketExploded(msgspec.Struct, frozen=True):
     """The ``message`` payload of a RocketExploded message."""
-
-    message_type: ClassVar[str] = "RocketExploded"
 
     reason: Text
 
@@ -29,7 +27,6 @@ def apply(state: RocketState, event: Event[RocketExploded]) -> RocketState:
 def register_event_types() -> Sequence[EventType[Any]]:
     return [
         EventType(
-            name=RocketExploded.message_type,
             schema=RocketExploded,
             apply=apply,
             description="The rocket is exploded, with `reason`; no later event changes it.",

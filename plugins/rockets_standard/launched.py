@@ -3,23 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Annotated, Any, ClassVar
+from typing import Any
 
 import msgspec
 
-from rockets import Event, EventType, RocketState, hookimpl
+from rockets import Count, Event, EventType, RocketState, hookimpl
 from rockets_standard.status import EXPLODED, FLYING, Text
-
-Speed = Annotated[int, msgspec.Meta(ge=0, le=2**53 - 1)]
 
 
 class RocketLaunched(msgspec.Struct, frozen=True, rename="camel"):
     """The ``message`` payload of a RocketLaunched message."""
 
-    message_type: ClassVar[str] = "RocketLaunched"
-
     type: Text
-    launch_speed: Speed
+    launch_speed: Count
     mission: Text
 
 
@@ -41,7 +37,6 @@ def apply(state: RocketState, event: Event[RocketLaunched]) -> RocketState:
 def register_event_types() -> Sequence[EventType[Any]]:
     return [
         EventType(
-            name=RocketLaunched.message_type,
             schema=RocketLaunched,
             apply=apply,
             description="Sets type, mission and speed; the rocket is flying.",

@@ -1,7 +1,7 @@
 """The payloads of the five standard message types, for building messages with the SDK.
 
 Each is a msgspec Struct with Pythonic field names (``launch_speed`` goes on the wire as
-``launchSpeed``) and a ``message_type`` class attribute the SDK reads::
+``launchSpeed``) whose class name is its messageType, as the SDK reads it::
 
     client.send(RocketLaunched(type="Falcon-9", launch_speed=500, mission="ARTEMIS"),
                 channel="r1", number=1)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import Any
 
 import msgspec
 
@@ -13,8 +13,6 @@ from rockets_standard.status import EXPLODED, Text
 
 class RocketMissionChanged(msgspec.Struct, frozen=True, rename="camel"):
     """The ``message`` payload of a RocketMissionChanged message."""
-
-    message_type: ClassVar[str] = "RocketMissionChanged"
 
     new_mission: Text
 
@@ -29,7 +27,6 @@ def apply(state: RocketState, event: Event[RocketMissionChanged]) -> RocketState
 def register_event_types() -> Sequence[EventType[Any]]:
     return [
         EventType(
-            name=RocketMissionChanged.message_type,
             schema=RocketMissionChanged,
             apply=apply,
             description="Replaces the mission with `newMission`.",

@@ -9,8 +9,7 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 
-from rockets import RocketState, hookimpl
-from rockets.scenario import Planned, Scenario
+from rockets import Planned, RocketState, Scenario, hookimpl
 from rockets_standard.messages import (
     RocketExploded,
     RocketLaunched,
@@ -27,8 +26,7 @@ EXPLOSION_CHANCE = 0.03
 
 def invent(rng: random.Random, length: int) -> list[Planned]:
     life = [
-        Planned(
-            RocketLaunched.message_type,
+        Planned.of(
             RocketLaunched(
                 type=rng.choice(TYPES),
                 launch_speed=rng.randrange(0, 2000),
@@ -39,30 +37,13 @@ def invent(rng: random.Random, length: int) -> list[Planned]:
     while len(life) < length:
         roll = rng.random()
         if roll < EXPLOSION_CHANCE:
-            life.append(
-                Planned(RocketExploded.message_type, RocketExploded(reason=rng.choice(REASONS)))
-            )
+            life.append(Planned.of(RocketExploded(reason=rng.choice(REASONS))))
         elif roll < 0.45:
-            life.append(
-                Planned(
-                    RocketSpeedIncreased.message_type,
-                    RocketSpeedIncreased(by=rng.randrange(0, 3000)),
-                )
-            )
+            life.append(Planned.of(RocketSpeedIncreased(by=rng.randrange(0, 3000))))
         elif roll < 0.85:
-            life.append(
-                Planned(
-                    RocketSpeedDecreased.message_type,
-                    RocketSpeedDecreased(by=rng.randrange(0, 3000)),
-                )
-            )
+            life.append(Planned.of(RocketSpeedDecreased(by=rng.randrange(0, 3000))))
         else:
-            life.append(
-                Planned(
-                    RocketMissionChanged.message_type,
-                    RocketMissionChanged(new_mission=rng.choice(MISSIONS)),
-                )
-            )
+            life.append(Planned.of(RocketMissionChanged(new_mission=rng.choice(MISSIONS))))
     return life[:length]
 
 

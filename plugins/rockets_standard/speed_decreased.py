@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Annotated, Any, ClassVar
+from typing import Any
 
 import msgspec
 
-from rockets import Event, EventType, RocketState, hookimpl
+from rockets import Count, Event, EventType, RocketState, hookimpl
 from rockets_standard.status import EXPLODED
 
 
 class RocketSpeedDecreased(msgspec.Struct, frozen=True):
     """The ``message`` payload of a RocketSpeedDecreased message."""
 
-    message_type: ClassVar[str] = "RocketSpeedDecreased"
-
-    by: Annotated[int, msgspec.Meta(ge=0, le=2**53 - 1)]
+    by: Count
 
 
 def apply(state: RocketState, event: Event[RocketSpeedDecreased]) -> RocketState:
@@ -29,7 +27,6 @@ def apply(state: RocketState, event: Event[RocketSpeedDecreased]) -> RocketState
 def register_event_types() -> Sequence[EventType[Any]]:
     return [
         EventType(
-            name=RocketSpeedDecreased.message_type,
             schema=RocketSpeedDecreased,
             apply=apply,
             description="Subtracts `by` from the speed, which stops at 0.",

@@ -6,16 +6,26 @@ from importlib.metadata import entry_points
 from urllib.parse import urlsplit
 
 from rockets.errors import SettingsError
-from rockets.stores.base import Commit, Group, Limits, Store
+from rockets.settings import Limits
+from rockets.stores.base import Commit, Fold, Group, Store
 from rockets.stores.memory import MemoryStore
 
-__all__ = ["STORE_ENTRY_POINTS", "Commit", "Group", "Limits", "MemoryStore", "Store", "open_store"]
+__all__ = [
+    "STORE_ENTRY_POINTS",
+    "Commit",
+    "Fold",
+    "Group",
+    "Limits",
+    "MemoryStore",
+    "Store",
+    "open_store",
+]
 
 STORE_ENTRY_POINTS = "rockets.stores"
 """Entry-point group of out-of-tree stores: name = scheme, value = ``(url, limits) -> Store``."""
 
 
-def open_store(url: str, limits: Limits | None = None) -> Store:
+def open_store(url: str, limits: Limits) -> Store:
     """Build (not yet connect) the store named by ``url``.
 
     Built in: ``memory://``, ``sqlite:///relative/path.db`` or ``sqlite:////absolute/path.db``,
@@ -25,7 +35,6 @@ def open_store(url: str, limits: Limits | None = None) -> Store:
     Raises:
         SettingsError: no store answers to the URL's scheme, or the URL is malformed.
     """
-    limits = limits or Limits()
     scheme = urlsplit(url).scheme
     if scheme == "memory":
         return MemoryStore(limits)

@@ -12,26 +12,25 @@ one of them alike.
 from __future__ import annotations
 
 import abc
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import ClassVar
 
 import msgspec
 
-from rockets.projection import RocketQuery
 from rockets.records import Record
-from rockets.registry import Registry
 from rockets.sequencer import Sequencer
+from rockets.settings import Limits
 from rockets.state import RocketState
+from rockets.statetype import StateSchema
+from rockets.wire import RocketQuery
 
-__all__ = ["Commit", "Group", "Limits", "Store"]
+__all__ = ["Commit", "Fold", "Group", "Limits", "Store"]
 
-
-class Limits(msgspec.Struct, frozen=True, kw_only=True):
-    """The pending-buffer bounds a store's sequencers enforce."""
-
-    max_pending_per_channel: int = 1024
-    max_pending_total: int = 100_000
+Fold = Callable[[RocketState, Sequence[Record]], RocketState]
+"""Applies records (the channel's events right after ``state``, in order) to a state and returns
+the new one. A store that rebuilds states when it opens is given the app's, so that it needs to
+know nothing of message types."""
 
 
 class Commit(msgspec.Struct, frozen=True, kw_only=True):
@@ -86,10 +85,12 @@ class Store(abc.ABC):
     keeps_states: ClassVar[bool] = False
     """Whether rocket states are kept rather than rebuilt from events at every start."""
 
-    async def open(self, registry: Registry) -> int:
+    async def open(self, schema: StateSchema, fold: Fold) -> int:
         """Connect, create or migrate the schema, rebuild what the store keeps in memory.
 
-        Called once before any other method. Returns how many messages were read back.
+        Called once before any other method. ``schema`` is the app's state type (to decode
+        kept states and to start new rockets); ``fold`` applies events to a state, for a store
+        that rebuilds states from its events. Returns how many messages were read back.
         """
         return 0
 

@@ -8,19 +8,18 @@ process; only event reads and the duplicate checks of applied events ask the per
 from __future__ import annotations
 
 import abc
-import sys
 from collections.abc import AsyncIterator, Sequence
 from types import TracebackType
 
-from rockets.aggregate import apply_record, initial_state
 from rockets.errors import StoreError
-from rockets.projection import Projection, RocketQuery
+from rockets.projection import Projection
 from rockets.records import Record
-from rockets.registry import Registry
 from rockets.sequencer import Checkpoint, Sequencer
+from rockets.settings import Limits
 from rockets.state import RocketState
-from rockets.statetype import build_state_schema
-from rockets.stores.base import Commit, Group, Limits, Store
+from rockets.statetype import StateSchema, build_state_schema
+from rockets.stores.base import Commit, Fold, Group, Store
+from rockets.wire import RocketQuery
 
 __all__ = ["LocalStore"]
 
@@ -85,32 +84,25 @@ class LocalStore(Store, abc.ABC):
         self._indexed = False
         self._schema = build_state_schema(())
 
-    async def open(self, registry: Registry) -> int:
+    async def open(self, schema: StateSchema, fold: Fold) -> int:
         """Connect, then rebuild the sequencer and the projection by replaying every kept
         message through them. Reopening the same object keeps the index it already has: it
         wrote everything the index holds (and, in memory, the index holds what nothing else
         does)."""
         await self._connect()
-        self._schema = registry.state
+        self._schema = schema
         if self._indexed:
             return 0
         self._indexed = True
         sequencer = self.sequencer
-        limits = sequencer.max_pending_per_channel, sequencer.max_pending_total
-        # What the store kept was acknowledged: it is never refused for a bound set lower since.
-        sequencer.max_pending_per_channel = sequencer.max_pending_total = sys.maxsize
         staged: dict[str, RocketState] = {}
         count = 0
-        try:
-            async for record in self._load():
-                count += 1
-                offer = sequencer.offer(record)
-                state = staged.get(record.channel) or initial_state(registry, record.channel)
-                for event in offer.ready:
-                    state = apply_record(registry, state, event)
-                staged[record.channel] = state
-        finally:
-            sequencer.max_pending_per_channel, sequencer.max_pending_total = limits
+        async for record in self._load():
+            count += 1
+            channel = record.channel
+            state = staged.get(channel) or schema.initial(channel)
+            ready = sequencer.recover(record)
+            staged[channel] = fold(state, ready) if ready else state
         self.projection.put(
             state.with_backlog(*sequencer.backlog(state.channel)) for state in staged.values()
         )
@@ -129,11 +121,11 @@ class LocalStore(Store, abc.ABC):
         return len(self.projection)
 
     async def waiting(self) -> list[RocketState]:
+        get = self.projection.get
         return [
             state
-            for channel in list(self.sequencer.channels)
-            if self.sequencer.pending_count(channel)
-            and (state := self.projection.get(channel)) is not None
+            for channel in self.sequencer.waiting_channels()
+            if (state := get(channel)) is not None
         ]
 
     async def events(self, channel: str, start: int, limit: int) -> list[Record]:

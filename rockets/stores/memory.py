@@ -6,7 +6,8 @@ from collections.abc import AsyncIterator
 from typing import ClassVar
 
 from rockets.records import Record
-from rockets.stores.base import Commit, Limits
+from rockets.settings import Limits, Settings
+from rockets.stores.base import Commit
 from rockets.stores.local import LocalStore
 
 __all__ = ["MemoryStore"]
@@ -19,7 +20,7 @@ class MemoryStore(LocalStore):
     name: ClassVar[str] = "memory"
 
     def __init__(self, limits: Limits | None = None) -> None:
-        super().__init__(limits or Limits())
+        super().__init__(limits or Settings().limits)
         self._logs: dict[str, list[Record]] = {}
 
     async def ping(self) -> None:
@@ -63,7 +64,5 @@ class MemoryStore(LocalStore):
         for channel, log in list(self._logs.items()):
             for record in log:
                 yield record
-            pending = self.sequencer.channels.get(channel)
-            if pending is not None:
-                for number in sorted(pending.pending):
-                    yield pending.pending[number]
+            for record in self.sequencer.pending_records(channel):
+                yield record

@@ -26,14 +26,15 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import msgspec
 
 from rockets.errors import SettingsError, StoreError, TransientStoreError
-from rockets.projection import RocketQuery, select
+from rockets.projection import select
 from rockets.records import Record
-from rockets.registry import Registry
-from rockets.sequencer import ChannelLog, Sequencer
+from rockets.sequencer import Sequencer
+from rockets.settings import Limits
 from rockets.state import RocketState
-from rockets.statetype import build_state_schema
-from rockets.stores.base import Commit, Group, Limits, Store
+from rockets.statetype import StateSchema, build_state_schema
+from rockets.stores.base import Commit, Fold, Group, Store
 from rockets.stores.rows import message_row, record_of
+from rockets.wire import RocketQuery
 
 try:
     import psycopg
@@ -98,12 +99,10 @@ async def _configure(conn: psycopg.AsyncConnection[Any]) -> None:
     await conn.set_isolation_level(psycopg.IsolationLevel.READ_COMMITTED)
 
 
-def _state_row(log: ChannelLog, state: RocketState) -> tuple[Any, ...]:
+def _state_row(sequencer: Sequencer, state: RocketState) -> tuple[Any, ...]:
     return (
         state.channel,
-        log.applied,
-        log.highest,
-        len(log.pending),
+        *sequencer.position(state.channel),
         _encoder.encode(state),
         state.type,
         state.mission,
@@ -201,8 +200,9 @@ class PostgresStore(Store):
         conninfo = urlunsplit(parts._replace(query=urlencode(params)))
         return cls(conninfo, limits, pool_min, pool_max, open_timeout)
 
-    async def open(self, registry: Registry) -> int:
-        self._schema = registry.state
+    async def open(self, schema: StateSchema, fold: Fold) -> int:
+        # States are kept, not rebuilt: ``fold`` is for ``rockets rebuild``, not for opening.
+        self._schema = schema
         try:
             await self._pool.open(wait=True, timeout=self.open_timeout)
             async with self._pool.connection() as conn, conn.transaction():
@@ -274,12 +274,14 @@ class PostgresStore(Store):
         sequencer = Sequencer(self.limits.max_pending_per_channel, sys.maxsize)
         states: dict[str, RocketState] = {}
         waiting: list[tuple[str, int]] = []
+        positions: dict[str, tuple[int, int]] = {}
         for channel, applied, highest, pending, state in await cursor.fetchall():
-            sequencer.channels[channel] = ChannelLog(applied, highest)
+            positions[channel] = (applied, highest)
             if state is not None:
                 states[channel] = self._schema.decoder.decode(state)
             if pending:
                 waiting.append((channel, applied))
+        held: dict[str, list[Record]] = {}
         if waiting:
             cursor = await conn.execute(
                 f"SELECT {', '.join('m.' + c for c in _MESSAGE_COLUMNS.split(', '))} "
@@ -289,8 +291,9 @@ class PostgresStore(Store):
             )
             for row in await cursor.fetchall():
                 record = record_of(row)
-                sequencer.channels[record.channel].pending[record.message_number] = record
-                sequencer.total_pending += 1
+                held.setdefault(record.channel, []).append(record)
+        for channel, (applied, highest) in positions.items():
+            sequencer.load(channel, applied, highest, held.get(channel, ()))
         return _PostgresGroup(conn, sequencer, states)
 
     async def _write(
@@ -304,7 +307,7 @@ class PostgresStore(Store):
                 [list(column) for column in zip(*map(message_row, commit.received), strict=True)],
             )
         if commit.states:
-            rows = [_state_row(sequencer.channels[s.channel], s) for s in commit.states]
+            rows = [_state_row(sequencer, s) for s in commit.states]
             await conn.execute(
                 "UPDATE rocket_channels c SET applied = v.applied, highest = v.highest, "
                 "pending = v.pending, state = v.state, type = v.type, mission = v.mission, "

@@ -26,7 +26,8 @@ from urllib.parse import parse_qs, urlsplit
 
 from rockets.errors import SettingsError, StoreError
 from rockets.records import Record
-from rockets.stores.base import Commit, Limits
+from rockets.settings import Limits
+from rockets.stores.base import Commit
 from rockets.stores.local import LocalStore
 from rockets.stores.rows import message_row, record_of
 

@@ -7,14 +7,8 @@ events change nothing).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
-
 import msgspec
-import pluggy
 
-from rockets import hookspecs
-from rockets.hookspecs import hookimpl
 from rockets.registry import EventType, Registry, build_registry
 from rockets.state import Event, RocketState
 
@@ -23,21 +17,21 @@ __all__ = ["ADD", "START", "STOP", "contract_registry"]
 START, ADD, STOP = "ContractStart", "ContractAdd", "ContractStop"
 
 
-class Start(msgspec.Struct, frozen=True):
+class ContractStart(msgspec.Struct, frozen=True):
     kind: str
     speed: int
     mission: str
 
 
-class Add(msgspec.Struct, frozen=True):
+class ContractAdd(msgspec.Struct, frozen=True):
     by: int
 
 
-class Stop(msgspec.Struct, frozen=True):
+class ContractStop(msgspec.Struct, frozen=True):
     reason: str
 
 
-def _start(state: RocketState, event: Event[Start]) -> RocketState:
+def _start(state: RocketState, event: Event[ContractStart]) -> RocketState:
     if state.status == "stopped":
         return state
     m = event.message
@@ -51,31 +45,23 @@ def _start(state: RocketState, event: Event[Start]) -> RocketState:
     )
 
 
-def _add(state: RocketState, event: Event[Add]) -> RocketState:
+def _add(state: RocketState, event: Event[ContractAdd]) -> RocketState:
     if state.status == "stopped":
         return state
     return msgspec.structs.replace(state, speed=state.speed + event.message.by)
 
 
-def _stop(state: RocketState, event: Event[Stop]) -> RocketState:
+def _stop(state: RocketState, event: Event[ContractStop]) -> RocketState:
     if state.status == "stopped":
         return state
     return msgspec.structs.replace(state, status="stopped", reason=event.message.reason)
 
 
-class _Plugin:
-    @hookimpl
-    def register_event_types(self) -> Sequence[EventType[Any]]:
-        return [
-            EventType(name=START, schema=Start, apply=_start),
-            EventType(name=ADD, schema=Add, apply=_add),
-            EventType(name=STOP, schema=Stop, apply=_stop),
-        ]
-
-
 def contract_registry() -> Registry:
     """A registry holding the contract's three types and nothing else."""
-    pm = pluggy.PluginManager(hookspecs.PROJECT_NAME)
-    pm.add_hookspecs(hookspecs)
-    pm.register(_Plugin(), name="store-contract")
-    return build_registry(pm)
+    types = [
+        EventType(schema=ContractStart, apply=_start),
+        EventType(schema=ContractAdd, apply=_add),
+        EventType(schema=ContractStop, apply=_stop),
+    ]
+    return build_registry([("store-contract", types)])

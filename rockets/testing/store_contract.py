@@ -21,6 +21,7 @@ with two instances writing the same channels at once, as two server processes wo
 from __future__ import annotations
 
 import asyncio
+import functools
 import random
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -30,14 +31,15 @@ from typing import Any
 import msgspec
 import pytest
 
-from rockets.aggregate import fold
+from rockets.aggregate import apply_records, fold
 from rockets.engine import Engine, Outcome
-from rockets.projection import RocketQuery
 from rockets.records import Record
 from rockets.sequencer import Verdict
+from rockets.settings import Limits
 from rockets.state import RocketState
-from rockets.stores.base import Commit, Limits, Store
+from rockets.stores.base import Commit, Store
 from rockets.testing.contract_types import ADD, START, STOP, contract_registry
+from rockets.wire import RocketQuery
 
 __all__ = ["CONTRACT_LIMITS", "StoreContract", "explode", "launch", "speed_up"]
 
@@ -45,6 +47,8 @@ CONTRACT_LIMITS = Limits(max_pending_per_channel=4, max_pending_total=1000)
 """The limits a ``store_factory`` gives its stores."""
 
 REGISTRY = contract_registry()
+FOLD = functools.partial(apply_records, REGISTRY)
+"""What the server hands ``Store.open``: the fold of the contract's types."""
 T0 = datetime(2022, 2, 2, 19, 39, 5, 863370, tzinfo=UTC)
 
 StoreFactory = Callable[[], Store]
@@ -116,7 +120,7 @@ class StoreContract:
     @asynccontextmanager
     async def opened(self, factory: StoreFactory) -> AsyncIterator[tuple[Store, Engine]]:
         store = factory()
-        await store.open(REGISTRY)
+        await store.open(REGISTRY.state, FOLD)
         try:
             yield store, Engine(REGISTRY, store)
         finally:
@@ -332,7 +336,7 @@ class StoreContract:
             other = None
             if store.shared:
                 other = store_factory()
-                await other.open(REGISTRY)
+                await other.open(REGISTRY.state, FOLD)
                 engines.append(Engine(REGISTRY, other))
             try:
                 if store.shared:

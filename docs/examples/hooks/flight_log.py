@@ -14,8 +14,7 @@ import msgspec
 from litestar import get
 from litestar.handlers import BaseRouteHandler
 
-from rockets import Event, RocketState, hookimpl
-from rockets.service import RocketService
+from rockets import Event, RocketState, RocketsView, hookimpl
 
 counts: Counter[str] = Counter()
 fastest: dict[str, int] = {}
@@ -23,14 +22,14 @@ lifecycle: list[str] = []
 
 
 @hookimpl
-def startup(service: RocketService) -> None:
+def startup(view: RocketsView) -> None:
     counts.clear()
     fastest.clear()
-    lifecycle.append(f"started with {len(service.registry)} message types")
+    lifecycle.append(f"started with {len(view.registry)} message types")
 
 
 @hookimpl
-async def shutdown(service: RocketService) -> None:
+async def shutdown(view: RocketsView) -> None:
     lifecycle.append(f"stopped after {sum(counts.values())} events")
 
 
@@ -52,5 +51,5 @@ async def flight_log() -> FlightLog:
 
 
 @hookimpl
-def register_routes(service: RocketService) -> Sequence[BaseRouteHandler]:
+def register_routes(view: RocketsView) -> Sequence[BaseRouteHandler]:
     return [flight_log]

@@ -26,7 +26,6 @@ def apply(state: RocketState, event: Event[RocketLanded]) -> RocketState:
 def register_event_types() -> Sequence[EventType[Any]]:
     return [
         EventType(
-            name="RocketLanded",
             schema=RocketLanded,
             apply=apply,
             description="A flying rocket touches down: speed 0, status landed.",

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Annotated, Any, ClassVar
+from typing import Any
 
 import msgspec
 
-from rockets import Event, EventType, RocketState, hookimpl
-
-Amount = Annotated[int, msgspec.Meta(ge=0, le=2**53 - 1)]
+from rockets import Count, Event, EventType, RocketState, hookimpl
 
 
 class FuelState(RocketState, frozen=True, kw_only=True):
@@ -22,17 +20,13 @@ class FuelState(RocketState, frozen=True, kw_only=True):
 class RocketRefueled(msgspec.Struct, frozen=True):
     """The payload of RocketRefueled."""
 
-    message_type: ClassVar[str] = "RocketRefueled"
-
-    amount: Amount
+    amount: Count
 
 
 class RocketFuelBurned(msgspec.Struct, frozen=True):
     """The payload of RocketFuelBurned."""
 
-    message_type: ClassVar[str] = "RocketFuelBurned"
-
-    amount: Amount
+    amount: Count
 
 
 def _fuel(state: RocketState) -> int:
@@ -57,13 +51,11 @@ def burn(state: RocketState, event: Event[RocketFuelBurned]) -> RocketState:
 def register_event_types() -> Sequence[EventType[Any]]:
     return [
         EventType(
-            name=RocketRefueled.message_type,
             schema=RocketRefueled,
             apply=refuel,
             description="Adds `amount` to the rocket's fuel.",
         ),
         EventType(
-            name=RocketFuelBurned.message_type,
             schema=RocketFuelBurned,
             apply=burn,
             description="Takes `amount` from the rocket's fuel, which stops at 0.",

@@ -1,13 +1,14 @@
-"""The JSON shapes of the HTTP API that are not the rocket state or an error.
+"""Every JSON shape that crosses the HTTP boundary, in both directions.
 
-The SDK decodes responses with these very Structs, so the server and its clients share one
-definition of each shape.
+The server encodes its answers with these Structs and the SDK decodes them with the very same
+ones (``rockets.client`` imports this module and nothing of the server), so client and server
+share one definition of each shape. msgspec and the standard library only.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 import msgspec
 
@@ -16,22 +17,38 @@ from rockets.state import RocketState
 
 __all__ = [
     "MAX_CHANNEL_LENGTH",
+    "MAX_COUNT",
     "MAX_MESSAGE_NUMBER",
     "Ack",
     "AckStatus",
+    "Channel",
+    "ConflictDetail",
+    "Count",
     "Envelope",
+    "ErrorBody",
+    "ErrorKind",
     "EventView",
     "Health",
+    "MessageNumber",
+    "MessageSummary",
     "Metadata",
+    "RocketQuery",
     "StalledChannel",
     "StatePoint",
     "StreamReset",
     "StreamedEvent",
+    "message_type_of",
 ]
 
 MAX_CHANNEL_LENGTH = 128
-MAX_MESSAGE_NUMBER = 2**53 - 1
-"""The largest messageNumber: the largest integer every JSON client represents exactly."""
+MAX_COUNT = 2**53 - 1
+"""The largest integer every JSON client (JavaScript's numbers included) represents exactly."""
+MAX_MESSAGE_NUMBER = MAX_COUNT
+"""The largest messageNumber."""
+
+Count = Annotated[int, msgspec.Meta(ge=0, le=MAX_COUNT)]
+"""A non-negative integer that every JSON client reads back exactly: use it for payload fields
+such as a speed or an amount."""
 
 # A channel becomes a URL path segment (/rockets/{channel}), so it may not hold a slash or a
 # control character.
@@ -43,6 +60,36 @@ MessageNumber = Annotated[int, msgspec.Meta(le=MAX_MESSAGE_NUMBER)]
 S = TypeVar("S", bound=RocketState)
 
 AckStatus = Literal["accepted", "duplicate", "conflict", "rejected"]
+
+ErrorKind = Literal[
+    "bad_request",
+    "malformed_json",
+    "invalid_message",
+    "unknown_message_type",
+    "numbers_exhausted",
+    "unauthorized",
+    "forbidden",
+    "not_found",
+    "method_not_allowed",
+    "request_timeout",
+    "conflict",
+    "too_large",
+    "unsupported_media_type",
+    "rejected",
+    "too_many_requests",
+    "pending_full",
+    "internal",
+    "unavailable",
+    "error",
+]
+"""The machine-readable ``error`` of an :class:`ErrorBody`."""
+
+
+def message_type_of(payload_type: type[Any]) -> str:
+    """The messageType a payload Struct declares: its ``message_type`` class attribute when it
+    has one (for a name that is not a Python identifier), else its class name."""
+    declared = getattr(payload_type, "message_type", None)
+    return declared if isinstance(declared, str) else payload_type.__name__
 
 
 class Metadata(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, rename="camel"):
@@ -78,6 +125,38 @@ class Ack(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, rename=
     message_number: int
     status: AckStatus
     detail: str | None = None
+
+
+class MessageSummary(msgspec.Struct, frozen=True, rename="camel"):
+    """A message's type and payload, as named in a conflict."""
+
+    message_type: str
+    message: msgspec.Raw
+
+
+class ConflictDetail(msgspec.Struct, frozen=True, rename="camel"):
+    """Both sides of a conflict: the message kept and the one refused."""
+
+    existing: MessageSummary
+    received: MessageSummary
+
+
+class ErrorBody(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, rename="camel"):
+    """The JSON body of every 4xx and 5xx answer.
+
+    ``error`` is a stable machine-readable kind, ``detail`` a sentence for people and ``path`` the
+    JSON path of the offending value in the request body (``$.message.by``, ``$[3].metadata``).
+    """
+
+    status: int
+    error: ErrorKind
+    detail: str
+    path: str | None = None
+    known_types: list[str] | None = None
+    channel: str | None = None
+    message_number: int | None = None
+    conflict: ConflictDetail | None = None
+    plugin: str | None = None
 
 
 class EventView(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
@@ -143,3 +222,25 @@ class Health(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, rena
     queued: int
     message_types: list[str]
     detail: str | None = None
+
+
+class RocketQuery(msgspec.Struct, frozen=True, kw_only=True):
+    """What ``GET /rockets`` asks for: exact-match filters, then sort, then page.
+
+    ``sort`` is a state field's JSON name; ``where`` holds exact-match filters on any other
+    field (plugins' fields included), by JSON name, with values of the field's type.
+    """
+
+    sort: str = "channel"
+    order: Literal["asc", "desc"] = "asc"
+    status: str | None = None
+    type: str | None = None
+    mission: str | None = None
+    where: dict[str, Any] = msgspec.field(default_factory=dict)
+    limit: int | None = None
+    offset: int = 0
+
+    def filters(self) -> dict[str, Any]:
+        """Every exact-match filter, by JSON field name."""
+        named = {"status": self.status, "type": self.type, "mission": self.mission}
+        return {**{k: v for k, v in named.items() if v is not None}, **self.where}

@@ -1,5 +1,6 @@
-"""uvicorn's HTTP protocols with the limits uvicorn lacks: a deadline for reading a request and
-a cap on open connections, both answered in rockets' JSON with Retry-After where it helps.
+"""The uvicorn protocol ``rockets serve`` runs: uvicorn's own, with the limits uvicorn lacks and
+an ASGI app cannot set, a deadline for reading a request's head and a cap on open connections,
+both answered in rockets' JSON with Retry-After where it helps.
 
 uvicorn waits for a request's headers and body as long as the client likes, so a client that
 trickles bytes (or connects and says nothing) holds a connection forever. Here, every request
@@ -17,52 +18,35 @@ from typing import Any
 import msgspec
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from rockets.errors import ErrorBody
+from rockets.answers import TOO_MANY_CONNECTIONS, request_timeout, retry_after
+from rockets.settings import Settings
+from rockets.wire import ErrorBody
 
-__all__ = ["GuardLimits", "guarded_protocol"]
-
-
-class GuardLimits(msgspec.Struct, frozen=True, kw_only=True):
-    request_timeout: float = 10.0
-    max_connections: int = 1024
-    retry_after: int = 1
+__all__ = ["default_protocol_class", "guarded_protocol"]
 
 
-def _raw_response(status: int, reason: str, body: ErrorBody, retry_after: int | None) -> bytes:
+def _raw_response(status: int, reason: str, body: ErrorBody) -> bytes:
     content = msgspec.json.encode(body)
     headers = [
         f"HTTP/1.1 {status} {reason}",
         "content-type: application/json",
         f"content-length: {len(content)}",
         "connection: close",
+        "x-content-type-options: nosniff",
     ]
-    if retry_after is not None:
-        headers.append(f"retry-after: {retry_after}")
+    seconds = retry_after(status)
+    if seconds is not None:
+        headers.append(f"retry-after: {seconds}")
     return ("\r\n".join(headers) + "\r\n\r\n").encode("ascii") + content
 
 
-def guarded_protocol(base: type[Any], limits: GuardLimits) -> type[asyncio.Protocol]:
-    """A subclass of uvicorn's HTTP protocol class ``base`` (h11 or httptools) with the limits."""
-    timeout_answer = _raw_response(
-        408,
-        "Request Timeout",
-        ErrorBody(
-            status=408,
-            error="request_timeout",
-            detail=f"the request did not arrive whole within {limits.request_timeout:g} s",
-        ),
-        None,
-    )
-    busy_answer = _raw_response(
-        503,
-        "Service Unavailable",
-        ErrorBody(
-            status=503,
-            error="unavailable",
-            detail="too many open connections: retry later",
-        ),
-        limits.retry_after,
-    )
+def guarded_protocol(base: type[Any], settings: Settings) -> type[asyncio.Protocol]:
+    """A subclass of uvicorn's HTTP protocol class ``base`` (h11 or httptools) with the
+    request deadline (``request_timeout``) and the connection cap (``max_connections``)."""
+    timeout = settings.request_timeout
+    max_connections = settings.max_connections
+    timeout_answer = _raw_response(408, "Request Timeout", request_timeout(timeout))
+    busy_answer = _raw_response(503, "Service Unavailable", TOO_MANY_CONNECTIONS)
 
     class Guarded(base):  # type: ignore[misc]
         _deadline: asyncio.TimerHandle | None = None
@@ -70,7 +54,7 @@ def guarded_protocol(base: type[Any], limits: GuardLimits) -> type[asyncio.Proto
 
         def connection_made(self, transport: asyncio.Transport) -> None:
             super().connection_made(transport)
-            if len(self.connections) > limits.max_connections:
+            if len(self.connections) > max_connections:
                 self.connections.discard(self)
                 transport.write(busy_answer)
                 transport.close()
@@ -91,7 +75,7 @@ def guarded_protocol(base: type[Any], limits: GuardLimits) -> type[asyncio.Proto
 
         def _arm(self) -> None:
             self._waiting_for = self.cycle
-            self._deadline = self.loop.call_later(limits.request_timeout, self._expire)
+            self._deadline = self.loop.call_later(timeout, self._expire)
 
         def _disarm(self) -> None:
             if self._deadline is not None:

@@ -1,0 +1,270 @@
+"""What a client is told: the engine's verdicts turned into HTTP answers (status, body,
+``Retry-After``), and every canned error sentence of the API, each written once here."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import msgspec
+
+from rockets.engine import Outcome
+from rockets.errors import PoolClosedError, PoolFullError, StoreError
+from rockets.records import Record
+from rockets.sequencer import Verdict
+from rockets.wire import (
+    MAX_MESSAGE_NUMBER,
+    Ack,
+    AckStatus,
+    ConflictDetail,
+    ErrorBody,
+    ErrorKind,
+    MessageSummary,
+)
+
+__all__ = [
+    "CLIENT_GONE",
+    "INTERNAL",
+    "KINDS",
+    "RETRY_AFTER_SECONDS",
+    "TOO_LARGE",
+    "TOO_MANY_CONNECTIONS",
+    "UNAUTHORIZED",
+    "Answer",
+    "IngestAnswer",
+    "error",
+    "ingest_answer",
+    "not_found",
+    "plugin_refusal",
+    "request_timeout",
+    "retry_after",
+    "unsupported_media_type",
+]
+
+log = logging.getLogger("rockets")
+
+RETRY_AFTER_SECONDS = 1
+"""What ``Retry-After`` says on a 429 or a 503: the bounds and queues drain within a second."""
+
+KINDS: dict[int, ErrorKind] = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    408: "request_timeout",
+    409: "conflict",
+    413: "too_large",
+    415: "unsupported_media_type",
+    422: "rejected",
+    429: "too_many_requests",
+    500: "internal",
+    503: "unavailable",
+}
+"""The error kind of an answer known only by its status (Litestar's own errors)."""
+
+
+def error(status: int, detail: str, kind: ErrorKind | None = None, **extra: Any) -> ErrorBody:
+    """An error body; its kind is the status's usual one unless ``kind`` says otherwise."""
+    return ErrorBody(
+        status=status, error=kind or KINDS.get(status, "error"), detail=detail, **extra
+    )
+
+
+INTERNAL = error(500, "internal error; see the server log")
+UNAUTHORIZED = error(401, "this request needs 'Authorization: Bearer <token>' with a valid token")
+TOO_LARGE = error(413, "the request body is larger than this server accepts")
+TOO_MANY_CONNECTIONS = error(503, "too many open connections: retry later")
+CLIENT_GONE = error(400, "the client went away before sending the whole body")
+
+
+def unsupported_media_type(content_type: str) -> ErrorBody:
+    return error(415, f"send JSON (Content-Type: application/json), not {content_type!r}")
+
+
+def request_timeout(seconds: float) -> ErrorBody:
+    return error(408, f"the request did not arrive whole within {seconds:g} s")
+
+
+def retry_after(status: int) -> int | None:
+    """The ``Retry-After`` of an answer with ``status``, if it has one."""
+    return RETRY_AFTER_SECONDS if status in (429, 503) else None
+
+
+class IngestAnswer(msgspec.Struct, frozen=True):
+    """The HTTP answer to one ``POST /messages``: status, JSON body and optional Retry-After."""
+
+    status_code: int
+    body: Ack | list[Ack] | ErrorBody
+    retry_after: int | None = None
+
+    @classmethod
+    def of(cls, body: ErrorBody) -> IngestAnswer:
+        """The answer that carries ``body``."""
+        return cls(body.status, body, retry_after(body.status))
+
+
+class _Refusal(msgspec.Struct, frozen=True):
+    """How a message that was not taken is answered: HTTP status, error kind, sentence."""
+
+    status: int
+    error: ErrorKind
+    detail: str
+
+
+_REFUSALS = {
+    Verdict.CONFLICT: _Refusal(
+        409, "conflict", "this number was already received with a different type or payload"
+    ),
+    Verdict.CHANNEL_FULL: _Refusal(
+        429,
+        "pending_full",
+        "the channel's pending buffer is full: send the messages that fill its gap first",
+    ),
+    Verdict.ALL_FULL: _Refusal(429, "pending_full", "the pending buffers are full: retry later"),
+    Verdict.NUMBERS_EXHAUSTED: _Refusal(
+        400,
+        "numbers_exhausted",
+        f"the channel has used messageNumber {MAX_MESSAGE_NUMBER}, the largest there is",
+    ),
+}
+_STORE_FAILED = _Refusal(503, "unavailable", "the store failed and kept nothing: send it again")
+_SHUTTING_DOWN = _Refusal(503, "unavailable", "the service is shutting down: send it again")
+_OVER_CAPACITY = _Refusal(503, "unavailable", "the service is over capacity: send it again")
+_INTERNAL = _Refusal(500, INTERNAL.error, INTERNAL.detail)
+# A batch's status is that of its most urgent refusal: what a retry may fix comes first.
+_PRECEDENCE = (503, 429, 500, 400, 409)
+
+Answer = Outcome | Exception
+"""What became of one message: an outcome, or the exception its worker's group failed with."""
+
+
+def _refusal(answer: Answer) -> _Refusal | None:
+    if isinstance(answer, Outcome):
+        verdict = answer.verdict
+        # Identity first: hashing an Enum member runs Python code, and this is per message.
+        if verdict is Verdict.ACCEPTED or verdict is Verdict.DUPLICATE:
+            return None
+        return _REFUSALS.get(verdict)
+    if isinstance(answer, StoreError):
+        return _STORE_FAILED
+    if isinstance(answer, PoolClosedError):
+        return _SHUTTING_DOWN
+    if isinstance(answer, PoolFullError):
+        return _OVER_CAPACITY
+    return _INTERNAL
+
+
+def _status(answer: Answer, refusal: _Refusal | None) -> AckStatus:
+    """What became of one message, as its acknowledgement and the metrics name it."""
+    if refusal is None:
+        assert isinstance(answer, Outcome)
+        return "accepted" if answer.verdict is Verdict.ACCEPTED else "duplicate"
+    return "conflict" if refusal.error == "conflict" else "rejected"
+
+
+def _ack(record: Record, answer: Answer, refusal: _Refusal | None, status: AckStatus) -> Ack:
+    """The acknowledgement of one message."""
+    if isinstance(answer, Outcome):
+        record = answer.record  # numbered, if the sender left the number out
+    return Ack(
+        channel=record.channel,
+        message_number=record.message_number,
+        status=status,
+        detail=None if refusal is None else refusal.detail,
+    )
+
+
+def _summary(record: Record) -> MessageSummary:
+    return MessageSummary(message_type=record.message_type, message=msgspec.Raw(record.payload))
+
+
+def _single(
+    record: Record, answer: Answer, refusal: _Refusal | None, status: AckStatus
+) -> IngestAnswer:
+    """The answer for a request that held one message."""
+    if refusal is None:
+        return IngestAnswer(202, _ack(record, answer, None, status))
+    if refusal is _INTERNAL:
+        assert isinstance(answer, Exception)
+        raise answer  # the edge logs it and answers 500
+    if isinstance(answer, Outcome):
+        record = answer.record
+    body = ErrorBody(
+        status=refusal.status,
+        error=refusal.error,
+        detail=refusal.detail,
+        channel=record.channel,
+        message_number=record.message_number or None,
+    )
+    if isinstance(answer, Outcome) and answer.existing is not None:
+        existing = answer.existing
+        detail = (
+            f"message {record.message_number} of channel {record.channel!r} was already "
+            f"received, as {existing.message_type}, with different content; the first one is "
+            "kept"
+        )
+        conflict = ConflictDetail(existing=_summary(existing), received=_summary(record))
+        body = msgspec.structs.replace(body, detail=detail, conflict=conflict)
+    return IngestAnswer.of(body)
+
+
+def _batch(
+    records: list[Record],
+    answers: list[Answer],
+    refusals: list[_Refusal | None],
+    statuses: list[AckStatus],
+) -> IngestAnswer:
+    """The answer for a batch: one acknowledgement per message, in request order."""
+    acks = []
+    codes = set()
+    for record, answer, refusal, status in zip(records, answers, refusals, statuses, strict=True):
+        if refusal is _INTERNAL and isinstance(answer, Exception):
+            log.error("a batch share failed", exc_info=answer)
+        if refusal is not None:
+            codes.add(refusal.status)
+        acks.append(_ack(record, answer, refusal, status))
+    code = next((c for c in _PRECEDENCE if c in codes), 202)
+    return IngestAnswer(code, acks, retry_after(code))
+
+
+def ingest_answer(
+    records: list[Record], answers: list[Answer], is_batch: bool
+) -> tuple[IngestAnswer, list[AckStatus]]:
+    """The answer to a request whose messages met ``answers``, and each message's status (for
+    the metrics and the log).
+
+    Raises:
+        Exception: a single message failed for a reason that is a bug (its worker's exception,
+            for the edge to log and answer 500).
+    """
+    refusals = [_refusal(answer) for answer in answers]
+    statuses = [_status(a, r) for a, r in zip(answers, refusals, strict=True)]
+    if not is_batch:
+        return _single(records[0], answers[0], refusals[0], statuses[0]), statuses
+    return _batch(records, answers, refusals, statuses), statuses
+
+
+def plugin_refusal(plugin: str, reason: str, record: Record, path: str) -> ErrorBody:
+    """A plugin's validator refused ``record``, at ``path`` of the request."""
+    return error(
+        422,
+        reason,
+        "rejected",
+        path=path,
+        plugin=plugin,
+        channel=record.channel,
+        message_number=record.message_number or None,
+    )
+
+
+def not_found(channel: str, number: int | None = None, last: int = 0) -> ErrorBody:
+    """A read of an unknown channel, or of an event it does not have yet."""
+    if number is None:
+        return error(404, f"no rocket on channel {channel!r}", channel=channel)
+    return error(
+        404,
+        f"channel {channel!r} has no event {number} yet (last applied: {last})",
+        channel=channel,
+        message_number=number,
+    )

@@ -1,0 +1,395 @@
+"""The edge: every rule a request meets on its way in, written once, and the front door of
+``POST /messages``.
+
+- Tokens: who may write and who may read (``ROCKETS_INGEST_TOKEN``, ``ROCKETS_READ_TOKEN``),
+  compared in constant time; a 401 carries ``WWW-Authenticate``.
+- Request ids: the client's ``X-Request-ID`` (its first 128 bytes) or one made here, on every
+  answer and every log line of the request.
+- The headers every answer carries.
+- A deadline on reading a request body (408), enforced at the ASGI level so that it holds
+  whichever server runs the app (``rockets serve`` also bounds the header phase, see
+  :mod:`rockets.server`).
+- For ``POST /messages``: the JSON content type (415), the body limit with a streamed read
+  (413, before reading when ``Content-Length`` says so), and the answer, written at the cost of
+  a raw ASGI app: :class:`Ingress` is what the app's own entry point calls.
+
+Every other request gets the same rules through :meth:`Edge.around` and :meth:`Edge.guard`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import itertools
+import logging
+import os
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import msgspec
+from litestar.config.cors import CORSConfig
+from litestar.connection import ASGIConnection
+from litestar.exceptions import NotAuthorizedException
+from litestar.handlers import BaseRouteHandler
+
+from rockets.answers import (
+    CLIENT_GONE,
+    INTERNAL,
+    TOO_LARGE,
+    UNAUTHORIZED,
+    IngestAnswer,
+    request_timeout,
+    unsupported_media_type,
+)
+from rockets.errors import InputError
+from rockets.logs import request_id
+from rockets.metrics import Metrics
+from rockets.service import RocketService
+from rockets.settings import Settings
+
+__all__ = [
+    "MESSAGES_PATH",
+    "OPEN_PATHS",
+    "WWW_AUTHENTICATE",
+    "Deadlines",
+    "Edge",
+    "Ingress",
+    "Tokens",
+]
+
+log = logging.getLogger("rockets")
+
+MESSAGES_PATH = "/messages"
+OPEN_PATHS = frozenset({"/health", "/"})
+"""Paths that never need a token: the health check, for load balancers, and the dashboard's page
+(it holds no data; the data it reads needs a token as any read does)."""
+OPEN_PREFIXES = ("/dashboard/",)
+READING = frozenset({"GET", "HEAD", "OPTIONS"})
+WWW_AUTHENTICATE = 'Bearer realm="rockets"'
+ANSWER_HEADERS = ((b"x-content-type-options", b"nosniff"),)
+"""What every answer carries; the dashboard's page adds its own (see rockets.dashboard)."""
+
+# The raw ASGI shapes: scopes and messages are plain dicts here, receive and send plain
+# callables (Litestar's TypedDicts would cost casts on the hot path, not safety).
+Scope = dict[str, Any]
+Message = dict[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+_JSON = (b"content-type", b"application/json")
+_MAX_REQUEST_ID = 128
+
+
+class Tokens:
+    """Who may do what: a request that writes (any method but GET, HEAD, OPTIONS) needs the
+    ingest token when one is set; one that reads needs the read token or the ingest token when
+    a read token is set. ``/health`` and the dashboard's page and files need none."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.ingest = settings.ingest_token.encode() if settings.ingest_token else None
+        self.read = settings.read_token.encode() if settings.read_token else None
+
+    @property
+    def active(self) -> bool:
+        return self.ingest is not None or self.read is not None
+
+    def allows(self, method: str, path: str, authorization: bytes, query_token: bytes) -> bool:
+        """Whether a request may pass. ``query_token`` is the ``access_token`` query parameter,
+        which a browser's EventSource must use (it cannot set headers); it counts for reads."""
+        if path in OPEN_PATHS or path.startswith(OPEN_PREFIXES):
+            return True
+        reading = method in READING
+        if not reading:
+            wanted = [self.ingest] if self.ingest is not None else []
+        elif self.read is not None:
+            wanted = [t for t in (self.read, self.ingest) if t is not None]
+        else:
+            wanted = []
+        if not wanted:
+            return True
+        scheme, _, credentials = authorization.partition(b" ")
+        bearer = scheme.lower() == b"bearer"
+        given = credentials.strip() if bearer else query_token if reading else b""
+        # Every candidate is compared, so the time taken says nothing about which was close.
+        matches = [hmac.compare_digest(given, token) for token in wanted]
+        return any(matches)
+
+
+class Deadlines:
+    """A deadline on every wait for request body bytes.
+
+    A request's body must arrive whole within ``seconds`` of the request reaching the app;
+    otherwise the wait raises :class:`InputError` with a 408. One sweeper task checks the
+    waits in progress a few times per deadline, which costs a request a dictionary entry
+    instead of a timer.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._waiting: dict[asyncio.Task[Any], float] = {}
+        self._expired: set[asyncio.Task[Any]] = set()
+        self._sweeper: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        """Start the sweeper (inside the running event loop)."""
+        if self._sweeper is None:
+            self._sweeper = asyncio.create_task(self._sweep(), name="rockets-deadlines")
+
+    async def stop(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
+            self._sweeper = None
+
+    def deadline(self) -> float:
+        """The deadline of a request that reaches the app now."""
+        return asyncio.get_running_loop().time() + self.seconds
+
+    async def receive(self, receive: Receive, deadline: float) -> Message:
+        """``await receive()``, or a 408 :class:`InputError` once ``deadline`` has passed."""
+        task = asyncio.current_task()
+        assert task is not None
+        waiting = self._waiting
+        # A receive that is itself guarded (a route of Litestar reading through the edge
+        # middleware) nests: the inner wait is the one that expires.
+        outer = waiting.get(task)
+        waiting[task] = deadline
+        try:
+            return await receive()
+        except asyncio.CancelledError:
+            if task not in self._expired:
+                raise
+            self._expired.discard(task)
+            task.uncancel()
+            raise InputError(request_timeout(self.seconds)) from None
+        finally:
+            if outer is None:
+                del waiting[task]
+            else:
+                waiting[task] = outer
+
+    def guard(self, receive: Receive) -> Receive:
+        """``receive`` with the deadline on it until the body is complete (later calls, which
+        wait for the client to go away, have none)."""
+        deadline = self.deadline()
+        done = False
+
+        async def guarded() -> Message:
+            nonlocal done
+            if done:
+                return await receive()
+            message = await self.receive(receive, deadline)
+            done = not message.get("more_body", False)
+            return message
+
+        return guarded
+
+    async def _sweep(self) -> None:
+        loop = asyncio.get_running_loop()
+        every = min(1.0, self.seconds / 4)
+        while True:
+            await asyncio.sleep(every)
+            now = loop.time()
+            for task, deadline in list(self._waiting.items()):
+                if deadline <= now and task not in self._expired:
+                    self._expired.add(task)
+                    task.cancel()
+
+
+class Edge:
+    """The edge rules of one app, built from its settings.
+
+    Args:
+        settings: the configuration (tokens, body limit, request deadline, CORS origins).
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.tokens = Tokens(settings)
+        self.deadlines = Deadlines(settings.request_timeout)
+        self.max_body = settings.max_body_bytes
+        self.cors = bool(settings.cors_origins)
+        # Request ids: a per-process prefix and a counter, cheaper than a UUID per request.
+        self._prefix = os.urandom(4).hex()
+        self._counter = itertools.count(1)
+
+    def request_id(self, given: bytes | None) -> bytes:
+        """The id of a request: the client's, or a new one."""
+        return (
+            given[:_MAX_REQUEST_ID]
+            if given
+            else f"{self._prefix}{next(self._counter):08x}".encode()
+        )
+
+    def cors_config(self) -> CORSConfig | None:
+        """CORS for dashboards served from other origins (``ROCKETS_CORS_ORIGINS``)."""
+        if not self.cors:
+            return None
+        return CORSConfig(
+            allow_origins=list(self.settings.cors_origins),
+            allow_methods=["GET", "POST", "OPTIONS"],
+            allow_headers=["Authorization", "Content-Type", "Last-Event-ID"],
+            expose_headers=["X-Total-Count", "Retry-After"],
+            max_age=600,
+        )
+
+    def guard(self, connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        """The token rule as a Litestar guard (a 401 otherwise)."""
+        if not self.tokens.active:
+            return
+        scope = connection.scope
+        allowed = self.tokens.allows(
+            str(scope.get("method", "GET")),
+            scope["path"],
+            connection.headers.get("authorization", "").encode("latin-1"),
+            connection.query_params.get("access_token", "").encode(),
+        )
+        if not allowed:
+            raise NotAuthorizedException(
+                detail=UNAUTHORIZED.detail, headers={"WWW-Authenticate": WWW_AUTHENTICATE}
+            )
+
+    async def around(self, app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> None:
+        """Run ``app`` on an HTTP request with the edge's rules: the request id, the answer
+        headers and the body deadline (every answer gets them, a 404 of Litestar's router
+        included)."""
+        given = None
+        for name, value in scope["headers"]:
+            if name == b"x-request-id":
+                given = value
+                break
+        rid = self.request_id(given)
+        token = request_id.set(rid.decode("latin-1"))
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", ()))
+                present = {name.lower() for name, _ in headers}
+                headers.append((b"x-request-id", rid))
+                headers.extend(h for h in ANSWER_HEADERS if h[0] not in present)
+                message["headers"] = headers
+            await send(message)
+
+        try:
+            await app(scope, self.deadlines.guard(receive), send_with_headers)
+        finally:
+            request_id.reset(token)
+
+
+class Ingress:
+    """``POST /messages``, answered without Litestar's routing: the app's entry point hands
+    it every such request (but a browser's when CORS is on, which goes through Litestar's CORS
+    handling to the route, which calls :meth:`answer` too).
+
+    Args:
+        edge: the app's edge rules.
+        service: the service that ingests the body.
+        metrics: where each request is counted.
+    """
+
+    def __init__(self, edge: Edge, service: RocketService, metrics: Metrics) -> None:
+        self.edge = edge
+        self.service = service
+        self.metrics = metrics
+        self._encode = msgspec.json.Encoder().encode
+
+    def takes(self, scope: Scope) -> bool:
+        """Whether the entry point answers this ``POST /messages`` itself."""
+        return not (self.edge.cors and any(name == b"origin" for name, _ in scope["headers"]))
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        given = None
+        for name, value in scope["headers"]:
+            if name == b"x-request-id":
+                given = value
+                break
+        rid = self.edge.request_id(given)
+        reset = request_id.set(rid.decode("latin-1"))
+        try:
+            reply = await self.answer(scope, receive)
+            body = self._encode(reply.body)
+            headers = [
+                _JSON,
+                (b"content-length", str(len(body)).encode()),
+                (b"x-request-id", rid),
+                *ANSWER_HEADERS,
+            ]
+            if reply.retry_after is not None:
+                headers.append((b"retry-after", str(reply.retry_after).encode()))
+            if reply.status_code == 401:
+                headers.append((b"www-authenticate", WWW_AUTHENTICATE.encode()))
+            elif reply.status_code == 408:
+                headers.append((b"connection", b"close"))
+            await send(
+                {"type": "http.response.start", "status": reply.status_code, "headers": headers}
+            )
+            await send({"type": "http.response.body", "body": body})
+        finally:
+            request_id.reset(reset)
+
+    async def answer(self, scope: Scope, receive: Receive) -> IngestAnswer:
+        """The answer to one ``POST /messages``: every edge rule, then the service."""
+        started = time.perf_counter()
+        try:
+            reply = await self._answer(scope, receive)
+        except Exception:
+            log.exception("unhandled error on POST /messages")
+            reply = IngestAnswer.of(INTERNAL)
+        self.metrics.request(reply.status_code, time.perf_counter() - started)
+        return reply
+
+    async def _answer(self, scope: Scope, receive: Receive) -> IngestAnswer:
+        edge = self.edge
+        content_type = authorization = length = None
+        for name, value in scope["headers"]:
+            if name == b"content-type":
+                content_type = value
+            elif name == b"content-length":
+                length = value
+            elif name == b"authorization":
+                authorization = value
+        if edge.tokens.ingest is not None and not edge.tokens.allows(
+            "POST", MESSAGES_PATH, authorization or b"", b""
+        ):
+            return IngestAnswer.of(UNAUTHORIZED)
+        if content_type is not None and b"json" not in content_type.lower():
+            return IngestAnswer.of(unsupported_media_type(content_type.decode("latin-1")))
+        if length is not None and length.isdigit() and int(length) > edge.max_body:
+            return IngestAnswer.of(TOO_LARGE)
+        try:
+            body = await self._read(receive)
+        except InputError as exc:
+            return IngestAnswer.of(exc.body)
+        return await self.service.ingest(body)
+
+    async def _read(self, receive: Receive) -> bytes:
+        """The whole body, within the limit and the deadline.
+
+        Raises:
+            InputError: too large (413), too slow (408), or the client went away (400).
+        """
+        deadlines = self.edge.deadlines
+        limit = self.edge.max_body
+        deadline = deadlines.deadline()
+        message = await deadlines.receive(receive, deadline)
+        body: bytes = message.get("body", b"")
+        if not message.get("more_body"):
+            if len(body) > limit:
+                raise InputError(TOO_LARGE)
+            return body
+        chunks = [body]
+        size = len(body)
+        while message.get("more_body"):
+            message = await deadlines.receive(receive, deadline)
+            if message["type"] == "http.disconnect":
+                raise InputError(CLIENT_GONE)
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                raise InputError(TOO_LARGE)
+            chunks.append(chunk)
+        return b"".join(chunks)
