@@ -28,6 +28,14 @@ def core_settings(**values: Any) -> Settings:
     return Settings(blocked_plugins=(EXAMPLE_PACKAGE,), **values)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test under tests/system is a system test (see the ``system`` marker)."""
+    system = ROOT / "tests" / "system"
+    for item in items:
+        if item.path.is_relative_to(system):
+            item.add_marker(pytest.mark.system)
+
+
 @pytest.fixture
 def settings() -> Settings:
     return core_settings()

@@ -5,16 +5,12 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import re
-import shlex
-import subprocess
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
-from .conftest import ROOT
-from .server import BIN, free_port, running
+from ..conftest import ROOT
 
 DOCS = sorted([ROOT / "README.md", *(ROOT / "docs").rglob("*.md")])
 MARKED = re.compile(r"<!-- (example|excerpt): (?P<path>\S+) -->\n```\w*\n(?P<code>.*?)```", re.S)
@@ -46,43 +42,6 @@ def test_plugin_test_example_passes() -> None:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     module.test_a_flying_rocket_lands()
-
-
-def readme_curls() -> list[str]:
-    blocks = re.findall(r"```sh\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
-    commands: list[str] = []
-    for block in blocks:
-        # Join continuation lines of a quoted -d '...' argument into one command.
-        current = ""
-        for line in block.splitlines():
-            if line.startswith("#") or not (line.strip() or current):
-                continue
-            current = f"{current}\n{line}" if current else line
-            if current.count("'") % 2 == 0:
-                if current.startswith("curl "):
-                    commands.append(current)
-                current = ""
-    return commands
-
-
-def test_readme_curl_examples_work_against_a_real_server() -> None:
-    commands = readme_curls()
-    assert len(commands) >= 8
-    port = free_port()
-    with running([str(BIN / "rockets"), "serve", "--port", str(port)], port) as server:
-        for command in commands:
-            argv = shlex.split(command.replace("localhost:8088", f"127.0.0.1:{port}"))
-            result = subprocess.run(
-                [*argv, "-w", "\\n%{http_code}"], capture_output=True, text=True, timeout=30
-            )
-            body, _, code = result.stdout.rpartition("\n")
-            assert code.startswith("2"), f"{command}\n-> {code} {body}"
-        rocket = httpx.get(f"{server.url}/rockets/193270a9-c9cf-404a-8f83-838e71d9ae67").json()
-    assert (rocket["speed"], rocket["mission"], rocket["lastMessageNumber"]) == (
-        3500,
-        "SHUTTLE_MIR",
-        3,
-    )
 
 
 def load_example(name: str) -> Any:

@@ -40,7 +40,7 @@ from rockets.state import RocketState
 from rockets.stores import MemoryStore
 from rockets.wire import Envelope
 
-from .conftest import ROOT, core_settings
+from ..conftest import ROOT, core_settings
 
 FAST = RetryPolicy(attempts=4, backoff=0.001, max_delay=0.01)
 LAUNCH = RocketLaunched(type="Falcon-9", launch_speed=500, mission="ARTEMIS")

@@ -8,8 +8,8 @@ import signal
 
 import httpx
 
-from .histories import Message, api_fields, deliveries, expected, history
-from .server import BIN, free_port, running
+from ..histories import Message, api_fields, deliveries, expected, history
+from ..server import BIN, free_port, running
 
 ROCKETS = 120
 MAX_MESSAGES = 40
@@ -93,7 +93,7 @@ def test_bad_configuration_stops_with_a_clear_message() -> None:
 
 
 def test_litestar_run_in_the_repo_root_serves_the_app() -> None:
-    from .conftest import ROOT
+    from ..conftest import ROOT
 
     # `litestar run` finds the app through the repository's .env file (python-dotenv loads it
     # when the virtual environment is ./.venv). Read the same file here, so that the test also

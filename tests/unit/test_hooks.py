@@ -23,7 +23,7 @@ from rockets.errors import PluginError
 from rockets.launch import find_scenario
 from rockets.settings import Settings
 
-from .conftest import ROOT, message
+from ..conftest import ROOT, message
 
 EXAMPLES = ROOT / "docs" / "examples"
 Client = TestClient[Any]

@@ -11,9 +11,9 @@ from typing import Any
 import httpx
 import pytest
 
+from ..histories import Message, api_fields, deliveries, expected, history
+from ..server import BIN, free_port, running
 from .crash import run_crash_test
-from .histories import Message, api_fields, deliveries, expected, history
-from .server import BIN, free_port, running
 
 
 def serve(port: int, store: str) -> list[str]:

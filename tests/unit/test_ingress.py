@@ -14,8 +14,8 @@ from litestar.testing import TestClient
 from rockets.app import create_app
 from rockets.settings import Settings
 
-from .conftest import core_settings, message
-from .gated_store import GatedStore
+from ..conftest import core_settings, message
+from ..gated_store import GatedStore
 
 Client = TestClient[Any]
 LAUNCH = {"type": "Falcon-9", "launchSpeed": 1, "mission": "M"}

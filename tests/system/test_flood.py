@@ -10,8 +10,8 @@ from pathlib import Path
 
 import httpx
 
-from .histories import Message, history
-from .server import BIN, free_port, running
+from ..histories import Message, history
+from ..server import BIN, free_port, running
 
 ROCKETS = 100
 MESSAGES_PER_ROCKET = 200

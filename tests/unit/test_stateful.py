@@ -171,26 +171,3 @@ TestMemoryIngestion = pytest.mark.filterwarnings("ignore")(MemoryIngestion.TestC
 TestMemoryIngestion.settings = SETTINGS
 TestSQLiteIngestion = SQLiteIngestion.TestCase
 TestSQLiteIngestion.settings = SETTINGS
-
-
-@pytest.fixture
-def postgres_machine(postgres_url: str) -> type[Ingestion]:
-    class PostgresIngestion(Ingestion):
-        make_store = staticmethod(lambda directory: open_store(postgres_url, LIMITS))
-        durable = True
-
-    return PostgresIngestion
-
-
-def test_postgresql_ingestion(postgres_machine: type[Ingestion]) -> None:
-    from hypothesis.stateful import run_state_machine_as_test
-
-    run_state_machine_as_test(
-        postgres_machine,
-        settings=settings(
-            max_examples=15,
-            stateful_step_count=20,
-            deadline=None,
-            suppress_health_check=list(HealthCheck),
-        ),
-    )

@@ -1,12 +1,10 @@
-"""The live stream: the hub's bookkeeping, the SSE route, and the SDK's resuming iterators."""
+"""The live stream through a real server and the SDK: resuming, replaying, the wire format, resets."""
 
 from __future__ import annotations
 
 import asyncio
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime
-from typing import Any
 
 import httpx
 import msgspec
@@ -14,109 +12,9 @@ import pytest
 from rockets_standard.messages import RocketLaunched, RocketSpeedIncreased
 
 from rockets.client import AsyncRocketsClient, RocketsClient, message
-from rockets.records import Record
-from rockets.state import RocketState
-from rockets.stream import Position, StreamHub
 from rockets.wire import StreamedEvent, StreamReset
 
-from .server import BIN, Server, free_port, running
-
-T = datetime(2022, 2, 2, tzinfo=UTC)
-
-
-def applied(channel: str, number: int) -> tuple[Record, RocketState]:
-    record = Record(channel, number, "X", T, T, b"{}")
-    return record, RocketState(channel=channel, last_message_number=number)
-
-
-async def take(
-    hub: StreamHub, after: Position | None, n: int, channel: str | None = None
-) -> list[tuple[str, str, Any]]:
-    items = []
-    async for item in hub.subscribe(after, channel):
-        items.append(item)
-        if len(items) == n:
-            break
-    return items
-
-
-def numbers(items: list[tuple[str, str, Any]]) -> list[int]:
-    return [int(data.split("#")[1]) for kind, _, data in items if kind == "applied"]
-
-
-def hub_of(history: int) -> StreamHub:
-    return StreamHub(history, lambda record, state: f"{record.channel}#{record.message_number}")
-
-
-@pytest.mark.anyio
-async def test_hub_replays_after_a_position_then_goes_live() -> None:
-    hub = hub_of(100)
-    hub.publish([applied("a", n) for n in range(1, 6)])
-    after = Position(hub.epoch, 2)
-    reader = asyncio.create_task(take(hub, after, 5))
-    await asyncio.sleep(0)
-    hub.publish([applied("a", 6), applied("a", 7)])
-    items = await reader
-    assert numbers(items) == [3, 4, 5, 6, 7]
-    assert [position for _, position, _ in items] == [f"{hub.epoch}-{n}" for n in range(3, 8)]
-
-
-@pytest.mark.anyio
-async def test_hub_filters_by_channel() -> None:
-    hub = hub_of(100)
-    hub.publish([applied("a", 1), applied("b", 1), applied("a", 2)])
-    items = await take(hub, Position(hub.epoch, 0), 2, channel="a")
-    assert [data.split("#")[0] for _, _, data in items] == ["a", "a"]
-
-
-@pytest.mark.anyio
-async def test_hub_says_reset_when_events_are_no_longer_kept() -> None:
-    hub = hub_of(3)
-    hub.publish([applied("a", n) for n in range(1, 11)])
-    items = await take(hub, Position(hub.epoch, 2), 4)
-    kind, position, detail = items[0]
-    assert (kind, position) == ("reset", f"{hub.epoch}-7")
-    assert "5 events are no longer kept" in detail
-    assert numbers(items) == [8, 9, 10]
-
-
-@pytest.mark.anyio
-async def test_hub_says_reset_to_a_client_of_an_earlier_run() -> None:
-    hub = hub_of(10)
-    hub.publish([applied("a", 1)])
-    reader = asyncio.create_task(take(hub, Position("an-old-run", 99), 2))
-    await asyncio.sleep(0)
-    hub.publish([applied("a", 2)])
-    kind, _, _ = (items := await reader)[0]
-    assert kind == "reset"
-    assert numbers(items) == [2]
-
-
-@pytest.mark.anyio
-async def test_a_slow_subscriber_costs_no_memory_and_close_ends_it() -> None:
-    hub = hub_of(50)
-    subscription = hub.subscribe(None)
-    first = asyncio.create_task(anext(subscription))
-    await asyncio.sleep(0)
-    for n in range(1, 10_001):
-        hub.publish([applied("a", n)])
-    assert len(hub._ring) == 50  # bounded, however far behind the subscriber is
-    kind, _, detail = await first
-    assert (kind, detail) == ("reset", "9950 events are no longer kept")
-    hub.close()
-    rest = [item async for item in subscription]
-    assert numbers(rest) == list(range(9951, 10_001))
-    assert hub.subscribers == 0
-
-
-def test_positions_parse() -> None:
-    assert Position.parse("abc123-42") == Position("abc123", 42)
-    assert str(Position("abc123", 42)) == "abc123-42"
-    for bad in (None, "", "42", "abc-", "abc-x"):
-        assert Position.parse(bad) is None
-
-
-# --- through the real server -------------------------------------------------------------------
+from ..server import BIN, Server, free_port, running
 
 
 @pytest.fixture(scope="module")

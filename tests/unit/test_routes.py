@@ -12,8 +12,8 @@ from rockets.errors import StoreError
 from rockets.settings import Settings
 from rockets.stores import Commit, MemoryStore
 
-from .conftest import core_settings
-from .histories import Message, api_fields, deliveries, expected, history
+from ..conftest import core_settings
+from ..histories import Message, api_fields, deliveries, expected, history
 
 Client = TestClient  # type: ignore[type-arg]
 

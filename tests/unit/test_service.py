@@ -8,7 +8,7 @@ import pytest
 from rockets.app import build_service
 from rockets.settings import Settings
 
-from .gated_store import GatedStore
+from ..gated_store import GatedStore
 
 pytestmark = pytest.mark.anyio
 

@@ -11,7 +11,7 @@ from litestar.testing import TestClient
 
 from rockets.app import create_app
 
-from .conftest import ROOT, core_settings
+from ..conftest import ROOT, core_settings
 
 EXAMPLES = ROOT / "docs" / "examples" / "plugins"
 STANDARD = [

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from .server import BIN, Server, free_port, running
+from ..server import BIN, Server, free_port, running
 
 BODY = b'{"metadata": {"channel": "slow", "messageType": "RocketExploded"}, "message": {"reason": "x"}}'
 

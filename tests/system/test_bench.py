@@ -9,9 +9,8 @@ import re
 import signal
 import subprocess
 import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from ..conftest import ROOT
 
 TARGETS = [
     "1. single ingest / no-op Litestar",

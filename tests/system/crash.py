@@ -1,10 +1,10 @@
 """Crash test: kill the real server with SIGKILL under load, restart it, and check that every
 acknowledged message survived, exactly once.
 
-The CI runs a small version (tests/test_durability.py). The big one, from the repository root:
+The CI runs a small version (tests/system/test_durability.py). The big one, from the repository root:
 
-    .venv/bin/python -m tests.crash --store sqlite --messages 100000 --kills 20
-    .venv/bin/python -m tests.crash --store postgresql://USER@HOST/DB --messages 100000 --kills 20
+    .venv/bin/python -m tests.system.crash --store sqlite --messages 100000 --kills 20
+    .venv/bin/python -m tests.system.crash --store postgresql://USER@HOST/DB --messages 100000 --kills 20
 
 It prints one line of figures and exits 1 if anything acknowledged was lost or applied twice.
 """
@@ -24,8 +24,8 @@ from pathlib import Path
 
 import httpx
 
-from .histories import Message, api_fields, expected, history
-from .server import BIN, Server, free_port, start
+from ..histories import Message, api_fields, expected, history
+from ..server import BIN, Server, free_port, start
 
 MESSAGES_PER_ROCKET = 50
 

@@ -18,8 +18,8 @@ from rockets.records import Record
 from rockets.settings import Settings
 from rockets.stores import open_store
 
-from .conftest import EXAMPLE_PACKAGE, ROOT
-from .server import BIN
+from ..conftest import EXAMPLE_PACKAGE, ROOT
+from ..server import BIN
 
 T = datetime(2022, 2, 2, tzinfo=UTC)
 

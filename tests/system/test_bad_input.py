@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from .server import BIN, Server, free_port, running
+from ..server import BIN, Server, free_port, running
 
 JSON = {"content-type": "application/json"}
 

@@ -18,8 +18,8 @@ from rockets_standard.messages import (
 
 from rockets.client import RocketsClient, message
 
-from .conftest import ROOT
-from .server import BIN, Server, free_port, running
+from ..conftest import ROOT
+from ..server import BIN, Server, free_port, running
 
 ARTIFACTS = ROOT / "artifacts"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"

@@ -11,7 +11,7 @@ from litestar.testing import TestClient
 
 from rockets.logs import JsonFormatter, RequestIdFilter, request_id
 
-from .conftest import core_settings, message
+from ..conftest import core_settings, message
 
 Client = TestClient[Any]
 LAUNCH = {"type": "F9", "launchSpeed": 10, "mission": "M"}

@@ -9,7 +9,7 @@ from rockets.app import load_plugins
 from rockets.errors import PluginError
 from rockets.settings import Settings
 
-from .conftest import EXAMPLE_PACKAGE
+from ..conftest import EXAMPLE_PACKAGE
 
 STANDARD = [
     "RocketExploded",

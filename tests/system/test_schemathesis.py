@@ -22,7 +22,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from .server import BIN, free_port, running
+from ..server import BIN, free_port, running
 
 EXAMPLES_PER_OPERATION = 150
 CHECKS = [
@@ -62,7 +62,9 @@ LABELS = [
     "GET /plugins",
     "GET /metrics",
 ]
-ENDLESS = ["GET /stream"]  # an answer that never ends cannot be validated; tests/test_stream.py
+ENDLESS = [
+    "GET /stream"
+]  # an answer that never ends cannot be validated; tests/unit/test_stream.py
 
 
 def test_every_operation_is_fuzzed(operations: dict[str, Any]) -> None:

@@ -31,12 +31,6 @@ class TestSQLiteStore(StoreContract):
         return lambda: open_store(f"sqlite:///{tmp_path}/rockets.db", CONTRACT_LIMITS)
 
 
-class TestPostgresStore(StoreContract):
-    @pytest.fixture
-    def store_factory(self, postgres_url: str) -> StoreFactory:
-        return lambda: open_store(f"{postgres_url}?pool_max=4", CONTRACT_LIMITS)
-
-
 @pytest.mark.parametrize(
     ("url", "kind"),
     [
@@ -99,7 +93,7 @@ async def test_sqlite_needs_an_existing_directory(tmp_path: Path) -> None:
 
 @pytest.mark.anyio
 async def test_postgres_unreachable_is_a_store_error() -> None:
-    from .server import free_port
+    from ..server import free_port
 
     store = PostgresStore.from_url(
         f"postgresql://nobody@127.0.0.1:{free_port()}/none?open_timeout=1", CONTRACT_LIMITS

@@ -1,0 +1,88 @@
+"""``rockets launch`` as a command, against real servers: verify passes, fails, and reports what it cannot reach."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+
+from ..conftest import ROOT
+from ..server import BIN, free_port, running
+
+
+def launch(url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(BIN / "rockets"), "launch", url, *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_launch_verify_passes_against_a_correct_server() -> None:
+    port = free_port()
+    with running([str(BIN / "rockets"), "serve", "--port", str(port)], port):
+        result = launch(
+            f"http://127.0.0.1:{port}/messages",
+            "--message-delay=0",
+            "--concurrency-level=4",
+            "--rockets=15",
+            "--messages=25",
+            "--reorder=shuffle",
+            "--duplicates=0.3",
+            "--batch-size=3",
+            "--seed=11",
+            "--verify",
+        )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "verify: PASS: 15/15 rockets" in result.stdout
+    assert "errors: none" in result.stdout
+    assert "msgs/s" in result.stdout
+
+
+def test_launch_verify_fails_against_a_wrong_server() -> None:
+    port = free_port()
+    env = {
+        "ROCKETS_BLOCKED_PLUGINS": "rocket_speed_increased",
+        "ROCKETS_PLUGINS_DIR": str(ROOT / "tests" / "plugins" / "wrong_speed"),
+    }
+    with running([str(BIN / "rockets"), "serve", "--port", str(port)], port, env=env):
+        result = launch(
+            f"http://127.0.0.1:{port}",
+            "--message-delay=0",
+            "--rockets=5",
+            "--messages=30",
+            "--seed=5",
+            "--verify",
+            "--verify-timeout=1s",
+        )
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "verify: FAIL" in result.stdout
+    assert "speed: expected" in result.stdout
+
+
+def test_launch_reports_an_unreachable_server() -> None:
+    result = launch(
+        f"http://127.0.0.1:{free_port()}",
+        "--message-delay=0",
+        "--rockets=1",
+        "--messages=1",
+        "--duplicates=0",
+    )
+    assert result.returncode == 1
+    assert "connection: 1" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "complaint"),
+    [
+        (["--message-delay=5x"], "invalid duration"),
+        (["--duplicates=2"], "between 0.0 and 1.0"),
+        (["--rockets=0"], "must be >= 1"),
+        (["--scenario=moon"], "no launch scenario 'moon'"),
+    ],
+)
+def test_launch_rejects_bad_options(args: list[str], complaint: str) -> None:
+    result = launch("http://127.0.0.1:9", *args)
+    assert result.returncode == 2
+    assert complaint in result.stderr

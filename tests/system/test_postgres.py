@@ -1,0 +1,45 @@
+"""The PostgreSQL store against a real PostgreSQL: the store contract, and the stateful
+ingestion model of tests/unit/test_stateful.py."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+from rockets.stores import open_store
+from rockets.testing.store_contract import (
+    CONTRACT_LIMITS,
+    StoreContract,
+    StoreFactory,
+)
+
+from ..unit.test_stateful import LIMITS, Ingestion
+
+
+class TestPostgresStore(StoreContract):
+    @pytest.fixture
+    def store_factory(self, postgres_url: str) -> StoreFactory:
+        return lambda: open_store(f"{postgres_url}?pool_max=4", CONTRACT_LIMITS)
+
+
+@pytest.fixture
+def postgres_machine(postgres_url: str) -> type[Ingestion]:
+    class PostgresIngestion(Ingestion):
+        make_store = staticmethod(lambda directory: open_store(postgres_url, LIMITS))
+        durable = True
+
+    return PostgresIngestion
+
+
+def test_postgresql_ingestion(postgres_machine: type[Ingestion]) -> None:
+    from hypothesis.stateful import run_state_machine_as_test
+
+    run_state_machine_as_test(
+        postgres_machine,
+        settings=settings(
+            max_examples=15,
+            stateful_step_count=20,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+        ),
+    )
