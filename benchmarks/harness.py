@@ -90,6 +90,13 @@ def rockets_server(port: int, store: str = "memory://", workers: int = 3) -> lis
     ]
 
 
+def litestar_run_server(port: int) -> tuple[list[str], dict[str, str]]:
+    """``litestar run`` in the repository root, as a developer starts it: the command and the
+    environment its .env file gives (set here too, for a virtual environment elsewhere)."""
+    command = [str(BIN / "litestar"), "run", "--port", str(port)]
+    return command, {"LITESTAR_APP": "rockets.app:create_app"}
+
+
 @dataclass
 class WrkResult:
     requests: int

@@ -27,6 +27,7 @@ from rockets.errors import PluginError
 from rockets.hooks import PluginHooks
 from rockets.ingress import MESSAGES_PATH, Edge, Ingress
 from rockets.introspection import describe
+from rockets.logs import access_log
 from rockets.metrics import Metrics
 from rockets.pool import WorkerPool
 from rockets.records import Record
@@ -150,6 +151,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
 
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
+        access_log(settings.access_log)
         await service.start()
         edge.deadlines.start()
         try:

@@ -28,7 +28,11 @@ def _serve(args: argparse.Namespace) -> int:
 
     overrides = {
         name: value
-        for name, value in (("worker_count", args.workers), ("store", args.store))
+        for name, value in (
+            ("worker_count", args.workers),
+            ("store", args.store),
+            ("access_log", args.access_log or None),
+        )
         if value is not None
     }
     try:
@@ -58,7 +62,7 @@ def _serve(args: argparse.Namespace) -> int:
         port=args.port,
         log_level=args.log_level,
         log_config=log_config,
-        access_log=args.access_log,
+        access_log=settings.access_log,
         http=guarded_protocol(default_protocol_class(), settings),
         timeout_keep_alive=max(1, round(settings.keep_alive_timeout)),
         timeout_graceful_shutdown=max(1, round(settings.shutdown_timeout)),
@@ -302,7 +306,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--access-log",
         action="store_true",
-        help="log one line per request (off by default: it costs throughput at ingest speed)",
+        help="log one line per request (default: ROCKETS_ACCESS_LOG, else off: it costs "
+        "throughput at ingest speed)",
     )
     serve.set_defaults(run=_serve)
     _add_launch(commands)

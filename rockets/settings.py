@@ -50,6 +50,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     cors_origins: tuple[str, ...] = ()
     stream_history: Positive = 10_000
     log_summary_seconds: Seconds = 60.0
+    access_log: bool = False
 
     @property
     def limits(self) -> Limits:
@@ -116,6 +117,7 @@ ENVIRONMENT: dict[str, str] = {
     "ROCKETS_CORS_ORIGINS": "cors_origins",
     "ROCKETS_STREAM_HISTORY": "stream_history",
     "ROCKETS_LOG_SUMMARY_SECONDS": "log_summary_seconds",
+    "ROCKETS_ACCESS_LOG": "access_log",
     "ROCKETS_MAX_BODY_BYTES": "max_body_bytes",
     "ROCKETS_MAX_BATCH": "max_batch",
     "ROCKETS_MAX_PENDING_PER_CHANNEL": "max_pending_per_channel",

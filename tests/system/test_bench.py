@@ -15,6 +15,7 @@ from ..conftest import ROOT
 TARGETS = [
     "1. single ingest / no-op Litestar",
     "1. single ingest / raw ASGI",
+    "1. litestar run single ingest / rockets serve",
     "2. batch msgs/s / no-op Litestar req/s",
     "3. GET /rockets median, 2,000 events",
     "3. read time, more events / fewer",
