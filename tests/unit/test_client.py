@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -381,5 +382,26 @@ def test_retry_delay_honours_retry_after_and_caps() -> None:
 
 
 def test_envelope_is_the_servers_own_struct() -> None:
-    assert isinstance(message(LAUNCH), Envelope)
-    assert Path(RocketsClient.__module__.replace(".", "/") + ".py").name == "client.py"
+    assert type(message(LAUNCH)) is Envelope  # rockets.wire's, which the server decodes
+
+
+def test_importing_the_sdk_loads_only_the_vocabulary_of_rockets() -> None:
+    """A fresh interpreter that imports ``rockets.client`` loads no server framework and, of
+    rockets, only the SDK and the shapes it shares with the server."""
+    probe = "import sys, rockets.client\nprint('\\n'.join(sorted(sys.modules)))"
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    loaded = set(result.stdout.split())
+    assert "rockets.client.sync" in loaded
+    assert {"litestar", "uvicorn", "pluggy"} & loaded == set()
+    vocabulary = {"rockets", "rockets.wire", "rockets.state", "rockets.records"}
+    server = {
+        name
+        for name in loaded
+        if name.split(".")[0] == "rockets"
+        and name not in vocabulary
+        and name != "rockets.client"
+        and not name.startswith("rockets.client.")
+    }
+    assert server == set()

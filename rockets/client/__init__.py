@@ -1,0 +1,54 @@
+"""The rockets SDK: typed sync and async clients over httpx.
+
+Responses decode into the very Structs the server encodes (``RocketState``, ``EventView``,
+``Ack``, ``Health``, ``ErrorBody``), and messages are built from the same ``Envelope`` the
+server decodes, so client and server share one definition of every shape.
+
+A payload is any msgspec Struct whose class names its ``message_type`` (the standard types'
+Structs are in ``rockets_standard.messages``), or a plain mapping with an explicit
+``message_type=`` for a type the SDK does not know. ``docs/sdk.md`` has worked examples.
+
+The package imports ``rockets.wire`` and ``rockets.state`` and nothing else of rockets:
+:mod:`~rockets.client.core` builds every request and reads every answer, free of I/O, and
+:mod:`~rockets.client.sync` and :mod:`~rockets.client.aio` only send them.
+"""
+
+from __future__ import annotations
+
+from rockets.client.aio import AsyncRocketsClient
+from rockets.client.core import DEFAULT_URL, Page, RetryPolicy, StreamItem, message
+from rockets.client.errors import (
+    ApiError,
+    BadRequestError,
+    ClientError,
+    ConflictError,
+    ConnectionFailedError,
+    InvalidResponseError,
+    NotFoundError,
+    PayloadTooLargeError,
+    RateLimitedError,
+    ServerError,
+    UnavailableError,
+)
+from rockets.client.sync import RocketsClient
+
+__all__ = [
+    "DEFAULT_URL",
+    "ApiError",
+    "AsyncRocketsClient",
+    "BadRequestError",
+    "ClientError",
+    "ConflictError",
+    "ConnectionFailedError",
+    "InvalidResponseError",
+    "NotFoundError",
+    "Page",
+    "PayloadTooLargeError",
+    "RateLimitedError",
+    "RetryPolicy",
+    "RocketsClient",
+    "ServerError",
+    "StreamItem",
+    "UnavailableError",
+    "message",
+]

@@ -1,0 +1,153 @@
+"""The asyncio client: the calls of :mod:`rockets.client.core` sent over ``httpx.AsyncClient``."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Mapping, Sequence
+from datetime import datetime
+from types import TracebackType
+from typing import Any, Literal
+
+import httpx
+import msgspec
+from typing_extensions import TypeVar
+
+from rockets.client.core import (
+    DEFAULT_URL,
+    RESUMABLE,
+    Call,
+    ClientBase,
+    Outcome,
+    Page,
+    Retries,
+    RetryPolicy,
+    S,
+    StreamItem,
+)
+from rockets.state import RocketState
+from rockets.wire import Ack, Envelope, EventView, Health
+
+__all__ = ["AsyncRocketsClient"]
+
+R = TypeVar("R")
+
+
+class AsyncRocketsClient(ClientBase[S]):
+    """The asyncio twin of :class:`RocketsClient`: the same methods, awaited."""
+
+    def __init__(
+        self,
+        base_url: str = DEFAULT_URL,
+        *,
+        retry: RetryPolicy | None = RetryPolicy(),  # noqa: B008 - immutable
+        timeout: float = 10.0,
+        http: httpx.AsyncClient | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        state_type: type[S] = RocketState,  # type: ignore[assignment]
+    ) -> None:
+        super().__init__(retry, state_type)
+        self._owned = http is None
+        self._http = http or httpx.AsyncClient(
+            base_url=base_url, timeout=timeout, transport=transport
+        )
+
+    async def __aenter__(self) -> AsyncRocketsClient[S]:
+        return self
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the HTTP connections (unless the httpx client was given)."""
+        if self._owned:
+            await self._http.aclose()
+
+    async def _run(self, call: Call[R]) -> R:
+        retries = Retries(self.retry, call)
+        while True:
+            outcome: Outcome
+            try:
+                outcome = await self._http.request(
+                    call.method, call.path, params=call.params, content=call.content
+                )
+            except httpx.TransportError as exc:
+                outcome = exc
+            delay = retries.after(outcome)
+            if delay is None:
+                return call.answer(outcome)
+            await asyncio.sleep(delay)
+
+    async def send(
+        self,
+        payload: msgspec.Struct | Mapping[str, Any] | Envelope,
+        *,
+        message_type: str | None = None,
+        channel: str | None = None,
+        number: int | None = None,
+        time: datetime | str | None = None,
+    ) -> Ack:
+        """Post one message (an ``Envelope``, or a payload plus metadata; see :func:`message`)."""
+        return await self._run(self._calls.send(payload, message_type, channel, number, time))
+
+    async def send_batch(self, envelopes: Sequence[Envelope]) -> list[Ack]:
+        """Post messages as one batch; one acknowledgement per message, in order."""
+        return await self._run(self._calls.send_batch(envelopes))
+
+    async def rockets(
+        self,
+        *,
+        sort: str = "channel",
+        order: Literal["asc", "desc"] = "asc",
+        status: str | None = None,
+        type: str | None = None,
+        mission: str | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+        where: Mapping[str, Any] | None = None,
+    ) -> Page[S]:
+        """Rocket states, filtered (exact matches; ``where`` for plugins' fields, by JSON
+        name), sorted by any state field, and paged."""
+        call = self._calls.rockets(
+            sort=sort, order=order, status=status, type=type, mission=mission, limit=limit,
+            offset=offset, where=where,
+        )  # fmt: skip
+        return await self._run(call)
+
+    async def rocket(self, channel: str, at: int | None = None) -> S:
+        """A rocket's current state, or its state right after event ``at``."""
+        return await self._run(self._calls.rocket(channel, at))
+
+    async def events(self, channel: str, start: int = 1, limit: int = 1000) -> Page[EventView]:
+        """A page of a rocket's applied events, from number ``start`` on."""
+        return await self._run(self._calls.events(channel, start, limit))
+
+    async def health(self) -> Health:
+        """The server's health report; ``status`` is ``unavailable`` when its store is not."""
+        return await self._run(self._calls.health())
+
+    async def stream(
+        self, channel: str | None = None, *, last_event_id: str | None = None
+    ) -> AsyncIterator[StreamItem[S]]:
+        """The asyncio twin of :meth:`RocketsClient.stream`, resumed the same way."""
+        resume = self._calls.stream(channel, last_event_id, self.retry)
+        while True:
+            try:
+                async with self._http.stream(
+                    resume.method,
+                    resume.path,
+                    params=resume.params,
+                    headers=resume.headers,
+                    timeout=resume.timeout,
+                ) as response:
+                    if response.status_code >= 400:
+                        await response.aread()
+                    resume.opened(response)
+                    async for line in response.aiter_lines():
+                        item = resume.feed(line)
+                        if item is not None:
+                            yield item
+            except RESUMABLE as exc:
+                resume.dropped(exc)
+            await asyncio.sleep(resume.delay())

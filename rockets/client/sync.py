@@ -1,0 +1,174 @@
+"""The synchronous client: the calls of :mod:`rockets.client.core` sent over ``httpx.Client``."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime
+from types import TracebackType
+from typing import Any, Literal
+
+import httpx
+import msgspec
+from typing_extensions import TypeVar
+
+from rockets.client.core import (
+    DEFAULT_URL,
+    RESUMABLE,
+    Call,
+    ClientBase,
+    Outcome,
+    Page,
+    Retries,
+    RetryPolicy,
+    S,
+    StreamItem,
+)
+from rockets.state import RocketState
+from rockets.wire import Ack, Envelope, EventView, Health
+
+__all__ = ["RocketsClient"]
+
+R = TypeVar("R")
+
+
+class RocketsClient(ClientBase[S]):
+    """A synchronous rockets client.
+
+    Args:
+        base_url: the server, e.g. ``http://127.0.0.1:8088``.
+        retry: the retry policy; ``None`` turns retries off.
+        timeout: seconds per request.
+        http: an existing ``httpx.Client`` to use (its ``base_url`` is used; the caller keeps
+            ownership), for instance Litestar's ``TestClient`` to run in-process.
+        transport: an httpx transport for a client this object creates.
+        state_type: what rocket states decode into: ``RocketState`` (fields of plugins are
+            dropped), or a plugin's subclass of it that declares its fields.
+    """
+
+    def __init__(
+        self,
+        base_url: str = DEFAULT_URL,
+        *,
+        retry: RetryPolicy | None = RetryPolicy(),  # noqa: B008 - immutable
+        timeout: float = 10.0,
+        http: httpx.Client | None = None,
+        transport: httpx.BaseTransport | None = None,
+        state_type: type[S] = RocketState,  # type: ignore[assignment]
+    ) -> None:
+        super().__init__(retry, state_type)
+        self._owned = http is None
+        self._http = http or httpx.Client(base_url=base_url, timeout=timeout, transport=transport)
+
+    def __enter__(self) -> RocketsClient[S]:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the HTTP connections (unless the httpx client was given)."""
+        if self._owned:
+            self._http.close()
+
+    def _run(self, call: Call[R]) -> R:
+        retries = Retries(self.retry, call)
+        while True:
+            outcome: Outcome
+            try:
+                outcome = self._http.request(
+                    call.method, call.path, params=call.params, content=call.content
+                )
+            except httpx.TransportError as exc:
+                outcome = exc
+            delay = retries.after(outcome)
+            if delay is None:
+                return call.answer(outcome)
+            time.sleep(delay)
+
+    def send(
+        self,
+        payload: msgspec.Struct | Mapping[str, Any] | Envelope,
+        *,
+        message_type: str | None = None,
+        channel: str | None = None,
+        number: int | None = None,
+        time: datetime | str | None = None,
+    ) -> Ack:
+        """Post one message (an ``Envelope``, or a payload plus metadata; see :func:`message`)."""
+        return self._run(self._calls.send(payload, message_type, channel, number, time))
+
+    def send_batch(self, envelopes: Sequence[Envelope]) -> list[Ack]:
+        """Post messages as one batch; one acknowledgement per message, in order.
+
+        Raises:
+            ConflictError: a message conflicts (``acks`` has every message's outcome).
+            RateLimitedError: a pending buffer stayed full through every retry.
+        """
+        return self._run(self._calls.send_batch(envelopes))
+
+    def rockets(
+        self,
+        *,
+        sort: str = "channel",
+        order: Literal["asc", "desc"] = "asc",
+        status: str | None = None,
+        type: str | None = None,
+        mission: str | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+        where: Mapping[str, Any] | None = None,
+    ) -> Page[S]:
+        """Rocket states, filtered (exact matches; ``where`` for plugins' fields, by JSON
+        name), sorted by any state field, and paged."""
+        call = self._calls.rockets(
+            sort=sort, order=order, status=status, type=type, mission=mission, limit=limit,
+            offset=offset, where=where,
+        )  # fmt: skip
+        return self._run(call)
+
+    def rocket(self, channel: str, at: int | None = None) -> S:
+        """A rocket's current state, or its state right after event ``at``."""
+        return self._run(self._calls.rocket(channel, at))
+
+    def events(self, channel: str, start: int = 1, limit: int = 1000) -> Page[EventView]:
+        """A page of a rocket's applied events, from number ``start`` on."""
+        return self._run(self._calls.events(channel, start, limit))
+
+    def health(self) -> Health:
+        """The server's health report; ``status`` is ``unavailable`` when its store is not."""
+        return self._run(self._calls.health())
+
+    def stream(
+        self, channel: str | None = None, *, last_event_id: str | None = None
+    ) -> Iterator[StreamItem[S]]:
+        """Live applied events with the rockets' new states (``GET /stream``), for all rockets
+        or one ``channel``, from after ``last_event_id`` (default: from now on).
+
+        The connection is resumed when it drops: the SDK reconnects (with the retry policy's
+        backoff) and sends the id of the last event it got, so that nothing is lost or
+        repeated while the server still keeps the missed events; otherwise a reset item says
+        so. Ends only when the caller stops iterating.
+        """
+        resume = self._calls.stream(channel, last_event_id, self.retry)
+        while True:
+            try:
+                with self._http.stream(
+                    resume.method,
+                    resume.path,
+                    params=resume.params,
+                    headers=resume.headers,
+                    timeout=resume.timeout,
+                ) as response:
+                    if response.status_code >= 400:
+                        response.read()
+                    resume.opened(response)
+                    for line in response.iter_lines():
+                        item = resume.feed(line)
+                        if item is not None:
+                            yield item
+            except RESUMABLE as exc:
+                resume.dropped(exc)
+            time.sleep(resume.delay())
