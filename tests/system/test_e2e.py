@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import random
 import signal
+import socket
 
 import httpx
 
+from ..conftest import ROOT
 from ..histories import Message, api_fields, deliveries, expected, history
 from ..server import BIN, free_port, running
 
@@ -92,23 +94,66 @@ def test_bad_configuration_stops_with_a_clear_message() -> None:
     assert "unknown store scheme 'redis'" in result.stderr
 
 
-def test_litestar_run_in_the_repo_root_serves_the_app() -> None:
-    from ..conftest import ROOT
+def litestar_env(port: int, **extra: str) -> dict[str, str]:
+    """The environment of ``litestar run`` in the repository root: what its .env file says.
 
-    # `litestar run` finds the app through the repository's .env file (python-dotenv loads it
-    # when the virtual environment is ./.venv). Read the same file here, so that the test also
-    # holds in a virtual environment that lives elsewhere.
+    `litestar run` finds the app through the repository's .env file (python-dotenv loads it
+    when the virtual environment is ./.venv). The same file is read here, so that the tests
+    also hold in a virtual environment that lives elsewhere.
+    """
     env = dict(
         line.split("=", 1)
         for line in (ROOT / ".env").read_text().splitlines()
         if line and not line.startswith("#")
     )
     assert env["LITESTAR_PORT"] == "8088"
+    return {**env, "LITESTAR_PORT": str(port), **extra}
+
+
+def test_litestar_run_in_the_repo_root_serves_the_app() -> None:
     port = free_port()
-    env["LITESTAR_PORT"] = str(port)
+    env = litestar_env(port)
     with running([str(BIN / "litestar"), "run"], port, env=env, cwd=ROOT) as server:
         health = httpx.get(f"{server.url}/health").json()
         assert health["status"] == "ok"
         assert "RocketLaunched" in health["messageTypes"]
+        code, output = server.stop()
+    assert code in (0, -signal.SIGTERM), output
+
+
+def test_litestar_run_serves_the_same_front_door() -> None:
+    """Under `litestar run`, POST /messages is answered by the app's own entry point (counted
+    by its metrics), with the edge rules of `rockets serve`: a body that trickles in past the
+    request deadline gets 408 from the ASGI-level deadline."""
+    port = free_port()
+    env = litestar_env(port, ROCKETS_REQUEST_TIMEOUT="1")
+    with running([str(BIN / "litestar"), "run"], port, env=env, cwd=ROOT) as server:
+        launched = {
+            "metadata": {"channel": "door", "messageNumber": 1, "messageType": "RocketLaunched"},
+            "message": {"type": "Falcon-9", "launchSpeed": 500, "mission": "ARTEMIS"},
+        }
+        answer = httpx.post(f"{server.url}/messages", json=launched)
+        assert answer.status_code == 202
+        assert answer.headers["x-content-type-options"] == "nosniff"
+        assert answer.headers["x-request-id"]
+        metrics = httpx.get(f"{server.url}/metrics").text
+        assert 'rockets_ingest_requests_total{status="202"} 1.0' in metrics
+        with socket.create_connection(("127.0.0.1", port)) as sock:
+            # The timeout only turns a hang into a failure: the verdict is the answer itself.
+            sock.settimeout(30)
+            sock.sendall(
+                b"POST /messages HTTP/1.1\r\nHost: x\r\ncontent-type: application/json\r\n"
+                b"content-length: 100\r\n\r\n" + b'{"metadata": '
+            )
+            received = b""
+            while b"\r\n\r\n" not in received or not received.endswith(b"}"):
+                chunk = sock.recv(65536)
+                if not chunk:
+                    break
+                received += chunk
+        head, _, body = received.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 408"), received
+        assert b'"error":"request_timeout"' in body
+        assert httpx.get(f"{server.url}/rockets/door").json()["speed"] == 500
         code, output = server.stop()
     assert code in (0, -signal.SIGTERM), output
