@@ -46,6 +46,69 @@ LAUNCH = {"type": "Falcon-9", "launchSpeed": 100, "mission": "M"}
 # --- register_event_types --------------------------------------------------------------------
 
 
+COUNTED = """
+import msgspec
+from rockets import EventType, hookimpl
+
+decoded = []
+seen = []
+
+
+class RocketPinged(msgspec.Struct, frozen=True):
+    level: int
+
+    def __post_init__(self):
+        decoded.append(self.level)  # msgspec runs this on every decode
+
+
+def apply(state, event):
+    seen.append(("apply", event.message.level))
+    return state
+
+
+@hookimpl
+def register_event_types():
+    return [EventType(schema=RocketPinged, apply=apply)]
+
+
+@hookimpl
+def validate_message(event):
+    seen.append(("validate", event.message.level))
+
+
+@hookimpl
+def event_applied(event, state):
+    seen.append(("applied", event.message.level))
+"""
+
+
+def test_a_payload_is_decoded_once_for_validators_apply_and_listeners(tmp_path: Path) -> None:
+    (tmp_path / "counted.py").write_text(COUNTED)
+    with TestClient(create_app(Settings(plugins_dir=str(tmp_path)))) as client:
+        assert (
+            client.post("/messages", json=message("p", 2, "RocketPinged", {"level": 2})).status_code
+            == 202
+        )
+        assert (
+            client.post("/messages", json=message("p", 1, "RocketPinged", {"level": 1})).status_code
+            == 202
+        )
+        counted = dropin("counted")
+        # Message 2 waited behind the gap; it was applied and heard once message 1 came.
+        assert counted.seen == [
+            ("validate", 2),
+            ("validate", 1),
+            ("apply", 1),
+            ("apply", 2),
+            ("applied", 1),
+            ("applied", 2),
+        ]
+        assert sorted(counted.decoded) == [1, 2]
+        # Reading events back from the store decodes nothing; only a replay decodes again.
+        assert client.get("/rockets/p/events").status_code == 200
+        assert sorted(counted.decoded) == [1, 2]
+
+
 def test_hook_register_event_types_adds_a_type(tmp_path: Path) -> None:
     app = app_with(EXAMPLES / "plugins" / "rocket_landed.py", tmp_path=tmp_path)
     with TestClient(app) as client:
