@@ -217,13 +217,12 @@ class Edge:
         self._prefix = os.urandom(4).hex()
         self._counter = itertools.count(1)
 
-    def request_id(self, given: bytes | None) -> bytes:
-        """The id of a request: the client's, or a new one."""
-        return (
-            given[:_MAX_REQUEST_ID]
-            if given
-            else f"{self._prefix}{next(self._counter):08x}".encode()
-        )
+    def request_id(self, scope: Scope) -> bytes:
+        """The id of a request: the client's ``X-Request-ID``, or a new one."""
+        for name, value in scope["headers"]:
+            if name == b"x-request-id" and value:
+                return value[:_MAX_REQUEST_ID]  # type: ignore[no-any-return]
+        return f"{self._prefix}{next(self._counter):08x}".encode()
 
     def cors_config(self) -> CORSConfig | None:
         """CORS for dashboards served from other origins (``ROCKETS_CORS_ORIGINS``)."""
@@ -257,12 +256,7 @@ class Edge:
         """Run ``app`` on an HTTP request with the edge's rules: the request id, the answer
         headers and the body deadline (every answer gets them, a 404 of Litestar's router
         included)."""
-        given = None
-        for name, value in scope["headers"]:
-            if name == b"x-request-id":
-                given = value
-                break
-        rid = self.request_id(given)
+        rid = self.request_id(scope)
         token = request_id.set(rid.decode("latin-1"))
 
         async def send_with_headers(message: Message) -> None:
@@ -302,12 +296,7 @@ class Ingress:
         return not (self.edge.cors and any(name == b"origin" for name, _ in scope["headers"]))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        given = None
-        for name, value in scope["headers"]:
-            if name == b"x-request-id":
-                given = value
-                break
-        rid = self.edge.request_id(given)
+        rid = self.edge.request_id(scope)
         reset = request_id.set(rid.decode("latin-1"))
         try:
             reply = await self.answer(scope, receive)
