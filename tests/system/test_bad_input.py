@@ -4,9 +4,11 @@ changes, and the server is healthy afterwards."""
 from __future__ import annotations
 
 import json
+import select
 import socket
 import time
 from collections.abc import Iterator
+from contextlib import AbstractContextManager
 
 import httpx
 import pytest
@@ -158,11 +160,19 @@ CASES: list[tuple[str, bytes, dict[str, str], int, str]] = [
 ]
 
 
+HANG_GUARD = 30.0
+"""Seconds a client waits for the server before the test fails: a guard, never the verdict."""
+
+
+def serve(env: dict[str, str] | None = None) -> AbstractContextManager[Server]:
+    port = free_port()
+    return running([str(BIN / "rockets"), "serve", "--port", str(port)], port, env=env)
+
+
 @pytest.fixture(scope="module")
 def server() -> Iterator[Server]:
-    port = free_port()
-    env = {"ROCKETS_REQUEST_TIMEOUT": "1"}
-    with running([str(BIN / "rockets"), "serve", "--port", str(port)], port, env=env) as started:
+    """The battery's server, with the default request deadline (no case comes near it)."""
+    with serve() as started:
         yield started
 
 
@@ -217,21 +227,45 @@ def test_garbage_instead_of_http(server: Server) -> None:
     assert answer.startswith(b"HTTP/1.1 400")
 
 
-def test_trickled_request_gets_408(server: Server) -> None:
-    host, port = server.url.removeprefix("http://").split(":")
-    with socket.create_connection((host, int(port)), timeout=10) as sock:
-        for byte in b"POST /messages HTTP/1.1\r\nHost: x\r\n":
-            try:
-                sock.sendall(bytes([byte]))
-            except OSError:
-                break
-            time.sleep(0.1)
-        answer = sock.recv(65536)
-    assert answer.startswith(b"HTTP/1.1 408")
+def test_trickled_request_gets_408() -> None:
+    # A server of its own, with a short deadline for a request to arrive whole.
+    with serve({"ROCKETS_REQUEST_TIMEOUT": "1"}) as server:
+        host, port = server.url.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port)), timeout=HANG_GUARD) as sock:
+            # Header lines that never end the head, a byte every 0.1 s until the server answers:
+            # the pause only paces the sender, the head is never whole whatever the pace.
+            head = b"POST /messages HTTP/1.1\r\nHost: x\r\n" + b"".join(
+                b"X-Padding: %d\r\n" % n for n in range(10_000)
+            )
+            deadline = time.monotonic() + HANG_GUARD  # a hang guard only
+            for byte in head:
+                answered, _, _ = select.select([sock], [], [], 0.1)
+                if answered:
+                    break  # the server has answered, or hung up
+                try:
+                    sock.sendall(bytes([byte]))
+                except OSError:
+                    break
+                assert time.monotonic() < deadline, f"still trickling after {HANG_GUARD} s"
+            answer = sock.recv(65536)
+        assert answer.startswith(b"HTTP/1.1 408")
+        assert httpx.get(f"{server.url}/health").json()["status"] == "ok"
 
 
-def test_nothing_changed_and_the_server_is_healthy(server: Server) -> None:
-    assert httpx.get(f"{server.url}/rockets").json() == []
-    assert httpx.get(f"{server.url}/health").json()["status"] == "ok"
-    ok = httpx.post(f"{server.url}/messages", content=envelope({"by": 1}), headers=JSON)
-    assert ok.status_code == 202
+def test_nothing_changed_and_the_server_is_healthy() -> None:
+    # The whole battery against a server of its own, whatever ran before or runs after.
+    with serve() as server:
+        for name, body, headers, status, _ in CASES:
+            response = httpx.post(
+                f"{server.url}/messages", content=body, headers=headers, timeout=HANG_GUARD
+            )
+            assert response.status_code == status, name
+        host, port = server.url.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port)), timeout=HANG_GUARD) as sock:
+            sock.sendall(b"\x16\x03\x01\x02\x00 definitely not HTTP\r\n\r\n")
+            assert sock.recv(65536).startswith(b"HTTP/1.1 400")
+        assert httpx.get(f"{server.url}/rockets").json() == []
+        assert httpx.get(f"{server.url}/health").json()["status"] == "ok"
+        ok = httpx.post(f"{server.url}/messages", content=envelope({"by": 1}), headers=JSON)
+        assert ok.status_code == 202
+        assert [r["channel"] for r in httpx.get(f"{server.url}/rockets").json()] == ["bad"]

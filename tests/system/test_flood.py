@@ -26,7 +26,15 @@ def test_a_flood_gets_only_202_429_503_and_loses_nothing(tmp_path: Path) -> None
     rng.shuffle(traffic)
     batches = [traffic[i : i + BATCH] for i in range(0, len(traffic), BATCH)]
     port = free_port()
-    env = {"WORKER_COUNT": "2", "ROCKETS_MAX_QUEUE": "16"}
+    env = {
+        "WORKER_COUNT": "2",
+        "ROCKETS_MAX_QUEUE": "16",
+        # Deadlines no flood comes near, however slow the machine: the server must not close
+        # an idle keep-alive connection just as the client reuses it (a read error, not an
+        # answer), nor cut off a request that a loaded machine delivers late.
+        "ROCKETS_KEEP_ALIVE_TIMEOUT": "600",
+        "ROCKETS_REQUEST_TIMEOUT": "600",
+    }
     command = [
         str(BIN / "rockets"),
         "serve",
@@ -44,7 +52,7 @@ def test_a_flood_gets_only_202_429_503_and_loses_nothing(tmp_path: Path) -> None
             nonlocal peak
             while sampling:
                 peak = max(peak, server.rss_mb())
-                time.sleep(0.05)
+                time.sleep(0.05)  # paces the sampler; the peak is reported, never asserted
 
         sampler = threading.Thread(target=sample)
         sampler.start()
@@ -77,6 +85,8 @@ def test_a_flood_gets_only_202_429_503_and_loses_nothing(tmp_path: Path) -> None
                                 acked.add((m.channel, m.number))
                     if response.status_code != 202:
                         queue.put_nowait(batch)  # a client honouring Retry-After sends it again
+                        # Paces this sender (a tenth of Retry-After, to keep the test short); it
+                        # decides nothing: the batch is sent again until it is taken.
                         await asyncio.sleep(float(response.headers.get("retry-after", "1")) / 10)
 
             async with httpx.AsyncClient(timeout=60, limits=limits) as client:
@@ -85,11 +95,17 @@ def test_a_flood_gets_only_202_429_503_and_loses_nothing(tmp_path: Path) -> None
                 )
 
         started = time.monotonic()
-        asyncio.run(flood())
-        seconds = time.monotonic() - started
-        time.sleep(1.0)
-        sampling = False
-        sampler.join()
+        try:
+            asyncio.run(flood())
+        finally:
+            sampling = False
+            sampler.join()
+        seconds = time.monotonic() - started  # reported, never asserted
+        # Every batch has its 202, so the server owes nothing: it is idle, and its memory is
+        # what a flood leaves behind, not what one still in flight holds.
+        health = httpx.get(f"{server.url}/health", timeout=30).json()
+        assert (health["status"], health["queued"]) == ("ok", 0)
+        assert httpx.get(f"{server.url}/stalled", timeout=30).json() == []
         after = server.rss_mb()
         # Everything acknowledged is there, once, in order.
         lost = 0

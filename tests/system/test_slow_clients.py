@@ -1,40 +1,64 @@
-"""Slow and greedy clients against the real server process (uvicorn has no deadlines of its own)."""
+"""Slow and greedy clients against the real server process (uvicorn has no deadlines of its own).
+
+Each test has a server of its own, configured for what it checks, and ends by showing that the
+server still serves: no test relies on another having run first. Nothing is decided by a clock:
+the server's answers (a 408, a 503, a closed connection) are read with socket timeouts that only
+turn a hang into a failure.
+"""
 
 from __future__ import annotations
 
 import json
+import select
 import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 
 import httpx
 import pytest
 
 from ..server import BIN, Server, free_port, running
 
+HANG_GUARD = 30.0
+"""Seconds a socket waits for the server before the test fails: a guard, never the verdict."""
+
 BODY = b'{"metadata": {"channel": "slow", "messageType": "RocketExploded"}, "message": {"reason": "x"}}'
 
+DEADLINE = {"ROCKETS_REQUEST_TIMEOUT": "1"}
+"""A short deadline for a request to arrive whole, for the tests that wait for it to pass."""
+PATIENT = {"ROCKETS_REQUEST_TIMEOUT": "600", "ROCKETS_KEEP_ALIVE_TIMEOUT": "600"}
+"""Deadlines no test comes near, for the tests where the clients must not be cut off."""
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[Server]:
-    port = free_port()
-    env = {
-        "ROCKETS_REQUEST_TIMEOUT": "1",
-        "ROCKETS_KEEP_ALIVE_TIMEOUT": "1",
-        "ROCKETS_MAX_CONNECTIONS": "8",
-    }
-    with running([str(BIN / "rockets"), "serve", "--port", str(port)], port, env=env) as started:
-        yield started
+Serve = Callable[[dict[str, str]], AbstractContextManager[Server]]
+
+
+@pytest.fixture
+def serve() -> Serve:
+    """Start a server of the test's own with these environment variables."""
+
+    def start(env: dict[str, str]) -> AbstractContextManager[Server]:
+        port = free_port()
+        return running([str(BIN / "rockets"), "serve", "--port", str(port)], port, env=env)
+
+    return start
 
 
 def connect(server: Server) -> socket.socket:
     host, port = server.url.removeprefix("http://").split(":")
-    return socket.create_connection((host, int(port)), timeout=10)
+    return socket.create_connection((host, int(port)), timeout=HANG_GUARD)
 
 
 def read_all(sock: socket.socket) -> bytes:
+    """Everything the server sends until it closes the connection."""
     chunks = []
-    while chunk := sock.recv(65536):
+    while True:
+        try:
+            chunk = sock.recv(65536)
+        except ConnectionResetError:
+            break  # closed on bytes the server did not read: what it said before still counts
+        if not chunk:
+            break
         chunks.append(chunk)
     return b"".join(chunks)
 
@@ -43,7 +67,9 @@ def read_response(sock: socket.socket) -> bytes:
     """One whole response (headers and Content-Length bytes of body), leaving the socket open."""
     data = b""
     while b"\r\n\r\n" not in data:
-        data += sock.recv(65536)
+        chunk = sock.recv(65536)
+        assert chunk, f"the server closed the connection after {data!r}"
+        data += chunk
     head, _, body = data.partition(b"\r\n\r\n")
     length = next(
         int(line.split(b":", 1)[1])
@@ -63,75 +89,114 @@ def answer(raw: bytes) -> tuple[int, dict[str, str], dict[str, object]]:
     return status, headers, json.loads(body)
 
 
-def trickle(sock: socket.socket, data: bytes, pause: float) -> None:
-    for i in range(len(data)):
+def trickle(sock: socket.socket, data: Iterator[bytes], pause: float) -> None:
+    """Send ``data`` a byte at a time until the server answers (or the data ends).
+
+    ``pause`` only paces the sender (a byte every ``pause`` seconds, well inside the server's
+    deadline, so that the client is never idle for long): it decides nothing, since the data
+    never makes a whole request before the server cuts the client off.
+    """
+    deadline = time.monotonic() + HANG_GUARD  # a hang guard only
+    for byte in data:
+        answered, _, _ = select.select([sock], [], [], pause)
+        if answered:
+            return  # the server has said something, or hung up: that is the point
         try:
-            sock.sendall(data[i : i + 1])
+            sock.sendall(byte)
         except OSError:
-            return  # the server hung up: that is the point
-        time.sleep(pause)
+            return
+        assert time.monotonic() < deadline, f"still trickling after {HANG_GUARD} s"
 
 
-def test_silent_connection_gets_408(server: Server) -> None:
-    started = time.monotonic()
-    with connect(server) as sock:
-        status, headers, body = answer(read_all(sock))
-    assert status == 408
-    assert body["error"] == "request_timeout"
-    assert headers["connection"] == "close"
-    assert 0.9 < time.monotonic() - started < 5
-
-
-def test_trickled_headers_get_408(server: Server) -> None:
-    head = b"POST /messages HTTP/1.1\r\nHost: rockets\r\nContent-Type: application/json\r\n"
-    with connect(server) as sock:
-        trickle(sock, head, pause=0.2)
-        status, _, body = answer(read_all(sock))
-    assert status == 408
-    assert "did not arrive whole" in str(body["detail"])
-
-
-def test_trickled_body_gets_408_and_nothing_is_stored(server: Server) -> None:
-    head = (
-        b"POST /messages HTTP/1.1\r\nHost: rockets\r\nContent-Type: application/json\r\n"
-        b"Content-Length: " + str(len(BODY)).encode() + b"\r\n\r\n"
-    )
-    with connect(server) as sock:
-        sock.sendall(head)
-        trickle(sock, BODY, pause=0.3)
-        status, _, _ = answer(read_all(sock))
-    assert status == 408
-    assert httpx.get(f"{server.url}/rockets/slow").status_code == 404
-
-
-def test_idle_keep_alive_connection_is_closed(server: Server) -> None:
-    with connect(server) as sock:
-        sock.sendall(b"GET /health HTTP/1.1\r\nHost: rockets\r\n\r\n")
-        first = read_response(sock)
-        assert first.startswith(b"HTTP/1.1 200")
-        started = time.monotonic()
-        assert read_all(sock) == b""  # closed by the server after the keep-alive timeout
-        assert time.monotonic() - started < 5
-
-
-def test_connections_beyond_the_cap_get_503_with_retry_after(server: Server) -> None:
-    idle = [connect(server) for _ in range(8)]
-    try:
-        time.sleep(0.2)
-        with connect(server) as extra:
-            status, headers, body = answer(read_all(extra))
-        assert status == 503
-        assert headers["retry-after"] == "1"
-        assert body["error"] == "unavailable"
-    finally:
-        for sock in idle:
-            sock.close()
-
-
-def test_the_server_is_healthy_afterwards(server: Server) -> None:
-    time.sleep(1.5)  # every idle connection of the other tests has timed out
-    assert httpx.get(f"{server.url}/health").json()["status"] == "ok"
+def serves(server: Server) -> None:
+    """The server is healthy and takes a message."""
+    assert httpx.get(f"{server.url}/health", timeout=HANG_GUARD).json()["status"] == "ok"
     response = httpx.post(
-        f"{server.url}/messages", content=BODY, headers={"content-type": "application/json"}
+        f"{server.url}/messages",
+        content=BODY,
+        headers={"content-type": "application/json"},
+        timeout=HANG_GUARD,
     )
     assert response.status_code == 202
+
+
+def test_silent_connection_gets_408(serve: Serve) -> None:
+    with serve(DEADLINE) as server:
+        with connect(server) as sock:
+            raw = read_all(sock)  # returns once the server has closed the connection
+        status, headers, body = answer(raw)
+        assert status == 408
+        assert body["error"] == "request_timeout"
+        assert body["detail"] == "the request did not arrive whole within 1 s"
+        assert headers["connection"] == "close"
+        serves(server)
+
+
+def test_trickled_headers_get_408(serve: Serve) -> None:
+    # Header lines that never end the head: only the deadline stops the client.
+    head = b"POST /messages HTTP/1.1\r\nHost: rockets\r\nContent-Type: application/json\r\n"
+    padding = (b"X-Padding: %d\r\n" % n for n in range(1_000_000))
+    data = (bytes([b]) for chunk in (head, *padding) for b in chunk)
+    with serve(DEADLINE) as server:
+        with connect(server) as sock:
+            trickle(sock, data, pause=0.05)
+            status, headers, body = answer(read_all(sock))
+        assert status == 408
+        assert headers["connection"] == "close"
+        assert "did not arrive whole" in str(body["detail"])
+        serves(server)
+
+
+def test_trickled_body_gets_408_and_nothing_is_stored(serve: Serve) -> None:
+    # A valid message padded with whitespace so long that no trickle finishes it.
+    padded = BODY[:-1] + b" " * 1_000_000 + b"}"
+    head = (
+        b"POST /messages HTTP/1.1\r\nHost: rockets\r\nContent-Type: application/json\r\n"
+        b"Content-Length: " + str(len(padded)).encode() + b"\r\n\r\n"
+    )
+    with serve(DEADLINE) as server:
+        with connect(server) as sock:
+            sock.sendall(head)
+            trickle(sock, (bytes([b]) for b in padded), pause=0.05)
+            status, headers, _ = answer(read_all(sock))
+        assert status == 408
+        assert headers["connection"] == "close"
+        assert httpx.get(f"{server.url}/rockets/slow", timeout=HANG_GUARD).status_code == 404
+        serves(server)
+        assert httpx.get(f"{server.url}/rockets/slow", timeout=HANG_GUARD).status_code == 200
+
+
+def test_idle_keep_alive_connection_is_closed(serve: Serve) -> None:
+    # No request deadline comes near: the close can only be the keep-alive timeout's.
+    with serve({**PATIENT, "ROCKETS_KEEP_ALIVE_TIMEOUT": "1"}) as server:
+        with connect(server) as sock:
+            sock.sendall(b"GET /health HTTP/1.1\r\nHost: rockets\r\n\r\n")
+            first = read_response(sock)
+            assert first.startswith(b"HTTP/1.1 200")
+            assert b"connection: close" not in first.lower()  # kept alive...
+            assert read_all(sock) == b""  # ...until the server closes it, without a word
+        serves(server)
+
+
+def test_connections_beyond_the_cap_get_503_with_retry_after(serve: Serve) -> None:
+    with serve({**PATIENT, "ROCKETS_MAX_CONNECTIONS": "8"}) as server:
+        idle = [connect(server) for _ in range(8)]
+        try:
+            for sock in idle:  # each answered: the server counts it among its connections
+                sock.sendall(b"GET /health HTTP/1.1\r\nHost: rockets\r\n\r\n")
+                assert read_response(sock).startswith(b"HTTP/1.1 200")
+            with connect(server) as extra:
+                status, headers, body = answer(read_all(extra))
+            assert status == 503
+            assert headers["retry-after"] == "1"
+            assert headers["connection"] == "close"
+            assert body["error"] == "unavailable"
+            for sock in idle:  # hang up, and wait for the server to have let go
+                sock.shutdown(socket.SHUT_WR)
+                assert read_all(sock) == b""
+        finally:
+            for sock in idle:
+                sock.close()
+        # The server closes its side only after forgetting the connection, so all 8 places
+        # are free again.
+        serves(server)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import threading
+import time
 from collections.abc import Iterator
 
 import httpx
@@ -16,12 +18,31 @@ from rockets.wire import StreamedEvent, StreamReset
 
 from ..server import BIN, Server, free_port, running
 
+HANG_GUARD = 30.0
+"""Seconds after which a wait fails instead of hanging: a guard, never the verdict."""
 
-@pytest.fixture(scope="module")
+
+@pytest.fixture
 def server() -> Iterator[Server]:
+    """A server of the test's own: its stream has no subscriber but the test's."""
     port = free_port()
     with running([str(BIN / "rockets"), "serve", "--port", str(port)], port) as started:
         yield started
+
+
+def subscribers(server: Server) -> int:
+    text = httpx.get(f"{server.url}/metrics", timeout=HANG_GUARD).text
+    found = re.search(r"^rockets_stream_subscribers (\S+)$", text, re.M)
+    assert found is not None
+    return int(float(found.group(1)))
+
+
+def subscribed(server: Server, count: int = 1) -> None:
+    """Return once ``count`` streams are registered with the server's hub: from then on, each
+    is owed every event applied. (Polled: each poll is a round trip, nothing sleeps.)"""
+    deadline = time.monotonic() + HANG_GUARD  # a hang guard only
+    while subscribers(server) < count:
+        assert time.monotonic() < deadline, f"fewer than {count} streams after {HANG_GUARD} s"
 
 
 def launch(client: RocketsClient, channel: str, steps: int) -> None:
@@ -46,12 +67,14 @@ class CutOnce(httpx.BaseTransport):
         self.inner = httpx.HTTPTransport()
         self.after = after
         self.cuts = 0
+        self.armed = threading.Event()  # set when the stream to be cut has begun
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         response = self.inner.handle_request(request)
         if request.url.path != "/stream" or self.cuts:
             return response
         self.cuts += 1
+        self.armed.set()
         stream, limit = response.stream, self.after
 
         class Cut(httpx.SyncByteStream):
@@ -74,11 +97,9 @@ class CutOnce(httpx.BaseTransport):
 def test_the_sdk_stream_resumes_after_a_dropped_connection_without_loss(server: Server) -> None:
     transport = CutOnce(after=40)
     got: list[tuple[str, int]] = []
-    ready = threading.Event()
 
     def consume() -> None:
         with RocketsClient(server.url, transport=transport) as client:
-            ready.set()
             for item in client.stream(channel="resume"):
                 assert isinstance(item.data, StreamedEvent)
                 got.append((item.id, item.data.event.message_number))
@@ -87,14 +108,10 @@ def test_the_sdk_stream_resumes_after_a_dropped_connection_without_loss(server: 
 
     consumer = threading.Thread(target=consume)
     consumer.start()
-    ready.wait()
-    with RocketsClient(server.url) as client:
-        for _ in range(50):
-            if client.health().status == "ok" and transport.cuts == 1:
-                break
-            threading.Event().wait(0.05)
-        launch(client, "resume", 60)
-    consumer.join(timeout=30)
+    assert transport.armed.wait(HANG_GUARD)  # the stream to be cut has begun
+    subscribed(server)  # launched before the stream is registered, it would miss the first events
+    launch_at(server.url, "resume", 60)
+    consumer.join(timeout=HANG_GUARD)
     assert not consumer.is_alive()
     assert transport.cuts == 1  # the stream was cut, and resumed
     assert [n for _, n in got] == list(range(1, 61))  # nothing lost, nothing repeated
@@ -117,23 +134,25 @@ async def test_the_async_sdk_stream_replays_from_an_id(server: Server) -> None:
                     return
 
         reader = asyncio.create_task(first_half())
-        await asyncio.sleep(0.5)
+        await asyncio.to_thread(subscribed, server)
         await asyncio.to_thread(launch_at, server.url, "async", 30)
-        await asyncio.wait_for(reader, 30)
+        await asyncio.wait_for(reader, HANG_GUARD)
         # Disconnected after 10 events; the rest comes from the id of the last one seen.
-        async for item in client.stream(channel="async", last_event_id=marker):
-            assert isinstance(item.data, StreamedEvent)
-            collected.append(item.data.event.message_number)
-            if len(collected) == 30:
-                break
+        async with asyncio.timeout(HANG_GUARD):
+            async for item in client.stream(channel="async", last_event_id=marker):
+                assert isinstance(item.data, StreamedEvent)
+                collected.append(item.data.event.message_number)
+                if len(collected) == 30:
+                    break
     assert collected == list(range(1, 31))
 
 
 def test_sse_wire_format(server: Server) -> None:
     with httpx.stream(
-        "GET", f"{server.url}/stream", params={"channel": "wire"}, timeout=10
+        "GET", f"{server.url}/stream", params={"channel": "wire"}, timeout=HANG_GUARD
     ) as response:
         assert response.headers["content-type"].startswith("text/event-stream")
+        subscribed(server)
         with RocketsClient(server.url) as client:
             client.send(
                 RocketLaunched(type="F9", launch_speed=7, mission="M"), channel="wire", number=1

@@ -15,7 +15,7 @@ from rockets.app import create_app
 from rockets.settings import Settings
 
 from ..conftest import core_settings, message
-from ..gated_store import GatedStore
+from ..gated_store import Answered, GatedStore
 
 Client = TestClient[Any]
 LAUNCH = {"type": "Falcon-9", "launchSpeed": 1, "mission": "M"}
@@ -75,18 +75,30 @@ async def test_a_full_queue_is_503_with_retry_after_and_loses_nothing_taken() ->
     async with httpx.AsyncClient(transport=transport, base_url="http://rockets") as client:
         bodies = [message(f"c{i}", 1, "RocketLaunched", LAUNCH) for i in range(12)]
         posts = [asyncio.create_task(client.post("/messages", json=b)) for b in bodies]
+        answered = Answered()
+        for post in posts:
+            post.add_done_callback(answered)
         # The first four fill the worker's queue before it runs; it takes them as one group
         # and waits at the gate; everything that arrives meanwhile finds the queue full.
-        await asyncio.sleep(0.2)
-        assert sum(p.done() for p in posts) == 8
+        await store.holding(1)
+        await answered.reach(8)
+        # Every request is accounted for, and none can move until the gate opens: four held
+        # as one write at the gate, nothing queued, eight answered.
+        assert store.held_messages == 4
+        assert service.pool.queued == 0
+        assert answered.count == sum(p.done() for p in posts) == 8
+        held = [p for p in posts if not p.done()]
+        assert len(held) == 4
+        for post in posts:
+            if post.done():
+                response = post.result()
+                assert response.status_code == 503
+                assert response.headers["retry-after"] == "1"
+                assert "over capacity" in response.json()["detail"]
         store.gate.set()
         responses = await asyncio.gather(*posts)
-        codes = [r.status_code for r in responses]
-        assert set(codes) == {202, 503}
-        for r in responses:
-            if r.status_code == 503:
-                assert r.headers["retry-after"] == "1"
-                assert "over capacity" in r.json()["detail"]
+        assert [p.result().status_code for p in held] == [202] * 4  # the held ones are taken
+        assert sorted(r.status_code for r in responses) == [202] * 4 + [503] * 8
         taken = {
             b["metadata"]["channel"]
             for b, r in zip(bodies, responses, strict=True)

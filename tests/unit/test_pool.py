@@ -7,6 +7,8 @@ import pytest
 from rockets.errors import PoolClosedError
 from rockets.pool import WorkerPool
 
+from ..gated_store import HANG_GUARD, let_the_loop_run
+
 pytestmark = pytest.mark.anyio
 
 
@@ -18,7 +20,7 @@ async def test_items_of_one_key_reach_one_worker_in_order() -> None:
         assert task is not None
         for item in items:
             seen.setdefault(item[0], []).append((task.get_name(), item[1]))
-        await asyncio.sleep(0)
+        await asyncio.sleep(0)  # lets the other workers interleave; decides nothing
         return [f"{k}{n}" for k, n in items]
 
     pool: WorkerPool[tuple[str, int], str] = WorkerPool(3, handler)
@@ -51,19 +53,38 @@ async def test_queued_items_are_grouped() -> None:
 
 async def test_close_finishes_queued_work_then_refuses_more() -> None:
     done: list[int] = []
+    gate = asyncio.Event()
+    running: set[str] = set()
+    both_running = asyncio.Event()
 
     async def handler(items: list[int]) -> list[None]:
-        await asyncio.sleep(0.001)
+        task = asyncio.current_task()
+        assert task is not None
+        running.add(task.get_name())
+        if len(running) == 2:
+            both_running.set()
+        await gate.wait()  # the handler is busy until the test says otherwise
         done.extend(items)
         return [None] * len(items)
 
     pool: WorkerPool[int, None] = WorkerPool(2, handler, max_group=1)
     pool.start()
     futures = [pool.submit(i % 2, i) for i in range(50)]
-    assert pool.queued > 0
-    await pool.close()
+    async with asyncio.timeout(HANG_GUARD):
+        await both_running.wait()  # each worker holds its first item; 48 wait in the queues
+    assert pool.queued == 48
+    closing = asyncio.create_task(pool.close())
+    await let_the_loop_run()
+    assert not closing.done()  # it waits for the queued work, held by the busy handlers
+    with pytest.raises(PoolClosedError):
+        pool.submit(0, -1)  # and takes no more meanwhile
+    gate.set()
+    async with asyncio.timeout(HANG_GUARD):
+        await closing
+    # The moment close() returns, everything queued before it is done.
     assert sorted(done) == list(range(50))
     assert all(f.done() for f in futures)
+    assert pool.queued == 0
     with pytest.raises(PoolClosedError):
         pool.submit(0, 99)
 

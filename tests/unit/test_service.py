@@ -8,7 +8,7 @@ import pytest
 from rockets.app import build_service
 from rockets.settings import Settings
 
-from ..gated_store import GatedStore
+from ..gated_store import HANG_GUARD, GatedStore, let_the_loop_run
 
 pytestmark = pytest.mark.anyio
 
@@ -27,27 +27,49 @@ def body(channel: str, number: int) -> bytes:
     )
 
 
-async def test_stop_applies_everything_already_queued() -> None:
+async def test_stop_applies_everything_already_queued(monkeypatch: pytest.MonkeyPatch) -> None:
     store = GatedStore()
     service = build_service(Settings(worker_count=2), store=store)
     await service.start()
+    channels = [f"c{c}" for c in range(10)]
     requests = [
-        asyncio.create_task(service.ingest(body(f"c{c}", n)))
+        asyncio.create_task(service.ingest(body(channel, n)))
         for n in range(80, 0, -1)
-        for c in range(10)
+        for channel in channels
     ]
-    await asyncio.sleep(0.05)  # each worker's first group (256 at most) waits at the gate
-    assert service.pool.queued > 0
+    # Each worker that owns a channel takes its first group (256 at most) and waits at the gate.
+    workers = {service.pool.index(channel) for channel in channels}
+    await store.holding(len(workers))
+    assert service.pool.queued + store.held_messages == len(requests)  # every one is taken
+    assert service.pool.queued > 0  # 800 messages, two groups of 256 at most: some wait
+
+    draining = asyncio.Event()
+    close = service.pool.close
+
+    async def spied_close() -> None:
+        draining.set()
+        await close()
+
+    monkeypatch.setattr(service.pool, "close", spied_close)
     stopping = asyncio.create_task(service.stop())
-    await asyncio.sleep(0.05)
-    assert not stopping.done()  # it waits for the queues
+    async with asyncio.timeout(HANG_GUARD):
+        await draining.wait()  # stop() has begun applying what is queued
+    await let_the_loop_run()
+    assert not stopping.done()  # it waits for the queues, held at the gate
+    assert not any(r.done() for r in requests)
+
     store.gate.set()
-    await stopping
+    async with asyncio.timeout(HANG_GUARD):
+        await stopping
+    # The moment stop() returns, everything it found queued is applied and stored.
+    assert service.pool.queued == 0
+    assert store.held == []
+    for channel in channels:
+        state = await service.rocket(channel)
+        assert (state.last_message_number, state.speed, state.pending) == (80, 80, 0)
+        assert len(await service.store.events(channel, 1, 100)) == 80
     answers = await asyncio.gather(*requests)
     assert {a.status_code for a in answers} == {202}
-    for c in range(10):
-        state = await service.rocket(f"c{c}")
-        assert (state.last_message_number, state.speed, state.pending) == (80, 80, 0)
     late = await service.ingest(body("c0", 81))
     assert late.status_code == 503
     assert late.retry_after == 1

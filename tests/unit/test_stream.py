@@ -12,6 +12,8 @@ from rockets.records import Record
 from rockets.state import RocketState
 from rockets.stream import Position, StreamHub
 
+from ..gated_store import HANG_GUARD
+
 T = datetime(2022, 2, 2, tzinfo=UTC)
 
 
@@ -39,17 +41,54 @@ def hub_of(history: int) -> StreamHub:
     return StreamHub(history, lambda record, state: f"{record.channel}#{record.message_number}")
 
 
+class Reader:
+    """A subscription read in its own task, and a wait for its n-th item."""
+
+    def __init__(self, hub: StreamHub, after: Position | None, channel: str | None = None) -> None:
+        self.items: list[tuple[str, str, Any]] = []
+        self._arrived = asyncio.Event()
+        self.task = asyncio.create_task(self._read(hub, after, channel))
+
+    async def _read(self, hub: StreamHub, after: Position | None, channel: str | None) -> None:
+        async for item in hub.subscribe(after, channel):
+            self.items.append(item)
+            self._arrived.set()
+
+    async def has(self, n: int) -> list[tuple[str, str, Any]]:
+        """Wait until ``n`` items have arrived; all of them so far."""
+        async with asyncio.timeout(HANG_GUARD):
+            while len(self.items) < n:
+                self._arrived.clear()
+                await self._arrived.wait()
+        return self.items
+
+    async def end(self) -> None:
+        """Wait for the subscription to end (the hub is closed)."""
+        async with asyncio.timeout(HANG_GUARD):
+            await self.task
+
+
+async def registered(hub: StreamHub, subscribers: int) -> None:
+    """Let the loop run until ``subscribers`` subscriptions are registered with the hub."""
+    async with asyncio.timeout(HANG_GUARD):
+        while hub.subscribers < subscribers:
+            await asyncio.sleep(0)  # a turn of the loop, not a pause
+
+
 @pytest.mark.anyio
 async def test_hub_replays_after_a_position_then_goes_live() -> None:
     hub = hub_of(100)
     hub.publish([applied("a", n) for n in range(1, 6)])
-    after = Position(hub.epoch, 2)
-    reader = asyncio.create_task(take(hub, after, 5))
-    await asyncio.sleep(0)
-    hub.publish([applied("a", 6), applied("a", 7)])
-    items = await reader
+    reader = Reader(hub, Position(hub.epoch, 2))
+    assert numbers(await reader.has(3)) == [3, 4, 5]  # replayed
+    hub.publish([applied("a", 6), applied("a", 7)])  # published after the replay: live
+    items = await reader.has(5)
     assert numbers(items) == [3, 4, 5, 6, 7]
     assert [position for _, position, _ in items] == [f"{hub.epoch}-{n}" for n in range(3, 8)]
+    hub.close()
+    await reader.end()
+    assert len(reader.items) == 5
+    assert hub.subscribers == 0
 
 
 @pytest.mark.anyio
@@ -75,12 +114,14 @@ async def test_hub_says_reset_when_events_are_no_longer_kept() -> None:
 async def test_hub_says_reset_to_a_client_of_an_earlier_run() -> None:
     hub = hub_of(10)
     hub.publish([applied("a", 1)])
-    reader = asyncio.create_task(take(hub, Position("an-old-run", 99), 2))
-    await asyncio.sleep(0)
+    reader = Reader(hub, Position("an-old-run", 99))
+    (kind, position, _), *_ = await reader.has(1)  # subscribed: told at once
+    assert (kind, position) == ("reset", f"{hub.epoch}-1")
     hub.publish([applied("a", 2)])
-    kind, _, _ = (items := await reader)[0]
-    assert kind == "reset"
+    items = await reader.has(2)
     assert numbers(items) == [2]
+    hub.close()
+    await reader.end()
 
 
 @pytest.mark.anyio
@@ -88,7 +129,7 @@ async def test_a_slow_subscriber_costs_no_memory_and_close_ends_it() -> None:
     hub = hub_of(50)
     subscription = hub.subscribe(None)
     first = asyncio.create_task(anext(subscription))
-    await asyncio.sleep(0)
+    await registered(hub, 1)  # from now on, it is owed every event
     for n in range(1, 10_001):
         hub.publish([applied("a", n)])
     assert len(hub._ring) == 50  # bounded, however far behind the subscriber is
