@@ -56,6 +56,9 @@ def _serve(args: argparse.Namespace) -> int:
     logging.config.dictConfig(log_config)
     from rockets.server import default_protocol_class, guarded_protocol
 
+    # The protocol below enforces the request deadline from a request's first byte.
+    app.ingress.edge.deadlines.leave_to_the_server()
+
     config = uvicorn.Config(
         app,
         host=args.host,

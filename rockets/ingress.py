@@ -77,7 +77,6 @@ Scope = dict[str, Any]
 Message = dict[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 _JSON = (b"content-type", b"application/json")
 _MAX_REQUEST_ID = 128
@@ -129,13 +128,20 @@ class Deadlines:
 
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
+        self.enabled = True
         self._waiting: dict[asyncio.Task[Any], float] = {}
         self._expired: set[asyncio.Task[Any]] = set()
         self._sweeper: asyncio.Task[None] | None = None
 
+    def leave_to_the_server(self) -> None:
+        """Enforce no deadline here: the server does, from a request's first byte, which covers
+        the body too (``rockets serve``'s protocol, see :mod:`rockets.server`). Spares every
+        request the bookkeeping."""
+        self.enabled = False
+
     def start(self) -> None:
         """Start the sweeper (inside the running event loop)."""
-        if self._sweeper is None:
+        if self.enabled and self._sweeper is None:
             self._sweeper = asyncio.create_task(self._sweep(), name="rockets-deadlines")
 
     async def stop(self) -> None:
@@ -151,6 +157,8 @@ class Deadlines:
 
     async def receive(self, receive: Receive, deadline: float) -> Message:
         """``await receive()``, or a 408 :class:`InputError` once ``deadline`` has passed."""
+        if not self.enabled:
+            return await receive()
         task = asyncio.current_task()
         assert task is not None
         waiting = self._waiting
@@ -175,6 +183,8 @@ class Deadlines:
     def guard(self, receive: Receive) -> Receive:
         """``receive`` with the deadline on it until the body is complete (later calls, which
         wait for the client to go away, have none)."""
+        if not self.enabled:
+            return receive
         deadline = self.deadline()
         done = False
 
@@ -217,11 +227,10 @@ class Edge:
         self._prefix = os.urandom(4).hex()
         self._counter = itertools.count(1)
 
-    def request_id(self, scope: Scope) -> bytes:
-        """The id of a request: the client's ``X-Request-ID``, or a new one."""
-        for name, value in scope["headers"]:
-            if name == b"x-request-id" and value:
-                return value[:_MAX_REQUEST_ID]  # type: ignore[no-any-return]
+    def request_id(self, given: bytes | None) -> bytes:
+        """The id of a request: the client's ``X-Request-ID`` (``given``), or a new one."""
+        if given:
+            return given[:_MAX_REQUEST_ID]
         return f"{self._prefix}{next(self._counter):08x}".encode()
 
     def cors_config(self) -> CORSConfig | None:
@@ -252,11 +261,13 @@ class Edge:
                 detail=UNAUTHORIZED.detail, headers={"WWW-Authenticate": WWW_AUTHENTICATE}
             )
 
-    async def around(self, app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> None:
+    async def around(
+        self, app: Callable[..., Awaitable[None]], scope: Scope, receive: Receive, send: Send
+    ) -> None:
         """Run ``app`` on an HTTP request with the edge's rules: the request id, the answer
         headers and the body deadline (every answer gets them, a 404 of Litestar's router
         included)."""
-        rid = self.request_id(scope)
+        rid = self.request_id(_scan(scope)[0])
         token = request_id.set(rid.decode("latin-1"))
 
         async def send_with_headers(message: Message) -> None:
@@ -272,6 +283,22 @@ class Edge:
             await app(scope, self.deadlines.guard(receive), send_with_headers)
         finally:
             request_id.reset(token)
+
+
+def _scan(scope: Scope) -> tuple[bytes | None, bytes | None, bytes | None, bytes | None]:
+    """``(x-request-id, content-type, content-length, authorization)`` of a request, found in
+    one pass over its headers (None: absent)."""
+    rid = content_type = length = authorization = None
+    for name, value in scope["headers"]:
+        if name == b"content-type":
+            content_type = value
+        elif name == b"content-length":
+            length = value
+        elif name == b"authorization":
+            authorization = value
+        elif name == b"x-request-id":
+            rid = value
+    return rid, content_type, length, authorization
 
 
 class Ingress:
@@ -296,51 +323,60 @@ class Ingress:
         return not (self.edge.cors and any(name == b"origin" for name, _ in scope["headers"]))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        rid = self.edge.request_id(scope)
+        given, content_type, length, authorization = _scan(scope)
+        rid = self.edge.request_id(given)
         reset = request_id.set(rid.decode("latin-1"))
         try:
-            reply = await self.answer(scope, receive)
+            reply = await self.answer(receive, content_type, length, authorization)
             body = self._encode(reply.body)
-            headers = [
+            answer_headers = [
                 _JSON,
                 (b"content-length", str(len(body)).encode()),
                 (b"x-request-id", rid),
                 *ANSWER_HEADERS,
             ]
             if reply.retry_after is not None:
-                headers.append((b"retry-after", str(reply.retry_after).encode()))
+                answer_headers.append((b"retry-after", str(reply.retry_after).encode()))
             if reply.status_code == 401:
-                headers.append((b"www-authenticate", WWW_AUTHENTICATE.encode()))
+                answer_headers.append((b"www-authenticate", WWW_AUTHENTICATE.encode()))
             elif reply.status_code == 408:
-                headers.append((b"connection", b"close"))
-            await send(
-                {"type": "http.response.start", "status": reply.status_code, "headers": headers}
-            )
+                answer_headers.append((b"connection", b"close"))
+            status = reply.status_code
+            await send({"type": "http.response.start", "status": status, "headers": answer_headers})
             await send({"type": "http.response.body", "body": body})
         finally:
             request_id.reset(reset)
 
-    async def answer(self, scope: Scope, receive: Receive) -> IngestAnswer:
-        """The answer to one ``POST /messages``: every edge rule, then the service."""
+    async def answer_route(self, scope: Scope, receive: Receive) -> IngestAnswer:
+        """The answer to a ``POST /messages`` that came through Litestar's route."""
+        return await self.answer(receive, *_scan(scope)[1:])
+
+    async def answer(
+        self,
+        receive: Receive,
+        content_type: bytes | None,
+        length: bytes | None,
+        authorization: bytes | None,
+    ) -> IngestAnswer:
+        """The answer to one ``POST /messages`` with these headers: every edge rule, then the
+        service."""
         started = time.perf_counter()
         try:
-            reply = await self._answer(scope, receive)
+            reply = await self._answer(receive, content_type, length, authorization)
         except Exception:
             log.exception("unhandled error on POST /messages")
             reply = IngestAnswer.of(INTERNAL)
         self.metrics.request(reply.status_code, time.perf_counter() - started)
         return reply
 
-    async def _answer(self, scope: Scope, receive: Receive) -> IngestAnswer:
+    async def _answer(
+        self,
+        receive: Receive,
+        content_type: bytes | None,
+        length: bytes | None,
+        authorization: bytes | None,
+    ) -> IngestAnswer:
         edge = self.edge
-        content_type = authorization = length = None
-        for name, value in scope["headers"]:
-            if name == b"content-type":
-                content_type = value
-            elif name == b"content-length":
-                length = value
-            elif name == b"authorization":
-                authorization = value
         if edge.tokens.ingest is not None and not edge.tokens.allows(
             "POST", MESSAGES_PATH, authorization or b"", b""
         ):
@@ -349,29 +385,36 @@ class Ingress:
             return IngestAnswer.of(unsupported_media_type(content_type.decode("latin-1")))
         if length is not None and length.isdigit() and int(length) > edge.max_body:
             return IngestAnswer.of(TOO_LARGE)
+        deadlines = edge.deadlines
         try:
-            body = await self._read(receive)
+            # The whole body is most often in the first message: read it here, the rest below,
+            # and spare the common case a call when the server enforces the deadline.
+            if deadlines.enabled:
+                deadline = deadlines.deadline()
+                message = await deadlines.receive(receive, deadline)
+            else:
+                deadline = 0.0
+                message = await receive()
+            body: bytes = message.get("body", b"")
+            if message.get("more_body"):
+                body = await self._read_rest(body, receive, deadline)
+            elif len(body) > edge.max_body:
+                return IngestAnswer.of(TOO_LARGE)
         except InputError as exc:
             return IngestAnswer.of(exc.body)
         return await self.service.ingest(body)
 
-    async def _read(self, receive: Receive) -> bytes:
-        """The whole body, within the limit and the deadline.
+    async def _read_rest(self, first: bytes, receive: Receive, deadline: float) -> bytes:
+        """The body whose first chunk is ``first``, within the limit and the deadline.
 
         Raises:
             InputError: too large (413), too slow (408), or the client went away (400).
         """
         deadlines = self.edge.deadlines
         limit = self.edge.max_body
-        deadline = deadlines.deadline()
-        message = await deadlines.receive(receive, deadline)
-        body: bytes = message.get("body", b"")
-        if not message.get("more_body"):
-            if len(body) > limit:
-                raise InputError(TOO_LARGE)
-            return body
-        chunks = [body]
-        size = len(body)
+        chunks = [first]
+        size = len(first)
+        message: Message = {"more_body": True}
         while message.get("more_body"):
             message = await deadlines.receive(receive, deadline)
             if message["type"] == "http.disconnect":

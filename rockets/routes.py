@@ -149,7 +149,7 @@ def build_routes(
         waiting behind a gap), ``duplicate`` when already received. A 409 names both sides of a
         conflict; a batch always gets one acknowledgement per message, in order.
         """
-        answer = await ingress.answer(cast(Any, request.scope), cast(Any, request.receive))
+        answer = await ingress.answer_route(cast(Any, request.scope), cast(Any, request.receive))
         headers = None
         if answer.retry_after is not None:
             headers = {"Retry-After": str(answer.retry_after)}

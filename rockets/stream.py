@@ -89,7 +89,12 @@ class StreamHub:
         """Append events just committed (called by the engine, after the store's commit)."""
         ring = self._ring
         number = self._next
+        replace = msgspec.structs.replace
         for record, state in applied:
+            # The ring keeps the payload's bytes, not its decoded objects: thousands of them
+            # living this long would make the garbage collector walk them again and again.
+            if record.message is not None:
+                record = replace(record, message=None)
             ring.append(_Entry(number, record, state))
             number += 1
         if number != self._next:

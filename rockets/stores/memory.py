@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import ClassVar
 
+import msgspec
+
 from rockets.records import Record
 from rockets.settings import Limits, Settings
 from rockets.stores.base import Commit
@@ -40,11 +42,14 @@ class MemoryStore(LocalStore):
                     f"{length} events"
                 )
             lengths[record.channel] = length + 1
+        replace = msgspec.structs.replace
         for record in commit.applied:
             log = logs.get(record.channel)
             if log is None:
                 log = logs[record.channel] = []
-            log.append(record)
+            # Kept as a store keeps it: the payload's bytes, not its decoded objects, which
+            # would hold memory and give the garbage collector a million objects to walk.
+            log.append(record if record.message is None else replace(record, message=None))
 
     async def _load(self) -> AsyncIterator[Record]:
         for log in list(self._logs.values()):
