@@ -55,6 +55,7 @@ class RawHTTP:
         host, port = url.removeprefix("http://").split(":")
         self.host = host
         self.sock = socket.create_connection((host, int(port)))
+        self._buffer = b""
 
     def __enter__(self) -> RawHTTP:
         return self
@@ -63,24 +64,38 @@ class RawHTTP:
         self.sock.close()
 
     def request(self, method: str, path: str, body: bytes = b"") -> tuple[int, bytes]:
-        """The status and body of the answer (which must carry a Content-Length)."""
+        """The status and body of the answer (sent with a Content-Length, or chunked, as a
+        long listing is)."""
         head = (
             f"{method} {path} HTTP/1.1\r\nHost: {self.host}\r\n"
             f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
         )
         self.sock.sendall(head.encode() + body)
-        data = b""
-        while b"\r\n\r\n" not in data:
-            data += self.sock.recv(1 << 20)
-        header, _, rest = data.partition(b"\r\n\r\n")
-        length = int(header.lower().split(b"content-length:")[1].split(b"\r\n")[0])
-        parts = [rest]
-        size = len(rest)
-        while size < length:
-            chunk = self.sock.recv(1 << 20)
-            parts.append(chunk)
-            size += len(chunk)
-        return int(header.split(b" ", 2)[1]), b"".join(parts)
+        self._buffer = b""
+        header = self._until(b"\r\n\r\n")
+        status = int(header.split(b" ", 2)[1])
+        lowered = header.lower()
+        if b"transfer-encoding: chunked" in lowered:
+            parts = []
+            while size := int(self._until(b"\r\n"), 16):
+                parts.append(self._take(size))
+                self._until(b"\r\n")
+            self._until(b"\r\n")
+            return status, b"".join(parts)
+        length = int(lowered.split(b"content-length:")[1].split(b"\r\n")[0])
+        return status, self._take(length)
+
+    def _until(self, marker: bytes) -> bytes:
+        while marker not in self._buffer:
+            self._buffer += self.sock.recv(1 << 20)
+        found, _, self._buffer = self._buffer.partition(marker)
+        return found
+
+    def _take(self, size: int) -> bytes:
+        while len(self._buffer) < size:
+            self._buffer += self.sock.recv(1 << 20)
+        taken, self._buffer = self._buffer[:size], self._buffer[size:]
+        return taken
 
 
 def rockets_server(port: int, store: str = "memory://", workers: int = 3) -> list[str]:

@@ -26,13 +26,16 @@ __all__ = [
     "CLIENT_GONE",
     "INTERNAL",
     "KINDS",
+    "MALFORMED_REQUEST",
     "RETRY_AFTER_SECONDS",
     "TOO_LARGE",
     "TOO_MANY_CONNECTIONS",
+    "TOO_MANY_STREAMS",
     "UNAUTHORIZED",
     "Answer",
     "IngestAnswer",
     "error",
+    "headers_too_large",
     "ingest_answer",
     "not_found",
     "plugin_refusal",
@@ -58,6 +61,7 @@ KINDS: dict[int, ErrorKind] = {
     415: "unsupported_media_type",
     422: "rejected",
     429: "too_many_requests",
+    431: "too_large",
     500: "internal",
     503: "unavailable",
 }
@@ -75,11 +79,17 @@ INTERNAL = error(500, "internal error; see the server log")
 UNAUTHORIZED = error(401, "this request needs 'Authorization: Bearer <token>' with a valid token")
 TOO_LARGE = error(413, "the request body is larger than this server accepts")
 TOO_MANY_CONNECTIONS = error(503, "too many open connections: retry later")
+TOO_MANY_STREAMS = error(503, "too many open streams: retry later, or close one")
 CLIENT_GONE = error(400, "the client went away before sending the whole body")
+MALFORMED_REQUEST = error(400, "not a valid HTTP/1.1 request")
 
 
 def unsupported_media_type(content_type: str) -> ErrorBody:
     return error(415, f"send JSON (Content-Type: application/json), not {content_type!r}")
+
+
+def headers_too_large(max_bytes: int, max_headers: int) -> ErrorBody:
+    return error(431, f"the request's headers are over {max_bytes} bytes or {max_headers} fields")
 
 
 def request_timeout(seconds: float) -> ErrorBody:

@@ -31,11 +31,13 @@ from rockets.metrics import Metrics
 from rockets.pool import WorkerPool
 from rockets.records import Record
 from rockets.routes import build_routes, exception_handlers
+from rockets.server import on_stop_signals
 from rockets.service import RocketService
 from rockets.settings import Settings
 from rockets.state import RocketState
 from rockets.stores import Store, open_store
 from rockets.stream import StreamHub
+from rockets.streams import STREAM_PATH, StreamGate
 from rockets.wire import EventView, StreamedEvent
 
 __all__ = ["RocketsApp", "build_service", "create_app", "load_plugins"]
@@ -107,24 +109,30 @@ class RocketsApp(Litestar):
 
     Attributes:
         service: the service behind the routes.
+        edge: the edge rules every request meets.
         ingress: the front door of ``POST /messages``.
+        streams: the gate of ``GET /stream``.
     """
 
     service: RocketService
+    edge: Edge
     ingress: Ingress
+    streams: StreamGate
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         # Typed loosely on purpose: the hot path pays no casts for Litestar's TypedDicts.
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
-        elif (
-            scope["path"] == MESSAGES_PATH
-            and scope["method"] == "POST"
-            and self.ingress.takes(scope)
-        ):
+            return
+        path = scope["path"]
+        if len(scope["headers"]) > self.edge.max_headers:
+            await self.edge.refuse(scope, send, self.edge.headers_too_large)
+        elif path == MESSAGES_PATH and scope["method"] == "POST" and self.ingress.takes(scope):
             await self.ingress(scope, receive, send)
+        elif path == STREAM_PATH and scope["method"] in ("GET", "HEAD"):
+            await self.streams(super().__call__, scope, receive, send)
         else:
-            await self.ingress.edge.around(super().__call__, scope, receive, send)
+            await self.edge.around(super().__call__, scope, receive, send)
 
 
 def create_app(settings: Settings | None = None, *, store: Store | None = None) -> RocketsApp:
@@ -144,12 +152,14 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     service = build_service(settings, store=store, hooks=hooks)
     edge = Edge(settings)
     ingress = Ingress(edge, service, service.metrics)
+    streams = StreamGate(settings, edge, service.hub)
 
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
         access_log(settings.access_log)
         await service.start()
         edge.deadlines.start()
+        on_stop_signals(streams.close)
         try:
             yield
         finally:
@@ -186,7 +196,9 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     except ImproperlyConfiguredException as exc:
         raise PluginError(f"the routes do not fit together (a plugin's route?): {exc}") from exc
     app.service = service
+    app.edge = edge
     app.ingress = ingress
+    app.streams = streams
     return app
 
 

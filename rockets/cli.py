@@ -8,7 +8,6 @@ import copy
 import logging.config
 import sys
 from collections.abc import Callable, Sequence
-from types import FrameType
 from typing import Any
 
 from rockets.errors import RocketsError
@@ -71,18 +70,8 @@ def _serve(args: argparse.Namespace) -> int:
         timeout_graceful_shutdown=max(1, round(settings.shutdown_timeout)),
     )
     service = app.service
-    loop: asyncio.AbstractEventLoop
-
-    class Server(uvicorn.Server):
-        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
-            super().handle_exit(sig, frame)
-            # Streams never end by themselves: close them now, so that uvicorn's graceful
-            # shutdown does not wait for them until its timeout.
-            loop.call_soon_threadsafe(service.hub.close)
 
     async def serve() -> int:
-        nonlocal loop
-        loop = asyncio.get_running_loop()
         # The service starts here, before uvicorn, so that a store that cannot open or a plugin
         # that refuses to start is one line on stderr, not a traceback. uvicorn's lifespan then
         # finds it started, and stops it on SIGTERM or SIGINT: requests in flight finish, every
@@ -92,7 +81,7 @@ def _serve(args: argparse.Namespace) -> int:
         except RocketsError as exc:
             print(f"rockets: cannot start: {exc}", file=sys.stderr)
             return 2
-        server = Server(config)
+        server = uvicorn.Server(config)
         try:
             await server.serve()
         finally:

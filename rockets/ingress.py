@@ -40,7 +40,9 @@ from rockets.answers import (
     TOO_LARGE,
     UNAUTHORIZED,
     IngestAnswer,
+    headers_too_large,
     request_timeout,
+    retry_after,
     unsupported_media_type,
 )
 from rockets.errors import InputError
@@ -48,6 +50,7 @@ from rockets.logs import request_id
 from rockets.metrics import Metrics
 from rockets.service import RocketService
 from rockets.settings import Settings
+from rockets.wire import ErrorBody
 
 __all__ = [
     "MESSAGES_PATH",
@@ -79,6 +82,7 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
 _JSON = (b"content-type", b"application/json")
+_encode = msgspec.json.Encoder().encode
 _MAX_REQUEST_ID = 128
 
 
@@ -222,6 +226,8 @@ class Edge:
         self.tokens = Tokens(settings)
         self.deadlines = Deadlines(settings.request_timeout)
         self.max_body = settings.max_body_bytes
+        self.max_headers = settings.max_headers
+        self.headers_too_large = headers_too_large(settings.max_header_bytes, settings.max_headers)
         self.cors = bool(settings.cors_origins)
         # Request ids: a per-process prefix and a counter, cheaper than a UUID per request.
         self._prefix = os.urandom(4).hex()
@@ -260,6 +266,50 @@ class Edge:
             raise NotAuthorizedException(
                 detail=UNAUTHORIZED.detail, headers={"WWW-Authenticate": WWW_AUTHENTICATE}
             )
+
+    async def send_json(
+        self,
+        send: Send,
+        status: int,
+        body: bytes,
+        rid: bytes,
+        retry_after: int | None,
+        close: bool = False,
+    ) -> None:
+        """Answer with a JSON body the edge made itself, with every header an answer carries;
+        with ``close``, the connection is closed after it."""
+        headers = [
+            _JSON,
+            (b"content-length", str(len(body)).encode()),
+            (b"x-request-id", rid),
+            *ANSWER_HEADERS,
+        ]
+        if retry_after is not None:
+            headers.append((b"retry-after", str(retry_after).encode()))
+        if status == 401:
+            headers.append((b"www-authenticate", WWW_AUTHENTICATE.encode()))
+        if close or status == 408:
+            headers.append((b"connection", b"close"))
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    async def refuse(self, scope: Scope, send: Send, body: ErrorBody) -> None:
+        """Answer ``body`` to a request the edge refuses before anything else sees it, and
+        close the connection: what is left of the request is unread, and a client refused for
+        holding too much must not keep holding the connection."""
+        await self.send_json(
+            send,
+            body.status,
+            _encode(body),
+            self.request_id(_scan(scope)[0]),
+            retry_after(body.status),
+            close=True,
+        )
+
+    def too_many_headers(self, scope: Scope) -> bool:
+        """Whether the request has more header fields than allowed (checked under any server;
+        the bytes of the head are bounded by ``rockets serve``'s protocol)."""
+        return len(scope["headers"]) > self.max_headers
 
     async def around(
         self, app: Callable[..., Awaitable[None]], scope: Scope, receive: Receive, send: Send
@@ -316,7 +366,7 @@ class Ingress:
         self.edge = edge
         self.service = service
         self.metrics = metrics
-        self._encode = msgspec.json.Encoder().encode
+        self._encode = _encode
 
     def takes(self, scope: Scope) -> bool:
         """Whether the entry point answers this ``POST /messages`` itself."""
@@ -328,22 +378,9 @@ class Ingress:
         reset = request_id.set(rid.decode("latin-1"))
         try:
             reply = await self.answer(receive, content_type, length, authorization)
-            body = self._encode(reply.body)
-            answer_headers = [
-                _JSON,
-                (b"content-length", str(len(body)).encode()),
-                (b"x-request-id", rid),
-                *ANSWER_HEADERS,
-            ]
-            if reply.retry_after is not None:
-                answer_headers.append((b"retry-after", str(reply.retry_after).encode()))
-            if reply.status_code == 401:
-                answer_headers.append((b"www-authenticate", WWW_AUTHENTICATE.encode()))
-            elif reply.status_code == 408:
-                answer_headers.append((b"connection", b"close"))
-            status = reply.status_code
-            await send({"type": "http.response.start", "status": status, "headers": answer_headers})
-            await send({"type": "http.response.body", "body": body})
+            await self.edge.send_json(
+                send, reply.status_code, self._encode(reply.body), rid, reply.retry_after
+            )
         finally:
             request_id.reset(reset)
 

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import contextvars
 import logging
+import re
 from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
 
-__all__ = ["JsonFormatter", "RequestIdFilter", "access_log", "request_id"]
+__all__ = ["JsonFormatter", "RequestIdFilter", "TokenRedactor", "access_log", "request_id"]
 
 request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 """The id of the request being handled (None outside a request)."""
@@ -33,9 +34,28 @@ def access_log(enabled: bool) -> None:
     logger = logging.getLogger("uvicorn.access")
     if enabled:
         logger.disabled = False
+        if not any(isinstance(f, TokenRedactor) for f in logger.filters):
+            logger.addFilter(TokenRedactor())
         return
     logger.handlers.clear()
     logger.propagate = False
+
+
+class TokenRedactor(logging.Filter):
+    """Blanks the ``access_token`` query parameter (a read token, as a browser's EventSource
+    must send it) in every argument of a log line: access logs must not keep secrets."""
+
+    _TOKEN = re.compile(r"(access_token=)[^&\s\"]*")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and any(
+            isinstance(arg, str) and "access_token=" in arg for arg in record.args
+        ):
+            record.args = tuple(
+                self._TOKEN.sub(r"\1[redacted]", arg) if isinstance(arg, str) else arg
+                for arg in record.args
+            )
+        return True
 
 
 class RequestIdFilter(logging.Filter):

@@ -78,6 +78,21 @@ exception_handlers: dict[type[Exception] | int, Any] = {
 """Every error answer, whoever raised it, is an :class:`ErrorBody`."""
 
 
+LISTING_PIECE = 1000
+"""Rocket states encoded and written at a time in a long listing: a client that does not read
+holds one piece of the server's memory, not the whole answer (each piece waits for the
+transport to drain)."""
+_encode = msgspec.json.Encoder().encode
+
+
+async def _in_pieces(rows: list[RocketState]) -> AsyncIterator[bytes]:
+    """``rows`` as one JSON array, encoded a piece at a time."""
+    for start in range(0, len(rows), LISTING_PIECE):
+        piece = _encode(rows[start : start + LISTING_PIECE])
+        yield (b"[" if start == 0 else b",") + piece[1:-1]
+    yield b"]"
+
+
 def _spec(data: Any, description: str) -> ResponseSpec:
     # Generated examples would hold empty msgspec.Raw values, which are not JSON.
     return ResponseSpec(data, description=description, generate_examples=False)
@@ -185,7 +200,13 @@ def build_routes(
             offset=offset,
         )
         total, rows = await service.rockets(query)
-        return Response(content=rows, headers={"X-Total-Count": str(total)})
+        headers = {"X-Total-Count": str(total)}
+        if len(rows) <= LISTING_PIECE:
+            return Response(content=rows, headers=headers)
+        return cast(
+            Response[list[RocketState]],
+            Stream(_in_pieces(rows), media_type="application/json", headers=headers),
+        )
 
     async def get_rocket(
         channel: FromPath[str], at: Annotated[int | None, QueryParameter(ge=1)] = None
@@ -251,8 +272,6 @@ def build_routes(
         from the log: for charts, such as speed over time)."""
         return await service.history(channel, start, limit)
 
-    encoder = msgspec.json.Encoder()
-
     @get(
         "/stream",
         summary="Live events (server-sent events)",
@@ -280,7 +299,7 @@ def build_routes(
                 text = []
                 for kind, position, data in batch:
                     if kind != "applied":
-                        data = encoder.encode(StreamReset(detail=data)).decode()
+                        data = _encode(StreamReset(detail=data)).decode()
                     text.append(f"id: {position}\nevent: {kind}\ndata: {data}\n\n")
                 yield "".join(text).encode()
 

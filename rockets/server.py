@@ -1,28 +1,41 @@
 """The uvicorn protocol ``rockets serve`` runs: uvicorn's own, with the limits uvicorn lacks and
-an ASGI app cannot set, a deadline for reading a request's head and a cap on open connections,
-both answered in rockets' JSON with Retry-After where it helps.
+an ASGI app cannot set — a deadline for reading a request's head, a bound on the head's size and
+a cap on open connections — answered in rockets' JSON with Retry-After where it helps, as are
+the requests uvicorn's parser refuses (uvicorn answers those in plain text).
 
 uvicorn waits for a request's headers and body as long as the client likes, so a client that
 trickles bytes (or connects and says nothing) holds a connection forever. Here, every request
 must arrive whole within ``request_timeout`` seconds of its first byte (of the connection, for
 the first request); otherwise the client gets 408 and the connection is closed. A connection
 beyond ``max_connections`` gets 503 with Retry-After and is closed at once (uvicorn's own
-``limit_concurrency`` answers a bare 503 without Retry-After, so it is not used).
+``limit_concurrency`` answers a bare 503 without Retry-After, so it is not used). A head over
+``max_header_bytes`` gets 431 and the connection is closed before more of it is buffered:
+httptools keeps a header line in memory however long it grows.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
+from collections.abc import Callable
+from types import FrameType
 from typing import Any
 
 import msgspec
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from rockets.answers import TOO_MANY_CONNECTIONS, request_timeout, retry_after
+from rockets.answers import (
+    MALFORMED_REQUEST,
+    TOO_MANY_CONNECTIONS,
+    headers_too_large,
+    request_timeout,
+    retry_after,
+)
 from rockets.settings import Settings
 from rockets.wire import ErrorBody
 
-__all__ = ["default_protocol_class", "guarded_protocol"]
+__all__ = ["default_protocol_class", "guarded_protocol", "on_stop_signals"]
 
 
 def _raw_response(status: int, reason: str, body: ErrorBody) -> bytes:
@@ -42,15 +55,25 @@ def _raw_response(status: int, reason: str, body: ErrorBody) -> bytes:
 
 def guarded_protocol(base: type[Any], settings: Settings) -> type[asyncio.Protocol]:
     """A subclass of uvicorn's HTTP protocol class ``base`` (h11 or httptools) with the
-    request deadline (``request_timeout``) and the connection cap (``max_connections``)."""
+    request deadline (``request_timeout``), the bound on a request's head
+    (``max_header_bytes``), the connection cap (``max_connections``), and its own malformed
+    requests answered in rockets' JSON."""
     timeout = settings.request_timeout
     max_connections = settings.max_connections
+    max_head = settings.max_header_bytes
     timeout_answer = _raw_response(408, "Request Timeout", request_timeout(timeout))
     busy_answer = _raw_response(503, "Service Unavailable", TOO_MANY_CONNECTIONS)
+    head_answer = _raw_response(
+        431,
+        "Request Header Fields Too Large",
+        headers_too_large(max_head, settings.max_headers),
+    )
+    malformed_answer = _raw_response(400, "Bad Request", MALFORMED_REQUEST)
 
     class Guarded(base):  # type: ignore[misc]
         _deadline: asyncio.TimerHandle | None = None
         _waiting_for: object = None
+        _head_bytes = 0
 
         def connection_made(self, transport: asyncio.Transport) -> None:
             super().connection_made(transport)
@@ -64,17 +87,33 @@ def guarded_protocol(base: type[Any], settings: Settings) -> type[asyncio.Protoc
         def data_received(self, data: bytes) -> None:
             if self._deadline is None:
                 self._arm()  # the first bytes of a new request
+            heading = self.cycle is self._waiting_for
             super().data_received(data)
             cycle = self.cycle
-            if cycle is not None and cycle is not self._waiting_for and not cycle.more_body:
+            if heading and cycle is self._waiting_for:
+                # Still in the head: the parser holds what came so far, so its size is bounded
+                # here, at the limit plus one read at most.
+                self._head_bytes += len(data)
+                if self._head_bytes > max_head and not self.transport.is_closing():
+                    self._refuse(head_answer)
+            elif cycle is not None and cycle is not self._waiting_for and not cycle.more_body:
                 self._disarm()  # headers and body are in
+
+        def send_400_response(self, msg: str) -> None:
+            self._refuse(malformed_answer)
 
         def connection_lost(self, exc: Exception | None) -> None:
             self._disarm()
             super().connection_lost(exc)
 
+        def _refuse(self, answer: bytes) -> None:
+            self._disarm()
+            self.transport.write(answer)
+            self.transport.close()
+
         def _arm(self) -> None:
             self._waiting_for = self.cycle
+            self._head_bytes = 0
             self._deadline = self.loop.call_later(timeout, self._expire)
 
         def _disarm(self) -> None:
@@ -103,3 +142,32 @@ def default_protocol_class() -> type[Any]:
     except ImportError:  # pragma: no cover - depends on the installation
         return H11Protocol
     return HttpToolsProtocol
+
+
+def on_stop_signals(callback: Callable[[], None]) -> None:
+    """Run ``callback`` in the running event loop as soon as the process is asked to stop
+    (SIGTERM, SIGINT), before whatever handler the server installed runs as usual.
+
+    The app calls it when it starts: uvicorn (under ``rockets serve`` and ``litestar run``
+    alike) has installed its handlers by then, and gives an app no other notice of a stop
+    before it waits for every open request to end, streams included. Outside the main thread
+    (a test client's), signals cannot be handled and nothing is installed.
+    """
+    loop = asyncio.get_running_loop()
+
+    def chain(previous: Any) -> Callable[[int, FrameType | None], None]:
+        def handler(signum: int, frame: FrameType | None) -> None:
+            loop.call_soon_threadsafe(callback)
+            if callable(previous):
+                previous(signum, frame)
+            elif previous == signal.SIG_DFL:
+                signal.signal(signum, signal.SIG_DFL)
+                os.kill(os.getpid(), signum)
+
+        return handler
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        try:
+            signal.signal(signum, chain(signal.getsignal(signum)))
+        except ValueError:  # not the main thread
+            return

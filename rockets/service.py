@@ -10,10 +10,11 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import cast
 
-from rockets.aggregate import apply_record, apply_records, event_of, fold, initial_state
+from rockets.aggregate import apply_record, apply_records, event_of, initial_state
 from rockets.answers import (
     Answer,
     IngestAnswer,
@@ -44,6 +45,9 @@ from rockets.wire import (
 )
 
 __all__ = ["RocketService", "ServiceView"]
+
+REPLAY_SLICE = 1000
+"""Events replayed between two turns of the event loop (``?at=N``, ``/history``)."""
 
 log = logging.getLogger("rockets")
 ingest_log = logging.getLogger("rockets.ingest")
@@ -235,8 +239,9 @@ class RocketService:
         current = await self.rocket(channel)
         if number > current.last_message_number:
             raise InputError(not_found(channel, number, current.last_message_number))
-        records = await self.store.events(channel, 1, number)
-        state = fold(self.registry, channel, records)
+        state = initial_state(self.registry, channel)
+        async for _, state in self._replay(channel, number):  # noqa: B007 - the last one counts
+            pass
         return state.with_backlog(current.pending, current.waiting_since)
 
     async def events(self, channel: str, start: int, limit: int) -> tuple[int, list[EventView]]:
@@ -251,9 +256,7 @@ class RocketService:
         current = await self.rocket(channel)
         last = min(start + limit - 1, current.last_message_number)
         points = []
-        state = initial_state(self.registry, channel)
-        for record in await self.store.events(channel, 1, last):
-            state = apply_record(self.registry, state, record)
+        async for record, state in self._replay(channel, last):
             if record.message_number >= start:
                 points.append(
                     StatePoint(
@@ -263,6 +266,22 @@ class RocketService:
                     )
                 )
         return points
+
+    async def _replay(self, channel: str, last: int) -> AsyncIterator[tuple[Record, RocketState]]:
+        """Each of ``channel``'s events 1 to ``last`` with the state right after it, replayed
+        from the log a slice at a time: other requests run between two slices, so a long replay
+        never holds the event loop (nor loads the whole log at once)."""
+        state = initial_state(self.registry, channel)
+        start = 1
+        while start <= last:
+            records = await self.store.events(channel, start, min(REPLAY_SLICE, last - start + 1))
+            if not records:
+                return
+            for record in records:
+                state = apply_record(self.registry, state, record)
+                yield record, state
+            start += len(records)
+            await asyncio.sleep(0)
 
     async def rockets(self, query: RocketQuery) -> tuple[int, list[RocketState]]:
         """Filtered, sorted, paged rocket states and the number that matched."""

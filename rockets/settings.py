@@ -45,12 +45,30 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     keep_alive_timeout: Seconds = 5.0
     shutdown_timeout: Seconds = 30.0
     max_connections: Positive = 1024
+    max_header_bytes: Annotated[int, msgspec.Meta(ge=1024)] = 16 * 1024
+    max_headers: Positive = 100
+    max_streams: Positive | None = None  # a quarter of max_connections: see stream_cap
+    max_streams_per_client: Positive = 16
     ingest_token: str | None = None
     read_token: str | None = None
     cors_origins: tuple[str, ...] = ()
     stream_history: Positive = 10_000
     log_summary_seconds: Seconds = 60.0
     access_log: bool = False
+
+    def __post_init__(self) -> None:
+        # Streams stay open: below the connection cap, ingest and reads keep their share.
+        if self.max_streams is not None and self.max_streams >= self.max_connections:
+            raise ValueError(
+                f"ROCKETS_MAX_STREAMS ({self.max_streams}) must be below "
+                f"ROCKETS_MAX_CONNECTIONS ({self.max_connections})"
+            )
+
+    @property
+    def stream_cap(self) -> int:
+        """How many ``GET /stream`` may be open at once: ``max_streams``, by default a quarter
+        of ``max_connections``."""
+        return self.max_streams or max(1, self.max_connections // 4)
 
     @property
     def limits(self) -> Limits:
@@ -94,7 +112,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             return msgspec.convert(given, cls, strict=False)
         except msgspec.ValidationError as exc:
             var = next((v for v, f in ENVIRONMENT.items() if f"`$.{f}`" in str(exc)), None)
-            raise SettingsError(f"invalid setting {var or ''}: {exc}") from None
+            where = f" {var}" if var else "s"
+            raise SettingsError(f"invalid setting{where}: {exc}") from None
 
 
 ENVIRONMENT: dict[str, str] = {
@@ -112,6 +131,10 @@ ENVIRONMENT: dict[str, str] = {
     "ROCKETS_KEEP_ALIVE_TIMEOUT": "keep_alive_timeout",
     "ROCKETS_SHUTDOWN_TIMEOUT": "shutdown_timeout",
     "ROCKETS_MAX_CONNECTIONS": "max_connections",
+    "ROCKETS_MAX_HEADER_BYTES": "max_header_bytes",
+    "ROCKETS_MAX_HEADERS": "max_headers",
+    "ROCKETS_MAX_STREAMS": "max_streams",
+    "ROCKETS_MAX_STREAMS_PER_CLIENT": "max_streams_per_client",
     "ROCKETS_INGEST_TOKEN": "ingest_token",
     "ROCKETS_READ_TOKEN": "read_token",
     "ROCKETS_CORS_ORIGINS": "cors_origins",

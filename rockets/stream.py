@@ -27,6 +27,10 @@ __all__ = ["PING_SECONDS", "Position", "StreamHub", "with_pings"]
 
 PING_SECONDS = 15.0
 """How often an idle stream sends a comment, so that proxies keep the connection open."""
+BATCH_EVENTS = 100
+"""The most events one write to a subscriber carries: a subscriber that does not read holds
+this much of the server's memory, not everything it missed (it waits on the transport, and
+the ring moves on without it)."""
 
 
 T = TypeVar("T")
@@ -123,8 +127,9 @@ class StreamHub:
     async def batches(
         self, after: Position | None, channel: str | None = None
     ) -> AsyncIterator[list[tuple[str, str, str]]]:
-        """What :meth:`subscribe` yields, as lists of everything available at once (so that a
-        busy stream is written in few large chunks rather than one per event)."""
+        """What :meth:`subscribe` yields, as lists of what is available at once, at most
+        :data:`BATCH_EVENTS` events each (so that a busy stream is written in few chunks rather
+        than one per event, and none of them large)."""
         self.subscribers += 1
         try:
             if after is None or after.epoch != self.epoch or after.number > self.last:
@@ -148,7 +153,8 @@ class StreamHub:
                 if ring and seen < ring[-1].number:
                     # Copied first: the ring moves on while the subscriber takes its time.
                     start = len(ring) - (ring[-1].number - seen)
-                    for entry in list(itertools.islice(ring, start, None)):
+                    stop = start + BATCH_EVENTS
+                    for entry in list(itertools.islice(ring, start, stop)):
                         seen = entry.number
                         if channel is None or entry.record.channel == channel:
                             if entry.data is None:
@@ -158,6 +164,8 @@ class StreamHub:
                     self.delivered += sum(1 for kind, _, _ in batch if kind == "applied")
                     yield batch
                     continue
+                if ring and seen < ring[-1].number:
+                    continue  # a whole slice of other channels' events: on to the next one
                 await changed.wait()
         finally:
             self.subscribers -= 1

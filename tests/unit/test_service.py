@@ -73,3 +73,27 @@ async def test_stop_applies_everything_already_queued(monkeypatch: pytest.Monkey
     late = await service.ingest(body("c0", 81))
     assert late.status_code == 503
     assert late.retry_after == 1
+
+
+async def test_long_replays_leave_the_event_loop_to_others() -> None:
+    """``?at=N`` and ``/history`` replay from event 1; eight of them over 30,000 events must
+    not keep ``/health`` (or anything else) waiting until they are all done."""
+    service = build_service(Settings())
+    await service.start()
+    events = 30_000
+    for first in range(1, events + 1, 1000):
+        batch = [msgspec.json.decode(body("long", n)) for n in range(first, first + 1000)]
+        assert (await service.ingest(msgspec.json.encode(batch))).status_code == 202
+    replays = [asyncio.create_task(service.rocket_at("long", events)) for _ in range(8)]
+    health = asyncio.create_task(service.health())
+    async with asyncio.timeout(HANG_GUARD):
+        done, _ = await asyncio.wait([health, *replays], return_when=asyncio.FIRST_COMPLETED)
+    assert health in done
+    assert not any(replay.done() for replay in replays)  # answered while they replay
+    states = await asyncio.gather(*replays)
+    current = await service.rocket("long")
+    assert all(state == current for state in states)
+    points = await service.history("long", events - 2, 10)
+    assert [p.message_number for p in points] == [events - 2, events - 1, events]
+    assert points[-1].state == current
+    await service.stop()
