@@ -120,10 +120,15 @@ def test_too_many_header_fields_get_431_under_both_servers(kind: str) -> None:
         assert httpx.get(f"{server.url}/rockets").status_code == 200
 
 
-def test_a_request_uvicorn_cannot_parse_gets_a_json_400() -> None:
+@pytest.mark.parametrize(
+    "request_line",
+    [b"GET /\x00 HTTP/1.1", b"GET /rockets?x=" + b"a" * 100_000 + b" HTTP/1.1"],
+    ids=["NUL in the path", "a 100 KB URL"],
+)
+def test_a_request_uvicorn_cannot_parse_gets_a_json_400(request_line: bytes) -> None:
     with server_of("rockets serve") as server:
         sock = connect(server)
-        sock.sendall(b"GET /\x00 HTTP/1.1\r\n\r\n")
+        sock.sendall(request_line + b"\r\nHost: x\r\n\r\n")
         status, headers, body = answer_of(sock)
         sock.close()
         assert status == 400
