@@ -89,6 +89,8 @@ _SORT_COLUMNS = {
     "pending": "pending",
 }
 _TRANSIENT = (pg_errors.DeadlockDetected, pg_errors.SerializationFailure)
+_BIGINT_MAX = 2**63 - 1
+"""No table has more rows, nor a channel more events: a larger limit or offset means as much."""
 
 _encoder = msgspec.json.Encoder()
 
@@ -97,6 +99,13 @@ async def _configure(conn: psycopg.AsyncConnection[Any]) -> None:
     # The locking scheme relies on READ COMMITTED (a waiting writer sees the latest committed
     # row), whatever the database's default isolation level is.
     await conn.set_isolation_level(psycopg.IsolationLevel.READ_COMMITTED)
+
+
+def _holds_nul(*texts: str | None) -> bool:
+    # PostgreSQL text cannot hold NUL, so no kept channel or field has one: a value with it
+    # matches nothing, as it matches nothing in the other stores (and psycopg refuses to send
+    # it at all).
+    return any(text is not None and "\x00" in text for text in texts)
 
 
 def _state_row(sequencer: Sequencer, state: RocketState) -> tuple[Any, ...]:
@@ -321,6 +330,8 @@ class PostgresStore(Store):
             )
 
     async def rocket(self, channel: str) -> RocketState | None:
+        if _holds_nul(channel):
+            return None
         rows = await self._query(
             "SELECT state FROM rocket_channels WHERE channel = %s AND state IS NOT NULL",
             (channel,),
@@ -328,6 +339,8 @@ class PostgresStore(Store):
         return self._schema.decoder.decode(rows[0][0]) if rows else None
 
     async def rockets(self, query: RocketQuery) -> tuple[int, list[RocketState]]:
+        if _holds_nul(query.status, query.type, query.mission):
+            return 0, []
         where, params = ["state IS NOT NULL"], []
         for name in ("status", "type", "mission"):
             value = getattr(query, name)
@@ -344,11 +357,12 @@ class PostgresStore(Store):
             return select((decode(row[0]) for row in rows), plain, self._schema)
         direction = "DESC" if query.order == "desc" else "ASC"
         order = f"{column} {direction} NULLS LAST, channel {direction}"
-        page = f" LIMIT {int(query.limit)}" if query.limit is not None else ""
+        offset = min(int(query.offset), _BIGINT_MAX)
+        page = "" if query.limit is None else f" LIMIT {min(int(query.limit), _BIGINT_MAX)}"
         # The count rides along with the page, so that both come from one snapshot.
         rows = await self._query(
             f"SELECT count(*) OVER (), state FROM rocket_channels WHERE {condition} "
-            f"ORDER BY {order}{page} OFFSET {int(query.offset)}",
+            f"ORDER BY {order}{page} OFFSET {offset}",
             params,
         )
         if rows:
@@ -359,6 +373,9 @@ class PostgresStore(Store):
         return int(total), []
 
     async def events(self, channel: str, start: int, limit: int) -> list[Record]:
+        if _holds_nul(channel) or start > _BIGINT_MAX:
+            return []
+        limit = min(limit, _BIGINT_MAX)
         rows = await self._query(
             f"SELECT {_MESSAGE_COLUMNS} FROM rocket_messages WHERE channel = %s AND number >= %s "
             "AND number <= (SELECT applied FROM rocket_channels WHERE channel = %s) "
