@@ -21,7 +21,7 @@ import sys
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, ClassVar
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 import msgspec
 
@@ -206,7 +206,8 @@ class PostgresStore(Store):
             raise SettingsError(
                 "ROCKETS_STORE: pool_min, pool_max and open_timeout must be numbers"
             ) from None
-        conninfo = urlunsplit(parts._replace(query=urlencode(params)))
+        # libpq reads %20 as a space, never '+' (urlencode's default).
+        conninfo = urlunsplit(parts._replace(query=urlencode(params, quote_via=quote)))
         return cls(conninfo, limits, pool_min, pool_max, open_timeout)
 
     async def open(self, schema: StateSchema, fold: Fold) -> int:
