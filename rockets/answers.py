@@ -27,6 +27,7 @@ __all__ = [
     "INTERNAL",
     "KINDS",
     "RETRY_AFTER_SECONDS",
+    "STORE_UNAVAILABLE",
     "TOO_LARGE",
     "TOO_MANY_CONNECTIONS",
     "UNAUTHORIZED",
@@ -76,6 +77,7 @@ UNAUTHORIZED = error(401, "this request needs 'Authorization: Bearer <token>' wi
 TOO_LARGE = error(413, "the request body is larger than this server accepts")
 TOO_MANY_CONNECTIONS = error(503, "too many open connections: retry later")
 CLIENT_GONE = error(400, "the client went away before sending the whole body")
+STORE_UNAVAILABLE = error(503, "the store did not answer: retry later (GET /health says why)")
 
 
 def unsupported_media_type(content_type: str) -> ErrorBody:

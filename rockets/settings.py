@@ -17,10 +17,12 @@ Seconds = Annotated[float, msgspec.Meta(gt=0)]
 
 
 class Limits(msgspec.Struct, frozen=True, kw_only=True):
-    """The pending-buffer bounds a store's sequencers enforce (defaults: :class:`Settings`)."""
+    """What a store is told to enforce (defaults: :class:`Settings`): the pending-buffer bounds
+    of its sequencers, and how long a request may wait for the store's database."""
 
     max_pending_per_channel: int
     max_pending_total: int
+    store_timeout: float
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
@@ -45,6 +47,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     keep_alive_timeout: Seconds = 5.0
     shutdown_timeout: Seconds = 30.0
     max_connections: Positive = 1024
+    store_timeout: Seconds = 2.0
     ingest_token: str | None = None
     read_token: str | None = None
     cors_origins: tuple[str, ...] = ()
@@ -58,6 +61,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         return Limits(
             max_pending_per_channel=self.max_pending_per_channel,
             max_pending_total=self.max_pending_total,
+            store_timeout=self.store_timeout,
         )
 
     def with_values(self, **values: object) -> Settings:
@@ -112,6 +116,7 @@ ENVIRONMENT: dict[str, str] = {
     "ROCKETS_KEEP_ALIVE_TIMEOUT": "keep_alive_timeout",
     "ROCKETS_SHUTDOWN_TIMEOUT": "shutdown_timeout",
     "ROCKETS_MAX_CONNECTIONS": "max_connections",
+    "ROCKETS_STORE_TIMEOUT": "store_timeout",
     "ROCKETS_INGEST_TOKEN": "ingest_token",
     "ROCKETS_READ_TOKEN": "read_token",
     "ROCKETS_CORS_ORIGINS": "cors_origins",

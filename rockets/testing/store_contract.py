@@ -35,7 +35,7 @@ from rockets.aggregate import apply_records, fold
 from rockets.engine import Engine, Outcome
 from rockets.records import Record
 from rockets.sequencer import Verdict
-from rockets.settings import Limits
+from rockets.settings import Settings
 from rockets.state import RocketState
 from rockets.stores.base import Commit, Store
 from rockets.testing.contract_types import ADD, START, STOP, contract_registry
@@ -43,7 +43,9 @@ from rockets.wire import RocketQuery
 
 __all__ = ["CONTRACT_LIMITS", "StoreContract", "explode", "launch", "speed_up"]
 
-CONTRACT_LIMITS = Limits(max_pending_per_channel=4, max_pending_total=1000)
+CONTRACT_LIMITS = msgspec.structs.replace(
+    Settings().limits, max_pending_per_channel=4, max_pending_total=1000
+)
 """The limits a ``store_factory`` gives its stores."""
 
 REGISTRY = contract_registry()

@@ -1,15 +1,34 @@
-"""PostgreSQL failing under the real server: input PostgreSQL cannot take."""
+"""PostgreSQL failing under the real server: a database that goes away and comes back, a
+locked table, and input PostgreSQL cannot take.
+
+The tests that stop and start PostgreSQL do it to a private cluster of their own (tests/pg.py),
+never to the server the other tests share.
+"""
 
 from __future__ import annotations
 
+import signal
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
+import psycopg
+import pytest
 from litestar.testing import TestClient
 
 from rockets.app import create_app
 
 from ..conftest import core_settings, message
+from ..pg import Cluster, cluster, fresh_database
+from ..server import BIN, free_port, running
+
+PATIENCE = 20.0
+"""Seconds to wait for one answer or one line: only turns a hang into a failure."""
+
+
+def serve(port: int, store: str) -> list[str]:
+    return [str(BIN / "rockets"), "serve", "--port", str(port), "--store", store]
 
 
 def launched(channel: str) -> dict[str, Any]:
@@ -20,6 +39,78 @@ def launched(channel: str) -> dict[str, Any]:
 
 def sped_up(channel: str, number: int) -> dict[str, Any]:
     return message(channel, number, "RocketSpeedIncreased", {"by": 10})
+
+
+@pytest.fixture(scope="module")
+def pg() -> Iterator[Cluster]:
+    """A private cluster, shared by this module's tests; each leaves it running."""
+    with cluster() as started:
+        yield started
+
+
+def refused_for_now(response: httpx.Response) -> None:
+    """The answer of a request the store could not serve: 503, come back later."""
+    assert response.status_code == 503, response.text
+    assert response.headers["retry-after"] == "1"
+    assert response.json()["error" if "error" in response.json() else "status"] == "unavailable"
+
+
+def test_a_database_that_goes_away_and_comes_back(pg: Cluster) -> None:
+    with fresh_database(pg.url) as database:
+        port = free_port()
+        with (
+            running(serve(port, database), port) as server,
+            httpx.Client(base_url=server.url, timeout=PATIENCE) as client,
+        ):
+            assert client.post("/messages", json=launched("r1")).status_code == 202
+            try:
+                pg.stop()
+                # Reads and writes alike: a 503 to come back later, never a 500.
+                refused_for_now(client.get("/rockets/r1"))
+                refused_for_now(client.get("/rockets"))
+                refused_for_now(client.get("/rockets/r1/events"))
+                refused_for_now(client.post("/messages", json=sped_up("r1", 2)))
+                health = client.get("/health")
+                refused_for_now(health)
+                report = health.json()
+                assert (report["status"], report["failing"]) == ("unavailable", "postgresql")
+                assert report["detail"].startswith("postgresql: ")
+            finally:
+                pg.start()
+            # The connections the database closed are not lent again, and no pause is waited
+            # out: the very first write after the database is back is stored.
+            assert client.post("/messages", json=sped_up("r1", 2)).status_code == 202
+            assert client.get("/rockets/r1").json()["lastMessageNumber"] == 2
+            report = client.get("/health").json()
+            assert report["status"] == "ok"
+            assert "failing" not in report
+            try:
+                pg.stop()
+                # A server whose database is down still shuts down cleanly.
+                code, output = server.stop()
+            finally:
+                pg.start()
+        # uvicorn shuts down gracefully, then exits by the signal it received.
+        assert code in (0, -signal.SIGTERM), output
+        assert "Traceback" not in output
+        assert "rockets stopped; the store did not answer" in output
+
+
+def test_a_locked_table_is_a_503_after_the_store_timeout(postgres_url: str) -> None:
+    port = free_port()
+    env = {"ROCKETS_STORE_TIMEOUT": "0.5"}
+    with (
+        running(serve(port, postgres_url), port, env=env) as server,
+        httpx.Client(base_url=server.url, timeout=PATIENCE) as client,
+    ):
+        assert client.post("/messages", json=launched("r1")).status_code == 202
+        with psycopg.connect(postgres_url) as admin, admin.transaction():
+            admin.execute("LOCK TABLE rocket_channels, rocket_messages IN ACCESS EXCLUSIVE MODE")
+            # PostgreSQL cancels the statements that wait (statement_timeout follows the
+            # setting): without it, they would wait for as long as the lock is held.
+            refused_for_now(client.get("/rockets/r1"))
+            refused_for_now(client.post("/messages", json=sped_up("r1", 2)))
+        assert client.post("/messages", json=sped_up("r1", 2)).status_code == 202
 
 
 HOSTILE = [

@@ -64,6 +64,7 @@ def test_sqlite_url_forms() -> None:
         ("sqlite:///x.db?synchronous=sometimes", "use normal or full"),
         ("postgresql://h/db?pool_max=lots", "must be numbers"),
         ("postgresql://h/db?open_timeout=soon", "must be numbers"),
+        ("postgresql://h/db?frobnicate=1", 'invalid URI query parameter: "frobnicate"'),
     ],
 )
 def test_bad_store_urls(url: str, complaint: str) -> None:
