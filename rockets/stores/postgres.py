@@ -22,6 +22,7 @@ returns is served (see :class:`_Connections`).
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import sys
 from collections.abc import AsyncIterator, Sequence
@@ -54,6 +55,8 @@ except ImportError as exc:  # pragma: no cover - depends on the installation
     ) from exc
 
 __all__ = ["SCHEMA_VERSION", "PostgresStore"]
+
+log = logging.getLogger("rockets.store")
 
 SCHEMA_VERSION = 1
 _SCHEMA_LOCK = 727_001  # pg_advisory_xact_lock key: one process creates the schema at a time
@@ -100,9 +103,27 @@ _TRANSIENT = (pg_errors.DeadlockDetected, pg_errors.SerializationFailure)
 _BIGINT_MAX = 2**63 - 1
 """No table has more rows, nor a channel more events: a larger limit or offset means as much."""
 
+# libpq gives no SQLSTATE for a failed connection, only its message: these are the reasons
+# worth waiting out at start (the server is starting, or full for a moment). Any other failure,
+# such as a wrong password or a missing database, will not mend by itself.
+_PASSING_REASONS = (
+    "connection refused",
+    "the database system is starting up",
+    "the database system is not yet accepting connections",
+    "the database system is shutting down",
+    "the database system is in recovery mode",
+    "too many connections",
+    "too many clients already",
+    "remaining connection slots are reserved",
+    "server closed the connection unexpectedly",
+    "connection reset by peer",
+    "no route to host",
+    "network is unreachable",
+    "temporary failure in name resolution",
+)
 _START_PAUSE = 0.2
-"""Seconds between two connection attempts at start: short, so that rockets starts as soon as
-the database does."""
+"""Seconds between two connection attempts while the server is starting: short, so that
+rockets starts as soon as the database does."""
 
 _encoder = msgspec.json.Encoder()
 
@@ -110,6 +131,16 @@ _encoder = msgspec.json.Encoder()
 def _reason(exc: BaseException) -> str:
     """What PostgreSQL or libpq said, on one line."""
     return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def _passing(exc: psycopg.Error) -> bool:
+    """Whether a failure to connect may go away by itself if the connection is tried again."""
+    if isinstance(exc, pg_errors.ConnectionTimeout):
+        return True
+    if not isinstance(exc, psycopg.OperationalError):
+        return False
+    said = str(exc).lower()
+    return any(reason in said for reason in _PASSING_REASONS)
 
 
 def _holds_nul(*texts: str | None) -> bool:
@@ -173,21 +204,27 @@ class _Connections:
             raise self._timed_out("the server did not answer") from None
 
     async def open(self, patience: float) -> None:
-        """Connect ``keep`` connections (at least one, to check the server), trying again for
-        ``patience`` seconds."""
+        """Connect ``keep`` connections (at least one, to check the server); failures that may
+        pass are tried again for ``patience`` seconds, the others raised at once."""
         # Made here, so that it belongs to the event loop that serves.
         self._slots = asyncio.Semaphore(self._size)
         self._closed = False
         loop = asyncio.get_running_loop()
         deadline = loop.time() + patience
+        told = ""
         while True:
             try:
                 self._idle.append(await self._connect_in_time())
                 break
-            except psycopg.Error:
+            except psycopg.Error as exc:
                 left = deadline - loop.time()
-                if left <= 0:
+                if not _passing(exc) or left <= 0:
                     raise
+                if _reason(exc) != told:
+                    told = _reason(exc)
+                    log.warning(
+                        "postgresql: not ready (%s); trying again for up to %.0f s", told, left
+                    )
                 await asyncio.sleep(min(_START_PAUSE, left))
         while len(self._idle) < self._keep:
             self._idle.append(await self._connect_in_time())
@@ -301,7 +338,8 @@ class PostgresStore(Store):
             a scan per group). ``store_timeout`` bounds every wait for a connection (a free one,
             a new one) and, as PostgreSQL's ``statement_timeout``, every statement.
         pool_min, pool_max: connections opened at start, and at most at once.
-        open_timeout: how long ``open`` waits for the database (seconds).
+        open_timeout: how long ``open`` waits for a database that is starting or full
+            (seconds); any other failure to connect fails ``open`` at once.
 
     Raises:
         SettingsError: the pool sizes are wrong, or libpq refuses the connection string.

@@ -1,5 +1,5 @@
-"""PostgreSQL failing under the real server: a database that goes away and comes back, a
-locked table, and input PostgreSQL cannot take.
+"""PostgreSQL failing under the real server: a database that goes away and comes back, mistakes
+at start-up, and input PostgreSQL cannot take.
 
 The tests that stop and start PostgreSQL do it to a private cluster of their own (tests/pg.py),
 never to the server the other tests share.
@@ -7,10 +7,17 @@ never to the server the other tests share.
 
 from __future__ import annotations
 
+import queue
 import signal
+import subprocess
+import threading
+import time
+import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import psycopg
@@ -111,6 +118,123 @@ def test_a_locked_table_is_a_503_after_the_store_timeout(postgres_url: str) -> N
             refused_for_now(client.get("/rockets/r1"))
             refused_for_now(client.post("/messages", json=sped_up("r1", 2)))
         assert client.post("/messages", json=sped_up("r1", 2)).status_code == 202
+
+
+def _with(url: str, *, userinfo: str | None = None, path: str | None = None) -> str:
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if userinfo is not None:
+        netloc = f"{userinfo}@{netloc.rpartition('@')[2]}"
+    return urlunsplit(parts._replace(netloc=netloc, path=path or parts.path))
+
+
+@pytest.mark.parametrize(
+    ("mistake", "named"),
+    [
+        ("credentials", '"rockets_nobody"'),
+        ("database", "rockets_missing_database"),
+        ("option", '"frobnicate"'),
+    ],
+)
+def test_a_mistake_at_start_up_fails_at_once_and_says_why(
+    postgres_url: str, mistake: str, named: str
+) -> None:
+    url = {
+        "credentials": _with(postgres_url, userinfo="rockets_nobody:wrong"),
+        "database": _with(postgres_url, path="/rockets_missing_database"),
+        "option": f"{postgres_url}?frobnicate=1",
+    }[mistake]
+    # A start that waited for the mistake to mend would wait an hour: the test would time out.
+    separator = "&" if "?" in url else "?"
+    done = subprocess.run(
+        serve(free_port(), f"{url}{separator}open_timeout=3600"),
+        capture_output=True,
+        text=True,
+        timeout=PATIENCE * 3,
+    )
+    assert done.returncode == 2, done.stderr
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("rockets: cannot start: "), done.stderr
+    assert named in last, done.stderr  # the server's (or libpq's) own reason
+
+
+class Output:
+    """What a process prints, line by line as it comes (read by a thread of its own)."""
+
+    def __init__(self, process: subprocess.Popen[str]) -> None:
+        self._lines: queue.Queue[str | None] = queue.Queue()
+        self.seen: list[str] = []
+        assert process.stdout is not None
+        stream = process.stdout
+
+        def pump() -> None:
+            for line in stream:
+                self._lines.put(line)
+            self._lines.put(None)
+
+        threading.Thread(target=pump, daemon=True).start()
+
+    def until(self, marker: str) -> str:
+        """The first line (from here on) that holds ``marker``."""
+        deadline = time.monotonic() + PATIENCE
+        while True:
+            try:
+                line = self._lines.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                raise AssertionError(f"no {marker!r} yet:\n{''.join(self.seen)}") from None
+            if line is None:
+                raise AssertionError(f"exited before {marker!r}:\n{''.join(self.seen)}")
+            self.seen.append(line)
+            if marker in line:
+                return line
+
+
+@contextmanager
+def started(command: list[str]) -> Iterator[Output]:
+    """A server process for the ``with`` block, and its output; killed at the block's end."""
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        yield Output(process)
+    finally:
+        process.kill()
+        process.communicate()
+
+
+def test_start_waits_for_a_database_that_is_starting(pg: Cluster) -> None:
+    port = free_port()
+    with fresh_database(pg.url) as database:
+        try:
+            pg.stop()
+            with started(serve(port, database)) as output:
+                assert "connection refused" in output.until("postgresql: not ready").lower()
+                pg.start()
+                output.until("Uvicorn running on")
+                health = httpx.get(f"http://127.0.0.1:{port}/health", timeout=PATIENCE)
+                assert health.status_code == 200
+        finally:
+            pg.start()
+
+
+def test_start_waits_for_a_database_that_is_full(pg: Cluster) -> None:
+    role = f"rockets_full_{uuid.uuid4().hex[:8]}"
+    port = free_port()
+    with psycopg.connect(pg.url, autocommit=True) as admin:
+        admin.execute(f"CREATE ROLE {role} LOGIN CONNECTION LIMIT 0")
+    try:
+        with fresh_database(pg.url) as database:
+            name = urlsplit(database).path.lstrip("/")
+            with psycopg.connect(pg.url, autocommit=True) as admin:
+                admin.execute(f'ALTER DATABASE "{name}" OWNER TO {role}')
+            with started(serve(port, _with(database, userinfo=role))) as output:
+                assert "too many connections" in output.until("postgresql: not ready")
+                with psycopg.connect(pg.url, autocommit=True) as admin:
+                    admin.execute(f"ALTER ROLE {role} CONNECTION LIMIT -1")
+                output.until("Uvicorn running on")
+                health = httpx.get(f"http://127.0.0.1:{port}/health", timeout=PATIENCE)
+                assert health.status_code == 200
+    finally:
+        with psycopg.connect(pg.url, autocommit=True) as admin:
+            admin.execute(f"DROP ROLE IF EXISTS {role}")
 
 
 HOSTILE = [
