@@ -28,6 +28,7 @@ __all__ = [
     "KINDS",
     "MALFORMED_REQUEST",
     "RETRY_AFTER_SECONDS",
+    "STORE_UNAVAILABLE",
     "TOO_LARGE",
     "TOO_MANY_CONNECTIONS",
     "TOO_MANY_STREAMS",
@@ -82,6 +83,7 @@ TOO_MANY_CONNECTIONS = error(503, "too many open connections: retry later")
 TOO_MANY_STREAMS = error(503, "too many open streams: retry later, or close one")
 CLIENT_GONE = error(400, "the client went away before sending the whole body")
 MALFORMED_REQUEST = error(400, "not a valid HTTP/1.1 request")
+STORE_UNAVAILABLE = error(503, "the store did not answer: retry later (GET /health says why)")
 
 
 def unsupported_media_type(content_type: str) -> ErrorBody:

@@ -16,9 +16,9 @@ from litestar.params import FromPath, FromQuery, HeaderParameter, QueryParameter
 from litestar.response import Stream
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from rockets.answers import INTERNAL, TOO_LARGE, error
+from rockets.answers import INTERNAL, STORE_UNAVAILABLE, TOO_LARGE, error, retry_after
 from rockets.dashboard import dashboard_routes
-from rockets.errors import InputError
+from rockets.errors import InputError, StoreError
 from rockets.ingress import Ingress
 from rockets.introspection import PluginsReport
 from rockets.openapi import messages_operation_class, rockets_operation_class
@@ -65,6 +65,17 @@ def _on_http_exception(_: Request[Any, Any, Any], exc: HTTPException) -> Respons
     return _error_response(error(status, detail), exc.headers)
 
 
+def _retry_later(body: ErrorBody) -> Response[ErrorBody]:
+    return _error_response(body, {"Retry-After": str(retry_after(body.status))})
+
+
+def _on_store_error(request: Request[Any, Any, Any], exc: StoreError) -> Response[ErrorBody]:
+    # Not a bug but a store that is down or slow: one line, no traceback, and the client is
+    # told to come back, as a write would be.
+    log.warning("%s %s: %s", request.method, request.url.path, exc)
+    return _retry_later(STORE_UNAVAILABLE)
+
+
 def _on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[ErrorBody]:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return _error_response(INTERNAL)
@@ -72,6 +83,7 @@ def _on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[
 
 exception_handlers: dict[type[Exception] | int, Any] = {
     InputError: _on_input_error,
+    StoreError: _on_store_error,
     HTTPException: _on_http_exception,
     Exception: _on_unexpected,
 }
@@ -224,7 +236,7 @@ def build_routes(
         "/rockets/{channel:str}/events",
         summary="A rocket's events",
         tags=["rockets"],
-        responses=reads(404),
+        responses=reads(404, 503),
     )
     async def get_events(
         channel: FromPath[str],
@@ -243,11 +255,16 @@ def build_routes(
         responses={503: _spec(Health, "The store is unreachable")},
     )
     async def health() -> Response[Health]:
-        """200 while the store is reachable, 503 otherwise."""
+        """200 while the store is reachable; 503 otherwise, with ``failing`` naming the store
+        and ``detail`` saying what it answered."""
         report = await service.health()
-        return Response(content=report, status_code=200 if report.status == "ok" else 503)
+        if report.status == "ok":
+            return Response(content=report)
+        return Response(
+            content=report, status_code=503, headers={"Retry-After": str(retry_after(503))}
+        )
 
-    @get("/stalled", summary="Stalled channels", tags=["rockets"], responses=reads())
+    @get("/stalled", summary="Stalled channels", tags=["rockets"], responses=reads(503))
     async def stalled(
         min_seconds: Annotated[float, QueryParameter(name="minSeconds", ge=0)] = (
             settings.stall_seconds
@@ -261,7 +278,7 @@ def build_routes(
         "/rockets/{channel:str}/history",
         summary="A rocket's states over time",
         tags=["rockets"],
-        responses=reads(404),
+        responses=reads(404, 503),
     )
     async def get_history(
         channel: FromPath[str],
@@ -327,13 +344,13 @@ def build_routes(
             summary="List rockets",
             tags=["rockets"],
             operation_class=rockets_operation_class(schema),
-            responses=reads(),
+            responses=reads(503),
         )(list_rockets),
         get(
             "/rockets/{channel:str}",
             summary="One rocket",
             tags=["rockets"],
-            responses=reads(404),
+            responses=reads(404, 503),
         )(get_rocket),
         get_events,
         get_history,

@@ -134,7 +134,13 @@ class RocketService:
         log.info("rockets stopping: applying %d queued requests", self.pool.queued)
         await self.pool.close()
         await self.hooks.shutdown(self.view)
-        rockets = await self.store.count()
+        try:
+            rockets = await self.store.count()
+        except StoreError as exc:
+            # A store that is down must not keep the service from closing it.
+            await self.store.close()
+            log.warning("rockets stopped; the store did not answer: %s", exc)
+            return
         await self.store.close()
         log.info("rockets stopped: %d rockets", rockets)
 
@@ -337,6 +343,7 @@ class RocketService:
             queued=self.pool.queued,
             message_types=self.registry.names,
             detail=detail,
+            failing=None if detail is None else self.store.name,
         )
 
 

@@ -17,10 +17,12 @@ Seconds = Annotated[float, msgspec.Meta(gt=0)]
 
 
 class Limits(msgspec.Struct, frozen=True, kw_only=True):
-    """The pending-buffer bounds a store's sequencers enforce (defaults: :class:`Settings`)."""
+    """What a store is told to enforce (defaults: :class:`Settings`): the pending-buffer bounds
+    of its sequencers, and how long a request may wait for the store's database."""
 
     max_pending_per_channel: int
     max_pending_total: int
+    store_timeout: float
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
@@ -49,6 +51,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     max_headers: Positive = 100
     max_streams: Positive | None = None  # a quarter of max_connections: see stream_cap
     max_streams_per_client: Positive = 16
+    store_timeout: Seconds = 2.0
     ingest_token: str | None = None
     read_token: str | None = None
     cors_origins: tuple[str, ...] = ()
@@ -76,6 +79,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         return Limits(
             max_pending_per_channel=self.max_pending_per_channel,
             max_pending_total=self.max_pending_total,
+            store_timeout=self.store_timeout,
         )
 
     def with_values(self, **values: object) -> Settings:
@@ -135,6 +139,7 @@ ENVIRONMENT: dict[str, str] = {
     "ROCKETS_MAX_HEADERS": "max_headers",
     "ROCKETS_MAX_STREAMS": "max_streams",
     "ROCKETS_MAX_STREAMS_PER_CLIENT": "max_streams_per_client",
+    "ROCKETS_STORE_TIMEOUT": "store_timeout",
     "ROCKETS_INGEST_TOKEN": "ingest_token",
     "ROCKETS_READ_TOKEN": "read_token",
     "ROCKETS_CORS_ORIGINS": "cors_origins",

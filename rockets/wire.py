@@ -213,7 +213,11 @@ class StalledChannel(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
 
 
 class Health(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, rename="camel"):
-    """The answer of ``GET /health``."""
+    """The answer of ``GET /health``.
+
+    When ``status`` is ``unavailable``, ``failing`` names the dependency that is down (the
+    store, by its name: ``postgresql``, ``sqlite``) and ``detail`` says what it answered.
+    """
 
     status: Literal["ok", "unavailable"]
     store: str
@@ -222,6 +226,7 @@ class Health(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, rena
     queued: int
     message_types: list[str]
     detail: str | None = None
+    failing: str | None = None
 
 
 class RocketQuery(msgspec.Struct, frozen=True, kw_only=True):

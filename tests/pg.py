@@ -15,8 +15,9 @@ import shutil
 import subprocess
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
@@ -39,9 +40,34 @@ def available() -> bool:
     return bool(os.environ.get(ENV)) or _binaries() is not None
 
 
+@dataclass
+class Cluster:
+    """A private PostgreSQL cluster, which its tests may stop and start again."""
+
+    url: str
+    """The admin URL (role ``postgres``, trusted)."""
+    _ctl: Callable[..., object]
+    up: bool = True
+
+    def stop(self, mode: str = "fast") -> None:
+        """Stop the server as an operator would (``pg_ctl stop -m fast``: clients are cut off;
+        ``immediate`` is a crash); returns once it is down. Stopping a stopped server does
+        nothing."""
+        if self.up:
+            self._ctl("-m", mode, "-w", "stop")
+            self.up = False
+
+    def start(self) -> None:
+        """Start the server; returns once it accepts connections. Starting a running server
+        does nothing."""
+        if not self.up:
+            self._ctl("-w", "start")
+            self.up = True
+
+
 @contextmanager
-def throwaway_cluster() -> Iterator[str]:
-    """Start a private PostgreSQL cluster; yield its admin URL."""
+def cluster() -> Iterator[Cluster]:
+    """Start a private PostgreSQL cluster; yield it, to be stopped and started at will."""
     binaries = _binaries()
     if binaries is None:
         raise RuntimeError(
@@ -57,26 +83,25 @@ def throwaway_cluster() -> Iterator[str]:
         shutil.chown(root, "postgres")
         shutil.chown(sockets, "postgres")
     run = lambda *args: subprocess.run([*prefix, *args], check=True, capture_output=True)  # noqa: E731
+    options = f"-p {port} -k {sockets} -c listen_addresses=127.0.0.1 -c fsync=off"
+    pg_ctl = str(binaries / "pg_ctl")
+    ctl = lambda *args: run(pg_ctl, "-D", str(data), "-o", options, "-l", str(root / "log"), *args)  # noqa: E731
     try:
         run(str(binaries / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust", "--no-sync")
-        options = f"-p {port} -k {sockets} -c listen_addresses=127.0.0.1 -c fsync=off"
-        run(
-            str(binaries / "pg_ctl"),
-            "-D",
-            str(data),
-            "-o",
-            options,
-            "-l",
-            str(root / "log"),
-            "-w",
-            "start",
-        )
+        ctl("-w", "start")
         try:
-            yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
+            yield Cluster(f"postgresql://postgres@127.0.0.1:{port}/postgres", ctl)
         finally:
-            run(str(binaries / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop")
+            run(pg_ctl, "-D", str(data), "-m", "immediate", "-w", "stop")
     finally:
         shutil.rmtree(root, ignore_errors=True)
+
+
+@contextmanager
+def throwaway_cluster() -> Iterator[str]:
+    """Start a private PostgreSQL cluster; yield its admin URL."""
+    with cluster() as started:
+        yield started.url
 
 
 @contextmanager

@@ -13,15 +13,23 @@ channel order, so that two processes never wait on each other in a cycle), loads
 sequencing state, lets the engine work, then writes the new messages and states and commits.
 The row lock is what serializes a channel across processes; the in-process worker pool only
 spares a process from waiting on itself.
+
+The database may go away and come back while the server runs: a request then gets a
+:class:`StoreError` (a 503) within the store timeout, and the first request after the database
+returns is served (see :class:`_Connections`).
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import os
 import sys
 from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
+from select import POLLIN, poll
 from typing import Any, ClassVar
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 import msgspec
 
@@ -39,13 +47,16 @@ from rockets.wire import RocketQuery
 try:
     import psycopg
     from psycopg import errors as pg_errors
-    from psycopg_pool import AsyncConnectionPool
+    from psycopg.conninfo import conninfo_to_dict
+    from psycopg.pq import TransactionStatus
 except ImportError as exc:  # pragma: no cover - depends on the installation
     raise SettingsError(
         "the PostgreSQL store needs psycopg: pip install 'rockets[postgres]'"
     ) from exc
 
 __all__ = ["SCHEMA_VERSION", "PostgresStore"]
+
+log = logging.getLogger("rockets.store")
 
 SCHEMA_VERSION = 1
 _SCHEMA_LOCK = 727_001  # pg_advisory_xact_lock key: one process creates the schema at a time
@@ -89,14 +100,191 @@ _SORT_COLUMNS = {
     "pending": "pending",
 }
 _TRANSIENT = (pg_errors.DeadlockDetected, pg_errors.SerializationFailure)
+_BIGINT_MAX = 2**63 - 1
+"""No table has more rows, nor a channel more events: a larger limit or offset means as much."""
+
+# libpq gives no SQLSTATE for a failed connection, only its message: these are the reasons
+# worth waiting out at start (the server is starting, or full for a moment). Any other failure,
+# such as a wrong password or a missing database, will not mend by itself.
+_PASSING_REASONS = (
+    "connection refused",
+    "the database system is starting up",
+    "the database system is not yet accepting connections",
+    "the database system is shutting down",
+    "the database system is in recovery mode",
+    "too many connections",
+    "too many clients already",
+    "remaining connection slots are reserved",
+    "server closed the connection unexpectedly",
+    "connection reset by peer",
+    "no route to host",
+    "network is unreachable",
+    "temporary failure in name resolution",
+)
+_START_PAUSE = 0.2
+"""Seconds between two connection attempts while the server is starting: short, so that
+rockets starts as soon as the database does."""
 
 _encoder = msgspec.json.Encoder()
 
 
-async def _configure(conn: psycopg.AsyncConnection[Any]) -> None:
-    # The locking scheme relies on READ COMMITTED (a waiting writer sees the latest committed
-    # row), whatever the database's default isolation level is.
-    await conn.set_isolation_level(psycopg.IsolationLevel.READ_COMMITTED)
+def _reason(exc: BaseException) -> str:
+    """What PostgreSQL or libpq said, on one line."""
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def _passing(exc: psycopg.Error) -> bool:
+    """Whether a failure to connect may go away by itself if the connection is tried again."""
+    if isinstance(exc, pg_errors.ConnectionTimeout):
+        return True
+    if not isinstance(exc, psycopg.OperationalError):
+        return False
+    said = str(exc).lower()
+    return any(reason in said for reason in _PASSING_REASONS)
+
+
+def _holds_nul(*texts: str | None) -> bool:
+    # PostgreSQL text cannot hold NUL, so no kept channel or field has one: a value with it
+    # matches nothing, as it matches nothing in the other stores (and psycopg refuses to send
+    # it at all).
+    return any(text is not None and "\x00" in text for text in texts)
+
+
+def _quiet(conn: psycopg.AsyncConnection[Any]) -> bool:
+    """Whether an idle connection is still good: an idle connection has nothing to read, so
+    something to read is the server's goodbye (shut down, restarted, or the connection ended),
+    seen without a round trip."""
+    if conn.closed or conn.broken:
+        return False
+    try:
+        poller = poll()
+        poller.register(conn.fileno(), POLLIN)
+    except (OSError, ValueError, psycopg.Error):
+        return False
+    return not poller.poll(0)
+
+
+class _Connections:
+    """The store's connections, at most ``size`` at once.
+
+    psycopg_pool reconnects in the background, with a pause that grows to minutes, and a
+    request waits for it: with the database down every request hung for the pool's timeout, and
+    the first one after it came back could wait out the pause. Here a request that finds no
+    good idle connection opens one itself, and everything it waits for (a free connection, a
+    new one) is bounded by ``timeout``: a database that is down is a refused connection at
+    once, and one that is back serves the very next request.
+    """
+
+    def __init__(self, params: dict[str, Any], size: int, keep: int, timeout: float) -> None:
+        self._params = params
+        self._size = size
+        self._keep = keep
+        self._timeout = timeout
+        self._idle: list[psycopg.AsyncConnection[Any]] = []
+        self._slots: asyncio.Semaphore | None = None
+        self._closed = False
+
+    def _timed_out(self, waited_for: str) -> pg_errors.ConnectionTimeout:
+        return pg_errors.ConnectionTimeout(
+            f"no connection within {self._timeout:g} s (ROCKETS_STORE_TIMEOUT): {waited_for}"
+        )
+
+    async def _connect(self) -> psycopg.AsyncConnection[Any]:
+        conn = await psycopg.AsyncConnection.connect(**self._params, autocommit=True)
+        # The locking scheme relies on READ COMMITTED (a waiting writer sees the latest
+        # committed row), whatever the database's default isolation level is.
+        await conn.set_isolation_level(psycopg.IsolationLevel.READ_COMMITTED)
+        return conn
+
+    async def _connect_in_time(self) -> psycopg.AsyncConnection[Any]:
+        try:
+            async with asyncio.timeout(self._timeout):
+                return await self._connect()
+        except TimeoutError:
+            raise self._timed_out("the server did not answer") from None
+
+    async def open(self, patience: float) -> None:
+        """Connect ``keep`` connections (at least one, to check the server); failures that may
+        pass are tried again for ``patience`` seconds, the others raised at once."""
+        # Made here, so that it belongs to the event loop that serves.
+        self._slots = asyncio.Semaphore(self._size)
+        self._closed = False
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + patience
+        told = ""
+        while True:
+            try:
+                self._idle.append(await self._connect_in_time())
+                break
+            except psycopg.Error as exc:
+                left = deadline - loop.time()
+                if not _passing(exc) or left <= 0:
+                    raise
+                if _reason(exc) != told:
+                    told = _reason(exc)
+                    log.warning(
+                        "postgresql: not ready (%s); trying again for up to %.0f s", told, left
+                    )
+                await asyncio.sleep(min(_START_PAUSE, left))
+        while len(self._idle) < self._keep:
+            self._idle.append(await self._connect_in_time())
+
+    async def close(self) -> None:
+        self._closed = True
+        idle, self._idle = self._idle, []
+        for conn in idle:
+            await self._discard(conn)
+
+    @staticmethod
+    async def _discard(conn: psycopg.AsyncConnection[Any]) -> None:
+        with suppress(psycopg.Error, OSError):
+            await conn.close()
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+        """A connection for one use; a connection left broken or in a transaction by it is
+        closed, not kept.
+
+        Raises:
+            psycopg.Error: no connection could be made (ConnectionTimeout: not within the
+                timeout, for a free one or a new one).
+        """
+        slots = self._slots
+        if slots is None or self._closed:
+            raise psycopg.OperationalError("the store is not open")
+        waiting_for = f"all {self._size} connections (pool_max) stayed in use"
+        try:
+            async with asyncio.timeout(self._timeout):
+                await slots.acquire()
+                try:
+                    conn = None
+                    while self._idle and conn is None:
+                        candidate = self._idle.pop()
+                        if _quiet(candidate):
+                            conn = candidate
+                        else:
+                            await self._discard(candidate)
+                    if conn is None:
+                        waiting_for = "the server did not answer"
+                        conn = await self._connect()
+                except BaseException:
+                    slots.release()
+                    raise
+        except TimeoutError:
+            raise self._timed_out(waiting_for) from None
+        try:
+            yield conn
+        finally:
+            if (
+                self._closed
+                or conn.broken
+                or conn.closed
+                or conn.info.transaction_status != TransactionStatus.IDLE
+            ):
+                await self._discard(conn)
+            else:
+                self._idle.append(conn)
+            slots.release()
 
 
 def _state_row(sequencer: Sequencer, state: RocketState) -> tuple[Any, ...]:
@@ -147,9 +335,14 @@ class PostgresStore(Store):
         conninfo: a libpq connection string or URL.
         limits: the pending-buffer bounds. The bound per channel holds across processes; the
             bound over all channels is not enforced (counting every channel's buffer would cost
-            a scan per group).
-        pool_min, pool_max: size of the connection pool.
-        open_timeout: how long ``open`` waits for the database (seconds).
+            a scan per group). ``store_timeout`` bounds every wait for a connection (a free one,
+            a new one) and, as PostgreSQL's ``statement_timeout``, every statement.
+        pool_min, pool_max: connections opened at start, and at most at once.
+        open_timeout: how long ``open`` waits for a database that is starting or full
+            (seconds); any other failure to connect fails ``open`` at once.
+
+    Raises:
+        SettingsError: the pool sizes are wrong, or libpq refuses the connection string.
     """
 
     name: ClassVar[str] = "postgresql"
@@ -174,14 +367,17 @@ class PostgresStore(Store):
                 f"ROCKETS_STORE: need 0 <= pool_min <= pool_max and pool_max >= 1 "
                 f"(got pool_min={pool_min}, pool_max={pool_max})"
             )
-        self._pool = AsyncConnectionPool(
-            conninfo,
-            min_size=pool_min,
-            max_size=pool_max,
-            open=False,
-            kwargs={"autocommit": True},
-            configure=_configure,
-        )
+        try:
+            params = conninfo_to_dict(conninfo)
+        except psycopg.Error as exc:
+            raise SettingsError(f"ROCKETS_STORE: {_reason(exc)}") from None
+        # Given at connection, so that it costs no round trip; first, so that an explicit
+        # statement_timeout in the URL's own options still wins.
+        timeout_ms = max(1, round(limits.store_timeout * 1000))
+        # (Giving options hides libpq's PGOPTIONS, so that is passed on too.)
+        given = params.get("options", os.environ.get("PGOPTIONS", ""))
+        params["options"] = f"-c statement_timeout={timeout_ms} {given}".strip()
+        self._connections = _Connections(params, pool_max, pool_min, limits.store_timeout)
 
     @classmethod
     def from_url(cls, url: str, limits: Limits) -> PostgresStore:
@@ -197,15 +393,16 @@ class PostgresStore(Store):
             raise SettingsError(
                 "ROCKETS_STORE: pool_min, pool_max and open_timeout must be numbers"
             ) from None
-        conninfo = urlunsplit(parts._replace(query=urlencode(params)))
+        # libpq reads %20 as a space, never '+' (urlencode's default).
+        conninfo = urlunsplit(parts._replace(query=urlencode(params, quote_via=quote)))
         return cls(conninfo, limits, pool_min, pool_max, open_timeout)
 
     async def open(self, schema: StateSchema, fold: Fold) -> int:
         # States are kept, not rebuilt: ``fold`` is for ``rockets rebuild``, not for opening.
         self._schema = schema
         try:
-            await self._pool.open(wait=True, timeout=self.open_timeout)
-            async with self._pool.connection() as conn, conn.transaction():
+            await self._connections.open(self.open_timeout)
+            async with self._connections.connection() as conn, conn.transaction():
                 await conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
                 await conn.execute(_SCHEMA)
                 await conn.execute(
@@ -217,8 +414,9 @@ class PostgresStore(Store):
                     "SELECT value FROM rockets_meta WHERE key = 'schema_version'"
                 )
                 row = await cursor.fetchone()
-        except (psycopg.Error, TimeoutError) as exc:
-            raise StoreError(f"postgresql: cannot open the store: {exc}") from exc
+        except psycopg.Error as exc:
+            await self._connections.close()
+            raise StoreError(f"postgresql: cannot open the store: {_reason(exc)}") from exc
         assert row is not None
         if int(row[0]) > SCHEMA_VERSION:
             raise StoreError(
@@ -228,17 +426,15 @@ class PostgresStore(Store):
         return 0
 
     async def close(self) -> None:
-        await self._pool.close()
+        await self._connections.close()
 
     async def _query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         try:
-            async with self._pool.connection() as conn:
+            async with self._connections.connection() as conn:
                 cursor = await conn.execute(sql, params)
                 return await cursor.fetchall()
         except psycopg.Error as exc:
-            raise StoreError(f"postgresql: {exc}") from exc
-        except TimeoutError as exc:
-            raise StoreError("postgresql: no connection available") from exc
+            raise StoreError(f"postgresql: {_reason(exc)}") from exc
 
     async def ping(self) -> None:
         await self._query("SELECT 1")
@@ -246,17 +442,15 @@ class PostgresStore(Store):
     @asynccontextmanager
     async def group(self, channels: Sequence[str]) -> AsyncIterator[Group]:
         try:
-            async with self._pool.connection() as conn, conn.transaction():
+            async with self._connections.connection() as conn, conn.transaction():
                 group = await self._lock(conn, channels)
                 yield group
                 if group.staged is not None:
                     await self._write(conn, group.sequencer, group.staged)
         except _TRANSIENT as exc:
-            raise TransientStoreError(f"postgresql: {exc}") from exc
+            raise TransientStoreError(f"postgresql: {_reason(exc)}") from exc
         except psycopg.Error as exc:
-            raise StoreError(f"postgresql: {exc}") from exc
-        except TimeoutError as exc:
-            raise StoreError("postgresql: no connection available") from exc
+            raise StoreError(f"postgresql: {_reason(exc)}") from exc
 
     async def _lock(
         self, conn: psycopg.AsyncConnection[Any], channels: Sequence[str]
@@ -321,6 +515,8 @@ class PostgresStore(Store):
             )
 
     async def rocket(self, channel: str) -> RocketState | None:
+        if _holds_nul(channel):
+            return None
         rows = await self._query(
             "SELECT state FROM rocket_channels WHERE channel = %s AND state IS NOT NULL",
             (channel,),
@@ -328,6 +524,8 @@ class PostgresStore(Store):
         return self._schema.decoder.decode(rows[0][0]) if rows else None
 
     async def rockets(self, query: RocketQuery) -> tuple[int, list[RocketState]]:
+        if _holds_nul(query.status, query.type, query.mission):
+            return 0, []
         where, params = ["state IS NOT NULL"], []
         for name in ("status", "type", "mission"):
             value = getattr(query, name)
@@ -344,11 +542,12 @@ class PostgresStore(Store):
             return select((decode(row[0]) for row in rows), plain, self._schema)
         direction = "DESC" if query.order == "desc" else "ASC"
         order = f"{column} {direction} NULLS LAST, channel {direction}"
-        page = f" LIMIT {int(query.limit)}" if query.limit is not None else ""
+        offset = min(int(query.offset), _BIGINT_MAX)
+        page = "" if query.limit is None else f" LIMIT {min(int(query.limit), _BIGINT_MAX)}"
         # The count rides along with the page, so that both come from one snapshot.
         rows = await self._query(
             f"SELECT count(*) OVER (), state FROM rocket_channels WHERE {condition} "
-            f"ORDER BY {order}{page} OFFSET {int(query.offset)}",
+            f"ORDER BY {order}{page} OFFSET {offset}",
             params,
         )
         if rows:
@@ -359,6 +558,9 @@ class PostgresStore(Store):
         return int(total), []
 
     async def events(self, channel: str, start: int, limit: int) -> list[Record]:
+        if _holds_nul(channel) or start > _BIGINT_MAX:
+            return []
+        limit = min(limit, _BIGINT_MAX)
         rows = await self._query(
             f"SELECT {_MESSAGE_COLUMNS} FROM rocket_messages WHERE channel = %s AND number >= %s "
             "AND number <= (SELECT applied FROM rocket_channels WHERE channel = %s) "

@@ -35,7 +35,7 @@ from rockets.aggregate import apply_records, fold
 from rockets.engine import Engine, Outcome
 from rockets.records import Record
 from rockets.sequencer import Verdict
-from rockets.settings import Limits
+from rockets.settings import Settings
 from rockets.state import RocketState
 from rockets.stores.base import Commit, Store
 from rockets.testing.contract_types import ADD, START, STOP, contract_registry
@@ -43,7 +43,9 @@ from rockets.wire import RocketQuery
 
 __all__ = ["CONTRACT_LIMITS", "StoreContract", "explode", "launch", "speed_up"]
 
-CONTRACT_LIMITS = Limits(max_pending_per_channel=4, max_pending_total=1000)
+CONTRACT_LIMITS = msgspec.structs.replace(
+    Settings().limits, max_pending_per_channel=4, max_pending_total=1000
+)
 """The limits a ``store_factory`` gives its stores."""
 
 REGISTRY = contract_registry()
@@ -320,6 +322,44 @@ class StoreContract:
             assert [s.channel for s in page] == [s.channel for s in rows][1:3]
             _, beyond = await store.rockets(msgspec.structs.replace(query, offset=1000))
             assert beyond == []
+
+    async def test_values_no_store_keeps_match_nothing(self, store_factory: StoreFactory) -> None:
+        """A NUL character (which PostgreSQL cannot keep) in a channel or a filter, a limit or an
+        offset past any 64-bit integer: every store answers as if nothing matched, none fails."""
+        nul, huge = "a\x00b", 2**63
+        async with self.opened(store_factory) as (store, engine):
+            await ingest(engine, launch("a"), speed_up("a", 2), explode("b", 2), launch("b"))
+            for channel in (nul, "a\x00", "\x00"):
+                assert await store.rocket(channel) is None
+                assert await store.events(channel, 1, 10) == []
+            for value in (nul, "going\x00"):
+                for query in (
+                    RocketQuery(status=value),
+                    RocketQuery(type=value),
+                    RocketQuery(mission=value),
+                ):
+                    assert await store.rockets(query) == (0, [])
+                    paged = msgspec.structs.replace(query, sort="speed", limit=huge)
+                    assert await store.rockets(paged) == (0, [])
+            assert await store.rockets(RocketQuery(where={"reason": nul})) == (0, [])
+            for sort in ("channel", "speed"):
+                whole = await store.rockets(RocketQuery(sort=sort))
+                assert whole[0] == 2
+                for limit in (huge, 2**64, 10**30):
+                    assert await store.rockets(RocketQuery(sort=sort, limit=limit)) == whole
+                    paged = RocketQuery(sort=sort, limit=limit, offset=1)
+                    assert await store.rockets(paged) == (2, whole[1][1:])
+                for offset in (huge - 1, huge, 2**64):
+                    beyond = RocketQuery(sort=sort, limit=huge, offset=offset)
+                    assert await store.rockets(beyond) == (2, [])
+                    filtered = RocketQuery(sort=sort, status="going", offset=offset)
+                    assert await store.rockets(filtered) == (1, [])
+            both = [launch("a"), speed_up("a", 2)]
+            assert await store.events("a", 1, huge) == both
+            assert await store.events("a", 2, 2**64) == both[1:]
+            for start in (huge - 1, huge, 2**64):
+                assert await store.events("a", start, 10) == []
+                assert await store.events("a", start, huge) == []
 
     async def test_concurrent_writers(self, store_factory: StoreFactory) -> None:
         """Many groups at once; a shared store also with two instances on the same channels."""

@@ -13,7 +13,7 @@ from rockets.records import Record
 from rockets.registry import Registry
 from rockets.sequencer import Verdict
 from rockets.settings import Settings
-from rockets.stores import Commit, Limits, MemoryStore
+from rockets.stores import Commit, MemoryStore
 from rockets.wire import MAX_MESSAGE_NUMBER
 
 pytestmark = pytest.mark.anyio
@@ -29,7 +29,11 @@ class FlakyStore(MemoryStore):
     """A memory store whose next write can be made to fail."""
 
     def __init__(self) -> None:
-        super().__init__(Limits(max_pending_per_channel=8, max_pending_total=100))
+        super().__init__(
+            msgspec.structs.replace(
+                Settings().limits, max_pending_per_channel=8, max_pending_total=100
+            )
+        )
         self.fail_next = False
         self.commits: list[Commit] = []
 

@@ -22,11 +22,12 @@ from rockets.aggregate import fold
 from rockets.engine import Engine
 from rockets.records import Record
 from rockets.sequencer import Verdict
-from rockets.stores import Limits, Store, open_store
+from rockets.settings import Settings
+from rockets.stores import Store, open_store
 from rockets.testing.store_contract import FOLD, REGISTRY, explode, launch, speed_up
 
 CHANNELS = ("a", "b", "c")
-LIMITS = Limits(max_pending_per_channel=5, max_pending_total=12)
+LIMITS = msgspec.structs.replace(Settings().limits, max_pending_per_channel=5, max_pending_total=12)
 T = datetime(2022, 2, 2, tzinfo=UTC)
 
 

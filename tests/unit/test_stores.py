@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from psycopg.conninfo import conninfo_to_dict
 
 from rockets.errors import SettingsError, StoreError
 from rockets.stores import MemoryStore, Store, open_store
@@ -63,11 +64,21 @@ def test_sqlite_url_forms() -> None:
         ("sqlite:///x.db?synchronous=sometimes", "use normal or full"),
         ("postgresql://h/db?pool_max=lots", "must be numbers"),
         ("postgresql://h/db?open_timeout=soon", "must be numbers"),
+        ("postgresql://h/db?frobnicate=1", 'invalid URI query parameter: "frobnicate"'),
     ],
 )
 def test_bad_store_urls(url: str, complaint: str) -> None:
     with pytest.raises(SettingsError, match=complaint):
         open_store(url, CONTRACT_LIMITS)
+
+
+def test_postgres_url_options_reach_libpq_whole() -> None:
+    store = PostgresStore.from_url(
+        "postgresql://h/db?pool_max=2&options=-c%20work_mem%3D5MB&application_name=a%20b",
+        CONTRACT_LIMITS,
+    )
+    given = conninfo_to_dict(store.conninfo)
+    assert (given["options"], given["application_name"]) == ("-c work_mem=5MB", "a b")
 
 
 @pytest.mark.anyio
