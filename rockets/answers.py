@@ -38,6 +38,7 @@ __all__ = [
     "headers_too_large",
     "ingest_answer",
     "not_found",
+    "parameter_problem",
     "plugin_refusal",
     "request_timeout",
     "retry_after",
@@ -82,6 +83,12 @@ TOO_MANY_CONNECTIONS = error(503, "too many open connections: retry later")
 TOO_MANY_STREAMS = error(503, "too many open streams: retry later, or close one")
 CLIENT_GONE = error(400, "the client went away before sending the whole body")
 MALFORMED_REQUEST = error(400, "not a valid HTTP/1.1 request")
+
+
+def parameter_problem(source: str, name: str, problem: str) -> str:
+    """What is wrong with one parameter, naming it as the API spells it: ``query parameter
+    'limit': ...``."""
+    return f"{source} parameter {name!r}: {problem}"
 
 
 def unsupported_media_type(content_type: str) -> ErrorBody:

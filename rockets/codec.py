@@ -15,14 +15,14 @@ import msgspec
 from rockets.errors import InputError
 from rockets.records import Record
 from rockets.registry import Registry
-from rockets.wire import Envelope, ErrorBody
+from rockets.wire import Envelope, ErrorBody, plainly
 
 __all__ = ["Codec", "Decoded", "parse_message_time"]
 
 
 def _split(error: msgspec.ValidationError) -> tuple[str, str]:
     """msgspec says ``"Expected `int` >= 0 - at `$.by`"``: return the sentence and the path."""
-    text = str(error)
+    text = plainly(str(error))
     sentence, sep, path = text.rpartition(" - at `")
     if not sep:
         return text, "$"

@@ -12,11 +12,11 @@ from litestar import Request, Response, get, post
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.handlers import BaseRouteHandler
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import FromPath, FromQuery, HeaderParameter, QueryParameter
+from litestar.params import FromQuery, HeaderParameter, PathParameter, QueryParameter
 from litestar.response import Stream
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from rockets.answers import INTERNAL, TOO_LARGE, error
+from rockets.answers import INTERNAL, TOO_LARGE, error, parameter_problem
 from rockets.dashboard import dashboard_routes
 from rockets.errors import InputError
 from rockets.ingress import Ingress
@@ -26,14 +26,19 @@ from rockets.service import RocketService
 from rockets.state import RocketState
 from rockets.stream import PING_SECONDS, Position, with_pings
 from rockets.wire import (
+    CHANNEL_PATTERN,
+    MAX_CHANNEL_LENGTH,
+    PRINTABLE_PATTERN,
     Ack,
     ErrorBody,
     EventView,
     Health,
+    Printable,
     RocketQuery,
     StalledChannel,
     StatePoint,
     StreamReset,
+    plainly,
 )
 
 __all__ = ["build_routes", "exception_handlers"]
@@ -49,15 +54,27 @@ def _on_input_error(_: Request[Any, Any, Any], exc: InputError) -> Response[Erro
     return _error_response(exc.body)
 
 
-def _on_http_exception(_: Request[Any, Any, Any], exc: HTTPException) -> Response[ErrorBody]:
+def _spelled(request: Request[Any, Any, Any], key: str) -> str:
+    """A parameter's name as the API spells it (``from``), where Litestar names the handler's
+    argument (``start``)."""
+    handler = request.scope.get("route_handler")
+    field = handler.parsed_fn_signature.parameters.get(key) if handler is not None else None
+    alias = getattr(getattr(field, "kwarg_definition", None), "name", None)
+    return alias if isinstance(alias, str) else key
+
+
+def _on_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Response[ErrorBody]:
     status = exc.status_code
     detail = exc.detail
     if status == 413:
         detail = TOO_LARGE.detail
     if isinstance(exc, ValidationException) and isinstance(exc.extra, list) and exc.extra:
         problems = [
-            f"{getattr(item.get('source'), 'value', 'request')} parameter "
-            f"{item.get('key')!r}: {item.get('message')}"
+            parameter_problem(
+                getattr(item.get("source"), "value", "request"),
+                _spelled(request, str(item.get("key"))),
+                plainly(str(item.get("message"))),
+            )
             for item in exc.extra
             if isinstance(item, dict)
         ]
@@ -114,17 +131,31 @@ _ERRORS = {
 }
 
 
+# The path and query values of the API: a channel as POST /messages takes it, printable text
+# for a filter.
+ChannelInPath = Annotated[
+    str, PathParameter(max_length=MAX_CHANNEL_LENGTH, pattern=CHANNEL_PATTERN)
+]
+ChannelInQuery = Annotated[
+    str | None, QueryParameter(max_length=MAX_CHANNEL_LENGTH, pattern=CHANNEL_PATTERN)
+]
+TextInQuery = Annotated[str | None, QueryParameter(pattern=PRINTABLE_PATTERN)]
+
+
 def _query(service: RocketService, request: Request[Any, Any, Any]) -> dict[str, Any]:
     """The plugin-field filters of a ``GET /rockets`` request, converted to the fields' types."""
     where: dict[str, Any] = {}
     for field in service.registry.state.plugin_fields:
-        raw = request.query_params.get(field.json_name)
+        name = field.json_name
+        raw = request.query_params.get(name)
         if raw is None:
             continue
         try:
-            where[field.json_name] = msgspec.convert(raw, field.type, strict=False)
+            msgspec.convert(raw, Printable)
+            where[name] = msgspec.convert(raw, field.type, strict=False)
         except msgspec.ValidationError as exc:
-            raise InputError(error(400, f"query parameter {field.json_name!r}: {exc}")) from None
+            problem = plainly(str(exc))
+            raise InputError(error(400, parameter_problem("query", name, problem))) from None
     return where
 
 
@@ -176,9 +207,11 @@ def build_routes(
         request: Request[Any, Any, Any],
         sort: FromQuery[str] = "channel",
         order: FromQuery[Literal["asc", "desc"]] = "asc",
-        status: FromQuery[str | None] = None,
-        rocket_type: Annotated[str | None, QueryParameter(name="type")] = None,
-        mission: FromQuery[str | None] = None,
+        status: TextInQuery = None,
+        rocket_type: Annotated[
+            str | None, QueryParameter(name="type", pattern=PRINTABLE_PATTERN)
+        ] = None,
+        mission: TextInQuery = None,
         limit: Annotated[int | None, QueryParameter(ge=1)] = None,
         offset: Annotated[int, QueryParameter(ge=0)] = 0,
     ) -> Response[list[RocketState]]:
@@ -186,9 +219,8 @@ def build_routes(
         ``mission`` and every plugin's state field filter by exact match. ``X-Total-Count``
         holds how many rockets matched before ``limit``/``offset``."""
         if sort not in schema.fields:
-            raise InputError(
-                error(400, f"query parameter 'sort': use one of {', '.join(sortable)}")
-            )
+            problem = f"use one of {', '.join(sortable)}"
+            raise InputError(error(400, parameter_problem("query", "sort", problem)))
         query = RocketQuery(
             sort=sort,
             order=order,
@@ -209,7 +241,8 @@ def build_routes(
         )
 
     async def get_rocket(
-        channel: FromPath[str], at: Annotated[int | None, QueryParameter(ge=1)] = None
+        channel: ChannelInPath,
+        at: Annotated[int | None, QueryParameter(ge=1)] = None,
     ) -> RocketState:
         """The rocket's current state, or with ``at=N`` its state right after event N."""
         if at is None:
@@ -227,7 +260,7 @@ def build_routes(
         responses=reads(404),
     )
     async def get_events(
-        channel: FromPath[str],
+        channel: ChannelInPath,
         start: Annotated[int, QueryParameter(name="from", ge=1)] = 1,
         limit: Annotated[int, QueryParameter(ge=1, le=10_000)] = 1000,
     ) -> Response[list[EventView]]:
@@ -264,7 +297,7 @@ def build_routes(
         responses=reads(404),
     )
     async def get_history(
-        channel: FromPath[str],
+        channel: ChannelInPath,
         start: Annotated[int, QueryParameter(name="from", ge=1)] = 1,
         limit: Annotated[int, QueryParameter(ge=1, le=10_000)] = 1000,
     ) -> list[StatePoint]:
@@ -279,7 +312,7 @@ def build_routes(
         responses=reads(),
     )
     async def stream(
-        channel: FromQuery[str | None] = None,
+        channel: ChannelInQuery = None,
         last_event_id: Annotated[str | None, HeaderParameter(name="Last-Event-ID")] = None,
     ) -> Stream:
         """Every applied event with the rocket's new state, as server-sent events, for all

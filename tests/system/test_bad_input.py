@@ -114,6 +114,13 @@ CASES: list[tuple[str, bytes, dict[str, str], int, str]] = [
     ("channel with a newline", envelope({"by": 1}, channel="a\nb"), JSON, 400, "invalid_message"),
     ("time is a number", envelope({"by": 1}, messageTime=12345), JSON, 400, "invalid_message"),
     (
+        "channel with a bidi override",
+        envelope({"by": 1}, channel="a\u202eb"),
+        JSON,
+        400,
+        "invalid_message",
+    ),
+    (
         "deep nesting in message",
         b'{"metadata": {"messageType": "RocketExploded"}, "message": ' + DEEP + b"}",
         JSON,
@@ -211,6 +218,10 @@ def test_body_over_the_limit_without_a_length(server: Server) -> None:
         ("GET", "/rockets?sort=%00", 400),
         ("GET", "/rockets/x/events?from=0", 400),
         ("GET", "/rockets/x?at=abc", 400),
+        ("GET", "/rockets/a%00b", 400),
+        ("GET", "/rockets/a%E2%80%AEb/events", 400),
+        ("GET", "/rockets?mission=a%00b", 400),
+        ("GET", "/stream?channel=a%C2%85", 400),
     ],
 )
 def test_bad_request_lines(server: Server, method: str, path: str, status: int) -> None:

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 import random
+import urllib.parse
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -477,3 +479,83 @@ def test_numbering_past_the_largest_number_is_refused(client: Client) -> None:
     response = client.post("/messages", json=msg("r", None, "RocketSpeedIncreased", {"by": 1}))
     assert response.status_code == 400
     assert response.json()["error"] == "numbers_exhausted"
+
+
+# Hostile path and query values, refused at the edge whatever the store: (URL, where the API
+# takes the value, its name as the API spells it).
+HOSTILE: list[tuple[str, str, str]] = [
+    ("/rockets/a%00b", "path", "channel"),
+    ("/rockets/a%00b/events", "path", "channel"),
+    ("/rockets/a%00b/history", "path", "channel"),
+    ("/rockets?mission=a%00b", "query", "mission"),
+    ("/rockets?status=a%00b", "query", "status"),
+    ("/rockets?type=a%00b", "query", "type"),
+    ("/stream?channel=a%00b", "query", "channel"),
+]
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def any_local_store(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[Client]:
+    store = "memory://" if request.param == "memory" else f"sqlite:///{tmp_path}/rockets.db"
+    with TestClient(create_app(core_settings(store=store))) as test_client:
+        test_client.post("/messages", json=launch("r"))
+        yield test_client
+
+
+@pytest.mark.parametrize(("url", "source", "name"), HOSTILE)
+def test_hostile_path_and_query_values_are_refused_naming_the_parameter(
+    any_local_store: Client, url: str, source: str, name: str
+) -> None:
+    response = any_local_store.get(url)
+    assert response.status_code == 400
+    assert response.json()["error"] == "bad_request"
+    assert response.json()["detail"].startswith(f"{source} parameter {name!r}: ")
+
+
+UNPRINTABLE = ["\x00", "\x1f", "\x7f", "\x85", "\x9f", "\u2028", "\u2029", "\u202a", "\u202e"]
+UNPRINTABLE += ["\u2066", "\u2069"]
+
+
+@pytest.mark.parametrize("character", UNPRINTABLE, ids=[f"U+{ord(c):04X}" for c in UNPRINTABLE])
+def test_a_channel_is_printable_wherever_it_enters(client: Client, character: str) -> None:
+    channel = f"r{character}1"
+    posted = client.post("/messages", json=launch(channel))
+    assert posted.status_code == 400
+    assert posted.json()["path"] == "$.metadata.channel"
+    assert "printable text without '/'" in posted.json()["detail"]
+    quoted = urllib.parse.quote(channel)
+    for url in (f"/rockets/{quoted}", f"/rockets/{quoted}/events", f"/rockets/{quoted}/history"):
+        read = client.get(url)
+        assert read.status_code == 400, url
+        assert read.json()["detail"].startswith("path parameter 'channel': Expected printable")
+    streamed = client.get(f"/stream?channel={quoted}")
+    assert streamed.status_code == 400
+    assert streamed.json()["detail"].startswith("query parameter 'channel': Expected printable")
+    filtered = client.get(f"/rockets?mission={quoted}")
+    assert filtered.status_code == 400
+    assert filtered.json()["detail"].startswith("query parameter 'mission': Expected printable")
+    assert client.get("/rockets").json() == []
+
+
+def test_a_channel_may_not_end_with_a_newline(client: Client) -> None:
+    # A pattern's "$" also matches before a final newline: the rule must see the very end.
+    assert client.post("/messages", json=launch("r\n")).status_code == 400
+    assert client.get("/rockets/r%0A").status_code == 400
+
+
+def test_printable_text_is_any_other_character(client: Client) -> None:
+    channel = "ракета-🚀 1 é\u200e"  # letters, emoji, space, a bidi *mark* (not a control)
+    assert client.post("/messages", json=launch(channel, mission="Мир/2")).status_code == 202
+    quoted = urllib.parse.quote(channel)
+    assert client.get(f"/rockets/{quoted}").json()["channel"] == channel
+    assert channels(client.get(f"/rockets?mission={urllib.parse.quote('Мир/2')}")) == [channel]
+    assert client.get("/rockets/" + "c" * 129).status_code == 400  # the length rule too
+
+
+@pytest.mark.parametrize("settings", [Settings()])  # the example package's `fuel` field too
+def test_a_plugin_field_filter_follows_the_same_rules(client: Client) -> None:
+    assert client.post("/messages", json=launch("r")).status_code == 202
+    assert channels(client.get("/rockets?fuel=0")) == ["r"]
+    response = client.get("/rockets?fuel=1%00")
+    assert response.status_code == 400
+    assert response.json()["detail"].startswith("query parameter 'fuel': Expected printable")
