@@ -24,6 +24,7 @@ from rockets.wire import (
 
 __all__ = [
     "CLIENT_GONE",
+    "INTEGER_IN_DIGITS",
     "INTERNAL",
     "KINDS",
     "MALFORMED_REQUEST",
@@ -83,6 +84,11 @@ TOO_MANY_CONNECTIONS = error(503, "too many open connections: retry later")
 TOO_MANY_STREAMS = error(503, "too many open streams: retry later, or close one")
 CLIENT_GONE = error(400, "the client went away before sending the whole body")
 MALFORMED_REQUEST = error(400, "not a valid HTTP/1.1 request")
+INTEGER_IN_DIGITS = (
+    "an integer is written in decimal digits, with a leading '-' if negative (no exponent, "
+    "fraction, '+' or space)"
+)
+"""Why a query value such as ``1e3`` or ``1.0`` is refused where an integer is expected."""
 
 
 def parameter_problem(source: str, name: str, problem: str) -> str:

@@ -4,19 +4,20 @@ and the exception handlers that make every error an :class:`ErrorBody`."""
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+import re
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any, Literal, cast
 
 import msgspec
 from litestar import Request, Response, get, post
 from litestar.exceptions import HTTPException, ValidationException
-from litestar.handlers import BaseRouteHandler
+from litestar.handlers import BaseRouteHandler, HTTPRouteHandler
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromQuery, HeaderParameter, PathParameter, QueryParameter
 from litestar.response import Stream
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from rockets.answers import INTERNAL, TOO_LARGE, error, parameter_problem
+from rockets.answers import INTEGER_IN_DIGITS, INTERNAL, TOO_LARGE, error, parameter_problem
 from rockets.dashboard import dashboard_routes
 from rockets.errors import InputError
 from rockets.ingress import Ingress
@@ -28,6 +29,8 @@ from rockets.stream import PING_SECONDS, Position, with_pings
 from rockets.wire import (
     CHANNEL_PATTERN,
     MAX_CHANNEL_LENGTH,
+    MAX_COUNT,
+    MAX_MESSAGE_NUMBER,
     PRINTABLE_PATTERN,
     Ack,
     ErrorBody,
@@ -132,7 +135,7 @@ _ERRORS = {
 
 
 # The path and query values of the API: a channel as POST /messages takes it, printable text
-# for a filter.
+# for a filter, integers that every JSON client reads exactly.
 ChannelInPath = Annotated[
     str, PathParameter(max_length=MAX_CHANNEL_LENGTH, pattern=CHANNEL_PATTERN)
 ]
@@ -140,6 +143,35 @@ ChannelInQuery = Annotated[
     str | None, QueryParameter(max_length=MAX_CHANNEL_LENGTH, pattern=CHANNEL_PATTERN)
 ]
 TextInQuery = Annotated[str | None, QueryParameter(pattern=PRINTABLE_PATTERN)]
+FromNumber = Annotated[int, QueryParameter(name="from", ge=1, le=MAX_MESSAGE_NUMBER)]
+
+_INTEGER = re.compile(r"-?[0-9]+")
+
+
+def _is_integer(annotation: Any) -> bool:
+    """Whether a parameter of this type takes an integer (or nothing)."""
+    info = msgspec.inspect.type_info(annotation)
+    if isinstance(info, msgspec.inspect.UnionType):
+        return any(isinstance(member, msgspec.inspect.IntType) for member in info.types)
+    return isinstance(info, msgspec.inspect.IntType)
+
+
+def _refuse_unless_integer(name: str, value: str) -> None:
+    # Litestar converts leniently, and msgspec then reads "1e3" and "1.0" as integers.
+    if not _INTEGER.fullmatch(value):
+        raise InputError(error(400, parameter_problem("query", name, INTEGER_IN_DIGITS)))
+
+
+async def _integers_in_digits(request: Request[Any, Any, Any]) -> None:
+    """Refuse a query whose integer parameter is not written in digits (before Litestar
+    converts the parameters, in every read route)."""
+    for argument, field in request.route_handler.parsed_fn_signature.parameters.items():
+        kwarg = field.kwarg_definition
+        if isinstance(kwarg, QueryParameter) and _is_integer(field.annotation):
+            name = kwarg.name or argument
+            # Every value: Litestar takes the last of a repeated parameter.
+            for value in request.query_params.getall(name, ()):
+                _refuse_unless_integer(name, value)
 
 
 def _query(service: RocketService, request: Request[Any, Any, Any]) -> dict[str, Any]:
@@ -152,6 +184,8 @@ def _query(service: RocketService, request: Request[Any, Any, Any]) -> dict[str,
             continue
         try:
             msgspec.convert(raw, Printable)
+            if _is_integer(field.type):
+                _refuse_unless_integer(name, raw)
             where[name] = msgspec.convert(raw, field.type, strict=False)
         except msgspec.ValidationError as exc:
             problem = plainly(str(exc))
@@ -175,6 +209,10 @@ def build_routes(
 
     State = schema.state_type  # noqa: N806 - a type, used in annotations below
     sortable = list(schema.fields)
+
+    def read(path: str, **options: Any) -> Callable[[Callable[..., Any]], HTTPRouteHandler]:
+        """``GET path``, whose integer query values are written in digits."""
+        return get(path, before_request=_integers_in_digits, **options)
 
     @post(
         "/messages",
@@ -212,8 +250,8 @@ def build_routes(
             str | None, QueryParameter(name="type", pattern=PRINTABLE_PATTERN)
         ] = None,
         mission: TextInQuery = None,
-        limit: Annotated[int | None, QueryParameter(ge=1)] = None,
-        offset: Annotated[int, QueryParameter(ge=0)] = 0,
+        limit: Annotated[int | None, QueryParameter(ge=1, le=MAX_COUNT)] = None,
+        offset: Annotated[int, QueryParameter(ge=0, le=MAX_COUNT)] = 0,
     ) -> Response[list[RocketState]]:
         """Every rocket's current state. ``sort`` takes any state field; ``status``, ``type``,
         ``mission`` and every plugin's state field filter by exact match. ``X-Total-Count``
@@ -242,7 +280,7 @@ def build_routes(
 
     async def get_rocket(
         channel: ChannelInPath,
-        at: Annotated[int | None, QueryParameter(ge=1)] = None,
+        at: Annotated[int | None, QueryParameter(ge=1, le=MAX_MESSAGE_NUMBER)] = None,
     ) -> RocketState:
         """The rocket's current state, or with ``at=N`` its state right after event N."""
         if at is None:
@@ -253,7 +291,7 @@ def build_routes(
     list_rockets.__annotations__["return"] = Response[list[State]]  # type: ignore[valid-type]
     get_rocket.__annotations__["return"] = State
 
-    @get(
+    @read(
         "/rockets/{channel:str}/events",
         summary="A rocket's events",
         tags=["rockets"],
@@ -261,7 +299,7 @@ def build_routes(
     )
     async def get_events(
         channel: ChannelInPath,
-        start: Annotated[int, QueryParameter(name="from", ge=1)] = 1,
+        start: FromNumber = 1,
         limit: Annotated[int, QueryParameter(ge=1, le=10_000)] = 1000,
     ) -> Response[list[EventView]]:
         """The applied events in order, from number ``from`` on; ``X-Total-Count`` holds how
@@ -269,7 +307,7 @@ def build_routes(
         total, events = await service.events(channel, start, limit)
         return Response(content=events, headers={"X-Total-Count": str(total)})
 
-    @get(
+    @read(
         "/health",
         summary="Health",
         tags=["service"],
@@ -280,7 +318,7 @@ def build_routes(
         report = await service.health()
         return Response(content=report, status_code=200 if report.status == "ok" else 503)
 
-    @get("/stalled", summary="Stalled channels", tags=["rockets"], responses=reads())
+    @read("/stalled", summary="Stalled channels", tags=["rockets"], responses=reads())
     async def stalled(
         min_seconds: Annotated[float, QueryParameter(name="minSeconds", ge=0)] = (
             settings.stall_seconds
@@ -290,7 +328,7 @@ def build_routes(
         for at least ``minSeconds`` (default ``ROCKETS_STALL_SECONDS``), longest first."""
         return await service.stalled(min_seconds)
 
-    @get(
+    @read(
         "/rockets/{channel:str}/history",
         summary="A rocket's states over time",
         tags=["rockets"],
@@ -298,7 +336,7 @@ def build_routes(
     )
     async def get_history(
         channel: ChannelInPath,
-        start: Annotated[int, QueryParameter(name="from", ge=1)] = 1,
+        start: FromNumber = 1,
         limit: Annotated[int, QueryParameter(ge=1, le=10_000)] = 1000,
     ) -> list[StatePoint]:
         """The rocket's state right after each of its events from number ``from`` on (replayed
@@ -342,12 +380,14 @@ def build_routes(
             headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
         )
 
-    @get("/metrics", summary="Prometheus metrics", tags=["service"], media_type=CONTENT_TYPE_LATEST)
+    @read(
+        "/metrics", summary="Prometheus metrics", tags=["service"], media_type=CONTENT_TYPE_LATEST
+    )
     async def metrics() -> Response[bytes]:
         """The service's metrics in Prometheus' text format (see docs/operations.md)."""
         return Response(await service.metrics_text(), media_type=CONTENT_TYPE_LATEST)
 
-    @get("/plugins", summary="Loaded plugins", tags=["service"], responses=reads())
+    @read("/plugins", summary="Loaded plugins", tags=["service"], responses=reads())
     async def list_plugins() -> PluginsReport:
         """Every loaded plugin (where it came from, its version, the hooks it implements), every
         message type with its payload's JSON Schema, and every state field plugins add."""
@@ -355,14 +395,14 @@ def build_routes(
 
     return [
         post_messages,
-        get(
+        read(
             "/rockets",
             summary="List rockets",
             tags=["rockets"],
             operation_class=rockets_operation_class(schema),
             responses=reads(),
         )(list_rockets),
-        get(
+        read(
             "/rockets/{channel:str}",
             summary="One rocket",
             tags=["rockets"],

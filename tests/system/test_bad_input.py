@@ -221,6 +221,8 @@ def test_body_over_the_limit_without_a_length(server: Server) -> None:
         ("GET", "/rockets/a%00b", 400),
         ("GET", "/rockets/a%E2%80%AEb/events", 400),
         ("GET", "/rockets?mission=a%00b", 400),
+        ("GET", "/rockets?offset=9223372036854775808", 400),
+        ("GET", "/rockets?limit=1e3", 400),
         ("GET", "/stream?channel=a%C2%85", 400),
     ],
 )

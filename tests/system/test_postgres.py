@@ -50,7 +50,7 @@ def test_postgresql_ingestion(postgres_machine: type[Ingestion]) -> None:
 
 
 def test_hostile_path_and_query_values_never_reach_postgresql(postgres_url: str) -> None:
-    # NUL is no text to PostgreSQL: the edge refuses it, as for any store.
+    # NUL is no text to PostgreSQL and 2^63 no bigint: the edge refuses both, as for any store.
     with TestClient(create_app(core_settings(store=postgres_url))) as client:
         client.post("/messages", json=launch("r"))
         for url, source, name in HOSTILE:

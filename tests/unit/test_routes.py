@@ -490,6 +490,12 @@ HOSTILE: list[tuple[str, str, str]] = [
     ("/rockets?mission=a%00b", "query", "mission"),
     ("/rockets?status=a%00b", "query", "status"),
     ("/rockets?type=a%00b", "query", "type"),
+    ("/rockets?limit=9223372036854775808", "query", "limit"),
+    ("/rockets?offset=9223372036854775808", "query", "offset"),
+    ("/rockets?limit=9007199254740992", "query", "limit"),
+    ("/rockets/r?at=9223372036854775808", "query", "at"),
+    ("/rockets/r/events?from=9223372036854775808", "query", "from"),
+    ("/rockets/r/history?from=9223372036854775808", "query", "from"),
     ("/stream?channel=a%00b", "query", "channel"),
 ]
 
@@ -552,10 +558,42 @@ def test_printable_text_is_any_other_character(client: Client) -> None:
     assert client.get("/rockets/" + "c" * 129).status_code == 400  # the length rule too
 
 
+@pytest.mark.parametrize(
+    "query",
+    [
+        "/rockets?limit=1e3",
+        "/rockets?limit=1.0",
+        "/rockets?offset=1E2",
+        "/rockets?limit=5&limit=1e3",
+        "/rockets/r?at=1e0",
+        "/rockets/r/events?from=1e0",
+        "/rockets/r/events?limit=1e2",
+        "/rockets/r/history?from=2.0",
+    ],
+)
+def test_an_integer_query_value_is_written_in_digits(client: Client, query: str) -> None:
+    client.post("/messages", json=launch("r"))
+    response = client.get(query)
+    assert response.status_code == 400
+    name = query.rpartition("?")[2].rpartition("&")[2].partition("=")[0]
+    assert response.json()["detail"] == (
+        f"query parameter {name!r}: an integer is written in decimal digits, with a leading "
+        "'-' if negative (no exponent, fraction, '+' or space)"
+    )
+
+
+def test_integer_query_values_in_digits_are_taken(client: Client) -> None:
+    seed(client)
+    assert channels(client.get("/rockets?limit=2&offset=1")) == ["b", "c"]
+    assert client.get("/rockets/a?at=1").status_code == 200
+    assert client.get(f"/rockets?offset={2**53 - 1}").json() == []
+
+
 @pytest.mark.parametrize("settings", [Settings()])  # the example package's `fuel` field too
 def test_a_plugin_field_filter_follows_the_same_rules(client: Client) -> None:
     assert client.post("/messages", json=launch("r")).status_code == 202
     assert channels(client.get("/rockets?fuel=0")) == ["r"]
-    response = client.get("/rockets?fuel=1%00")
-    assert response.status_code == 400
-    assert response.json()["detail"].startswith("query parameter 'fuel': Expected printable")
+    for query, problem in (("fuel=1%00", "Expected printable"), ("fuel=1e3", "an integer is")):
+        response = client.get(f"/rockets?{query}")
+        assert response.status_code == 400
+        assert response.json()["detail"].startswith(f"query parameter 'fuel': {problem}")
