@@ -28,6 +28,7 @@ __all__ = [
     "INTERNAL",
     "KINDS",
     "MALFORMED_REQUEST",
+    "NO_SUCH_FILE",
     "RETRY_AFTER_SECONDS",
     "TOO_LARGE",
     "TOO_MANY_CONNECTIONS",
@@ -84,6 +85,7 @@ TOO_MANY_CONNECTIONS = error(503, "too many open connections: retry later")
 TOO_MANY_STREAMS = error(503, "too many open streams: retry later, or close one")
 CLIENT_GONE = error(400, "the client went away before sending the whole body")
 MALFORMED_REQUEST = error(400, "not a valid HTTP/1.1 request")
+NO_SUCH_FILE = error(404, "the dashboard has no such file")
 INTEGER_IN_DIGITS = (
     "an integer is written in decimal digits, with a leading '-' if negative (no exponent, "
     "fraction, '+' or space)"

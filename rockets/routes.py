@@ -18,7 +18,7 @@ from litestar.response import Stream
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from rockets.answers import INTEGER_IN_DIGITS, INTERNAL, TOO_LARGE, error, parameter_problem
-from rockets.dashboard import dashboard_routes
+from rockets.dashboard import dashboard_handlers
 from rockets.errors import InputError
 from rockets.ingress import Ingress
 from rockets.introspection import PluginsReport
@@ -393,6 +393,9 @@ def build_routes(
         message type with its payload's JSON Schema, and every state field plugins add."""
         return report
 
+    dashboard = [
+        read(path, include_in_schema=False)(page) for path, page in dashboard_handlers().items()
+    ]
     return [
         post_messages,
         read(
@@ -415,5 +418,5 @@ def build_routes(
         health,
         stalled,
         list_plugins,
-        *dashboard_routes(),
+        *dashboard,
     ]

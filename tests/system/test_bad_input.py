@@ -224,6 +224,7 @@ def test_body_over_the_limit_without_a_length(server: Server) -> None:
         ("GET", "/rockets?offset=9223372036854775808", 400),
         ("GET", "/rockets?limit=1e3", 400),
         ("GET", "/stream?channel=a%C2%85", 400),
+        ("GET", "/dashboard/x%00", 404),
     ],
 )
 def test_bad_request_lines(server: Server, method: str, path: str, status: int) -> None:

@@ -10,6 +10,7 @@ import pytest
 from litestar.testing import TestClient
 
 from rockets.app import create_app
+from rockets.dashboard import STATIC
 from rockets.errors import StoreError
 from rockets.settings import Settings
 from rockets.stores import Commit, MemoryStore
@@ -597,3 +598,29 @@ def test_a_plugin_field_filter_follows_the_same_rules(client: Client) -> None:
         response = client.get(f"/rockets?{query}")
         assert response.status_code == 400
         assert response.json()["detail"].startswith(f"query parameter 'fuel': {problem}")
+
+
+@pytest.mark.parametrize(
+    ("url", "status"),
+    [
+        ("/dashboard/x%00", 404),
+        ("/dashboard/..%2Findex.html", 404),
+        ("/dashboard/index.html", 404),
+        ("/dashboard/", 404),
+        ("/dashboard/app.js", 200),
+        ("/dashboard/style.css", 200),
+        ("/", 200),
+    ],
+)
+def test_the_dashboard_serves_its_page_and_two_files_and_nothing_else(
+    client: Client, url: str, status: int
+) -> None:
+    response = client.get(url)
+    assert response.status_code == status
+    if status == 404:
+        assert response.json()["error"] == "not_found"
+    else:
+        name = url.rpartition("/")[2] or "index.html"
+        kind = {"app.js": "javascript", "style.css": "css", "index.html": "html"}[name]
+        assert response.headers["content-type"] == f"text/{kind}; charset=utf-8"
+        assert response.content == (STATIC / name).read_bytes()
