@@ -9,7 +9,8 @@ from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any, Literal, cast
 
 import msgspec
-from litestar import Request, Response, get, post
+from litestar import Request, Response, get, post, route
+from litestar.enums import HttpMethod
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.handlers import BaseRouteHandler, HTTPRouteHandler
 from litestar.openapi.datastructures import ResponseSpec
@@ -209,10 +210,22 @@ def build_routes(
 
     State = schema.state_type  # noqa: N806 - a type, used in annotations below
     sortable = list(schema.fields)
+    heads: list[HTTPRouteHandler] = []
 
     def read(path: str, **options: Any) -> Callable[[Callable[..., Any]], HTTPRouteHandler]:
-        """``GET path``, whose integer query values are written in digits."""
-        return get(path, before_request=_integers_in_digits, **options)
+        """``GET path``, whose integer query values are written in digits; and ``HEAD path``,
+        answered alike by the same handler (the server drops the body of a HEAD answer), kept in
+        ``heads`` and out of the OpenAPI document, since every GET implies it."""
+
+        def declare(handler: Callable[..., Any]) -> HTTPRouteHandler:
+            hidden = {**options, "include_in_schema": False}
+            head = route(
+                path, http_method=HttpMethod.HEAD, before_request=_integers_in_digits, **hidden
+            )
+            heads.append(head(handler))
+            return get(path, before_request=_integers_in_digits, **options)(handler)
+
+        return declare
 
     @post(
         "/messages",
@@ -419,4 +432,5 @@ def build_routes(
         stalled,
         list_plugins,
         *dashboard,
+        *heads,
     ]

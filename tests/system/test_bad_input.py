@@ -225,12 +225,29 @@ def test_body_over_the_limit_without_a_length(server: Server) -> None:
         ("GET", "/rockets?limit=1e3", 400),
         ("GET", "/stream?channel=a%C2%85", 400),
         ("GET", "/dashboard/x%00", 404),
+        ("HEAD", "/rockets/nobody", 404),
     ],
 )
 def test_bad_request_lines(server: Server, method: str, path: str, status: int) -> None:
     response = httpx.request(method, f"{server.url}{path}")
     assert response.status_code == status
-    assert response.json()["status"] == status
+    if method != "HEAD":
+        assert response.json()["status"] == status
+
+
+@pytest.mark.parametrize("path", ["/health", "/rockets", "/", "/dashboard/app.js"])
+def test_head_gets_the_headers_of_get_and_no_body(server: Server, path: str) -> None:
+    got = httpx.get(f"{server.url}{path}")
+    host, port = server.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=HANG_GUARD) as sock:
+        sock.sendall(f"HEAD {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200")
+    assert body == b""  # the connection closed after the head
+    assert f"content-length: {got.headers['content-length']}".encode() in head.lower()
 
 
 def test_garbage_instead_of_http(server: Server) -> None:

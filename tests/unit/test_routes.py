@@ -600,6 +600,40 @@ def test_a_plugin_field_filter_follows_the_same_rules(client: Client) -> None:
         assert response.json()["detail"].startswith(f"query parameter 'fuel': {problem}")
 
 
+READS = [
+    "/rockets",
+    "/rockets/r",
+    "/rockets/r?at=1",
+    "/rockets/r/events",
+    "/rockets/r/history",
+    "/health",
+    "/stalled",
+    "/plugins",
+    "/metrics",
+    "/",
+    "/dashboard/app.js",
+    "/rockets/nobody",
+    "/rockets?limit=0",
+]
+
+
+@pytest.mark.parametrize("url", READS)
+def test_head_answers_like_get_without_the_body(client: Client, url: str) -> None:
+    client.post("/messages", json=launch("r"))
+    got = client.get(url)
+    head = client.head(url)
+    assert head.status_code == got.status_code
+    assert head.headers["content-type"] == got.headers["content-type"]
+    if url != "/metrics":  # its figures move between the two requests
+        assert head.headers["content-length"] == got.headers["content-length"]
+    assert head.content == b""
+
+
+def test_head_stays_out_of_the_openapi_document(client: Client) -> None:
+    paths = client.get("/schema/openapi.json").json()["paths"]
+    assert {method for operations in paths.values() for method in operations} == {"get", "post"}
+
+
 @pytest.mark.parametrize(
     ("url", "status"),
     [
