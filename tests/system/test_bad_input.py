@@ -114,6 +114,14 @@ CASES: list[tuple[str, bytes, dict[str, str], int, str]] = [
     ("channel with a newline", envelope({"by": 1}, channel="a\nb"), JSON, 400, "invalid_message"),
     ("time is a number", envelope({"by": 1}, messageTime=12345), JSON, 400, "invalid_message"),
     (
+        "metadata twice",
+        envelope({"by": 1})[:-1]
+        + b', "metadata": {"channel": "other", "messageType": "RocketSpeedIncreased"}}',
+        JSON,
+        400,
+        "malformed_json",
+    ),
+    (
         "channel with a bidi override",
         envelope({"by": 1}, channel="a\u202eb"),
         JSON,

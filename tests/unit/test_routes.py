@@ -658,3 +658,20 @@ def test_the_dashboard_serves_its_page_and_two_files_and_nothing_else(
         kind = {"app.js": "javascript", "style.css": "css", "index.html": "html"}[name]
         assert response.headers["content-type"] == f"text/{kind}; charset=utf-8"
         assert response.content == (STATIC / name).read_bytes()
+
+
+def test_a_second_metadata_key_is_refused_and_nothing_is_stored(client: Client) -> None:
+    body = (
+        b'{"metadata": {"channel": "r", "messageNumber": 1, "messageType": "RocketLaunched"},'
+        b' "message": {"type": "Falcon-9", "launchSpeed": 500, "mission": "ARTEMIS"},'
+        b' "metadata": {"channel": "s", "messageNumber": 1, "messageType": "RocketLaunched"}}'
+    )
+    response = client.post("/messages", content=body)
+    assert response.status_code == 400
+    assert response.json() == {
+        "status": 400,
+        "error": "malformed_json",
+        "detail": "the key 'metadata' appears twice in one object",
+        "path": "$.metadata",
+    }
+    assert client.get("/rockets").json() == []
