@@ -24,9 +24,11 @@ from rockets.wire import (
 
 __all__ = [
     "CLIENT_GONE",
+    "INTEGER_IN_DIGITS",
     "INTERNAL",
     "KINDS",
     "MALFORMED_REQUEST",
+    "NO_SUCH_FILE",
     "RETRY_AFTER_SECONDS",
     "STORE_UNAVAILABLE",
     "TOO_LARGE",
@@ -39,6 +41,7 @@ __all__ = [
     "headers_too_large",
     "ingest_answer",
     "not_found",
+    "parameter_problem",
     "plugin_refusal",
     "request_timeout",
     "retry_after",
@@ -84,6 +87,18 @@ TOO_MANY_STREAMS = error(503, "too many open streams: retry later, or close one"
 CLIENT_GONE = error(400, "the client went away before sending the whole body")
 MALFORMED_REQUEST = error(400, "not a valid HTTP/1.1 request")
 STORE_UNAVAILABLE = error(503, "the store did not answer: retry later (GET /health says why)")
+NO_SUCH_FILE = error(404, "the dashboard has no such file")
+INTEGER_IN_DIGITS = (
+    "an integer is written in decimal digits, with a leading '-' if negative (no exponent, "
+    "fraction, '+' or space)"
+)
+"""Why a query value such as ``1e3`` or ``1.0`` is refused where an integer is expected."""
+
+
+def parameter_problem(source: str, name: str, problem: str) -> str:
+    """What is wrong with one parameter, naming it as the API spells it: ``query parameter
+    'limit': ...``."""
+    return f"{source} parameter {name!r}: {problem}"
 
 
 def unsupported_media_type(content_type: str) -> ErrorBody:

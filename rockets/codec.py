@@ -1,12 +1,15 @@
 """The one place request bodies are decoded: raw JSON bytes → validated :class:`Record` objects.
 
 Decoders are built once per app from the registry. Decoding is strict (``"1"`` is not an
-integer) and every failure becomes an :class:`InputError` naming the JSON path at fault.
+integer, a key appears once in an object) and every failure becomes an :class:`InputError`
+naming the JSON path at fault.
 """
 
 from __future__ import annotations
 
+import re
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -15,14 +18,14 @@ import msgspec
 from rockets.errors import InputError
 from rockets.records import Record
 from rockets.registry import Registry
-from rockets.wire import Envelope, ErrorBody
+from rockets.wire import Envelope, ErrorBody, plainly
 
 __all__ = ["Codec", "Decoded", "parse_message_time"]
 
 
 def _split(error: msgspec.ValidationError) -> tuple[str, str]:
     """msgspec says ``"Expected `int` >= 0 - at `$.by`"``: return the sentence and the path."""
-    text = str(error)
+    text = plainly(str(error))
     sentence, sep, path = text.rpartition(" - at `")
     if not sep:
         return text, "$"
@@ -43,8 +46,105 @@ def _holds_nul(value: Any) -> bool:
     return False
 
 
+_TOO_DEEP = "JSON is nested too deeply"
+
+
 def _malformed(detail: str, path: str = "$") -> InputError:
     return InputError(ErrorBody(status=400, error="malformed_json", detail=detail, path=path))
+
+
+def _not_utf8(exc: UnicodeDecodeError) -> InputError:
+    return _malformed(f"the body is not valid UTF-8 ({exc.reason} at byte {exc.start})")
+
+
+# msgspec keeps the last of two equal keys and says nothing, so a second "metadata" would
+# silently replace the first: keys are counted here. A JSON string cannot hold an unescaped
+# quote, so in a valid text, matched from the start, each match of _STRING is one whole string.
+_STRING = rb'"[^"\\]*(?:\\.[^"\\]*)*"'
+_STRINGS = re.compile(_STRING)
+_TOKEN = re.compile(_STRING + rb"|[{}\[\],]")
+_SPACE_BEFORE_COLON = re.compile(rb'"[ \t\n\r]+:')
+
+
+def _keys_in_text(body: bytes) -> int:
+    """How many keys the (valid) JSON text ``body`` writes, in all its objects: the colons
+    outside its strings."""
+    if b"\\" in body:
+        return _STRINGS.sub(b"", body).count(b":")
+    # Without an escape, every quote opens or closes a string: half the regex's time.
+    return b"".join(body.split(b'"')[::2]).count(b":")
+
+
+def _repeated_key(body: bytes) -> tuple[str, str]:
+    """The path of the first key that appears twice in one object of the (valid) JSON text
+    ``body``, and that key."""
+    # Per open container: its keys so far (None for an array) and its current key or index.
+    frames: list[list[Any]] = []
+    wants_key = False
+    for token in _TOKEN.findall(body):
+        first = token[0]
+        if first == 0x22:  # a string
+            if wants_key:
+                wants_key = False
+                key = msgspec.json.decode(token) if b"\\" in token else token[1:-1].decode()
+                frame = frames[-1]
+                frame[1] = key
+                if key in frame[0]:
+                    return _path(frames), key
+                frame[0].add(key)
+        elif first == 0x2C:  # a comma
+            frame = frames[-1]
+            wants_key = frame[0] is not None
+            if not wants_key:
+                frame[1] += 1
+        elif first == 0x7B:  # {
+            frames.append([set(), None])
+            wants_key = True
+        elif first == 0x5B:  # [
+            frames.append([None, 0])
+        else:  # } or ], an empty {} included
+            frames.pop()
+            wants_key = False
+    return "$", ""
+
+
+def _path(frames: list[list[Any]]) -> str:
+    parts = ["$"]
+    for keys, where in frames:
+        if keys is None:
+            parts.append(f"[{where}]")
+        elif where.isidentifier():
+            parts.append(f".{where}")
+        else:
+            parts.append(f"[{msgspec.json.encode(where).decode()}]")
+    return "".join(parts)
+
+
+def _present_keys(schema: type[Any]) -> Callable[[Any], int]:
+    """How many keys of a decoded ``schema`` payload surely were in its text: its required
+    fields, and those whose value is not their default (a default, when the key was left out,
+    is the very object, or an equal copy). Too few says only that the exact count is needed."""
+    if schema.__struct_config__.array_like:
+        return lambda _: 0
+    required = 0
+    optional: list[tuple[str, Any]] = []
+    for field in msgspec.structs.fields(schema):
+        if field.required:
+            required += 1
+        elif field.default_factory is msgspec.NODEFAULT:
+            optional.append((field.name, field.default))
+    if not optional:
+        return lambda _: required
+
+    def present(payload: Any) -> int:
+        count = required
+        for name, default in optional:
+            value = getattr(payload, name)
+            if value is not default and value != default:
+                count += 1
+        return count
+
+    return present
 
 
 def parse_message_time(value: str | None, received_at: datetime) -> datetime:
@@ -77,8 +177,14 @@ class Codec:
     def __init__(self, registry: Registry, max_batch: int, max_payload_bytes: int) -> None:
         self._registry = registry
         self._max_payload = max_payload_bytes
+        self._present = {
+            registered.event_type.schema: _present_keys(registered.event_type.schema)
+            for registered in registry.values()
+        }
         batch: Any = Annotated[list[Envelope], msgspec.Meta(min_length=1, max_length=max_batch)]
         self._decoder: msgspec.json.Decoder[Any] = msgspec.json.Decoder(Envelope | batch)
+        # Any valid JSON, an unknown field's 1e400 included (a float would be out of range).
+        self._plain = msgspec.json.Decoder(float_hook=str)
         self._encoder = msgspec.json.Encoder()
 
     def decode(self, body: bytes, received_at: datetime) -> Decoded:
@@ -88,7 +194,8 @@ class Codec:
         refused as a whole.
 
         Raises:
-            InputError: malformed JSON, a schema violation or an unknown messageType (400).
+            InputError: malformed JSON (a key twice in an object included), a schema violation
+                or an unknown messageType (400).
         """
         try:
             decoded = self._decoder.decode(body)
@@ -97,17 +204,58 @@ class Codec:
         except msgspec.DecodeError as exc:
             raise _malformed(f"{exc}") from None
         except RecursionError:
-            raise _malformed("JSON is nested too deeply") from None
+            raise _malformed(_TOO_DEEP) from None
         except UnicodeDecodeError as exc:
-            raise _malformed(
-                f"the body is not valid UTF-8 ({exc.reason} at byte {exc.start})"
-            ) from None
+            raise _not_utf8(exc) from None
         if isinstance(decoded, Envelope):
-            return Decoded([self._record(decoded, "$", received_at)], is_batch=False)
-        return Decoded(
-            [self._record(env, f"$[{i}]", received_at) for i, env in enumerate(decoded)],
-            is_batch=True,
+            record = self._record(decoded, "$", received_at)
+            self._refuse_repeated_keys(body, self._keys_seen(decoded, record))
+            return Decoded([record], is_batch=False)
+        records = [self._record(env, f"$[{i}]", received_at) for i, env in enumerate(decoded)]
+        self._refuse_repeated_keys(body, sum(map(self._keys_seen, decoded, records)))
+        return Decoded(records, is_batch=True)
+
+    def _keys_seen(self, envelope: Envelope, record: Record) -> int:
+        """How many distinct keys the text of a decoded message surely had: ``metadata`` and
+        ``message``; ``messageType`` and each metadata field that is not None, its default;
+        and those of the payload (see :func:`_present_keys`)."""
+        meta = envelope.metadata
+        payload = record.message
+        return (
+            3
+            + (meta.channel is not None)
+            + (meta.message_number is not None)
+            + (meta.message_time is not None)
+            + self._present[type(payload)](payload)
         )
+
+    def _refuse_repeated_keys(self, body: bytes, known: int) -> None:
+        """Refuse ``body`` if an object of it holds a key twice; ``known``: how many distinct
+        keys its decoded messages surely had.
+
+        The cheap test first: a key is followed by ``":`` unless a space comes before its
+        colon, so without such a space the text has at most ``body.count(b'":')`` keys, and if
+        that is no more than ``known``, no key repeats. Otherwise the keys of the text are
+        counted exactly and compared with the distinct keys of a plain decode.
+
+        Raises:
+            InputError: a key repeats (400 ``malformed_json``, at the repeated key's path).
+        """
+        if body.count(b'":') <= known and _SPACE_BEFORE_COLON.search(body) is None:
+            return
+        try:
+            # A plain decode keeps one of equal keys: what is left, written again, is counted.
+            distinct = _keys_in_text(self._encoder.encode(self._plain.decode(body)))
+        except msgspec.DecodeError as exc:
+            raise _malformed(f"{exc}") from None
+        except RecursionError:
+            raise _malformed(_TOO_DEEP) from None
+        except UnicodeDecodeError as exc:  # in an unknown field, which the decoders skipped
+            raise _not_utf8(exc) from None
+        if _keys_in_text(body) == distinct:
+            return
+        path, key = _repeated_key(body)
+        raise _malformed(f"the key {key!r} appears twice in one object", path)
 
     def _record(self, envelope: Envelope, where: str, received_at: datetime) -> Record:
         meta = envelope.metadata
@@ -131,7 +279,7 @@ class Codec:
             detail, path = _split(exc)
             raise _invalid(detail, f"{where}.message{path[1:]}") from None
         except RecursionError:
-            raise _malformed("JSON is nested too deeply", f"{where}.message") from None
+            raise _malformed(_TOO_DEEP, f"{where}.message") from None
         except UnicodeDecodeError as exc:
             raise _malformed(f"not valid UTF-8 ({exc.reason})", f"{where}.message") from None
         encoded = self._encoder.encode(payload)

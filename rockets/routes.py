@@ -4,20 +4,30 @@ and the exception handlers that make every error an :class:`ErrorBody`."""
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+import re
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any, Literal, cast
 
 import msgspec
-from litestar import Request, Response, get, post
+from litestar import Request, Response, get, post, route
+from litestar.enums import HttpMethod
 from litestar.exceptions import HTTPException, ValidationException
-from litestar.handlers import BaseRouteHandler
+from litestar.handlers import BaseRouteHandler, HTTPRouteHandler
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import FromPath, FromQuery, HeaderParameter, QueryParameter
+from litestar.params import FromQuery, HeaderParameter, PathParameter, QueryParameter
 from litestar.response import Stream
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from rockets.answers import INTERNAL, STORE_UNAVAILABLE, TOO_LARGE, error, retry_after
-from rockets.dashboard import dashboard_routes
+from rockets.answers import (
+    INTEGER_IN_DIGITS,
+    INTERNAL,
+    STORE_UNAVAILABLE,
+    TOO_LARGE,
+    error,
+    parameter_problem,
+    retry_after,
+)
+from rockets.dashboard import dashboard_handlers
 from rockets.errors import InputError, StoreError
 from rockets.ingress import Ingress
 from rockets.introspection import PluginsReport
@@ -26,14 +36,21 @@ from rockets.service import RocketService
 from rockets.state import RocketState
 from rockets.stream import PING_SECONDS, Position, with_pings
 from rockets.wire import (
+    CHANNEL_PATTERN,
+    MAX_CHANNEL_LENGTH,
+    MAX_COUNT,
+    MAX_MESSAGE_NUMBER,
+    PRINTABLE_PATTERN,
     Ack,
     ErrorBody,
     EventView,
     Health,
+    Printable,
     RocketQuery,
     StalledChannel,
     StatePoint,
     StreamReset,
+    plainly,
 )
 
 __all__ = ["build_routes", "exception_handlers"]
@@ -49,15 +66,27 @@ def _on_input_error(_: Request[Any, Any, Any], exc: InputError) -> Response[Erro
     return _error_response(exc.body)
 
 
-def _on_http_exception(_: Request[Any, Any, Any], exc: HTTPException) -> Response[ErrorBody]:
+def _spelled(request: Request[Any, Any, Any], key: str) -> str:
+    """A parameter's name as the API spells it (``from``), where Litestar names the handler's
+    argument (``start``)."""
+    handler = request.scope.get("route_handler")
+    field = handler.parsed_fn_signature.parameters.get(key) if handler is not None else None
+    alias = getattr(getattr(field, "kwarg_definition", None), "name", None)
+    return alias if isinstance(alias, str) else key
+
+
+def _on_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Response[ErrorBody]:
     status = exc.status_code
     detail = exc.detail
     if status == 413:
         detail = TOO_LARGE.detail
     if isinstance(exc, ValidationException) and isinstance(exc.extra, list) and exc.extra:
         problems = [
-            f"{getattr(item.get('source'), 'value', 'request')} parameter "
-            f"{item.get('key')!r}: {item.get('message')}"
+            parameter_problem(
+                getattr(item.get("source"), "value", "request"),
+                _spelled(request, str(item.get("key"))),
+                plainly(str(item.get("message"))),
+            )
             for item in exc.extra
             if isinstance(item, dict)
         ]
@@ -126,17 +155,62 @@ _ERRORS = {
 }
 
 
+# The path and query values of the API: a channel as POST /messages takes it, printable text
+# for a filter, integers that every JSON client reads exactly.
+ChannelInPath = Annotated[
+    str, PathParameter(max_length=MAX_CHANNEL_LENGTH, pattern=CHANNEL_PATTERN)
+]
+ChannelInQuery = Annotated[
+    str | None, QueryParameter(max_length=MAX_CHANNEL_LENGTH, pattern=CHANNEL_PATTERN)
+]
+TextInQuery = Annotated[str | None, QueryParameter(pattern=PRINTABLE_PATTERN)]
+FromNumber = Annotated[int, QueryParameter(name="from", ge=1, le=MAX_MESSAGE_NUMBER)]
+
+_INTEGER = re.compile(r"-?[0-9]+")
+
+
+def _is_integer(annotation: Any) -> bool:
+    """Whether a parameter of this type takes an integer (or nothing)."""
+    info = msgspec.inspect.type_info(annotation)
+    if isinstance(info, msgspec.inspect.UnionType):
+        return any(isinstance(member, msgspec.inspect.IntType) for member in info.types)
+    return isinstance(info, msgspec.inspect.IntType)
+
+
+def _refuse_unless_integer(name: str, value: str) -> None:
+    # Litestar converts leniently, and msgspec then reads "1e3" and "1.0" as integers.
+    if not _INTEGER.fullmatch(value):
+        raise InputError(error(400, parameter_problem("query", name, INTEGER_IN_DIGITS)))
+
+
+async def _integers_in_digits(request: Request[Any, Any, Any]) -> None:
+    """Refuse a query whose integer parameter is not written in digits (before Litestar
+    converts the parameters, in every read route)."""
+    for argument, field in request.route_handler.parsed_fn_signature.parameters.items():
+        kwarg = field.kwarg_definition
+        if isinstance(kwarg, QueryParameter) and _is_integer(field.annotation):
+            name = kwarg.name or argument
+            # Every value: Litestar takes the last of a repeated parameter.
+            for value in request.query_params.getall(name, ()):
+                _refuse_unless_integer(name, value)
+
+
 def _query(service: RocketService, request: Request[Any, Any, Any]) -> dict[str, Any]:
     """The plugin-field filters of a ``GET /rockets`` request, converted to the fields' types."""
     where: dict[str, Any] = {}
     for field in service.registry.state.plugin_fields:
-        raw = request.query_params.get(field.json_name)
+        name = field.json_name
+        raw = request.query_params.get(name)
         if raw is None:
             continue
         try:
-            where[field.json_name] = msgspec.convert(raw, field.type, strict=False)
+            msgspec.convert(raw, Printable)
+            if _is_integer(field.type):
+                _refuse_unless_integer(name, raw)
+            where[name] = msgspec.convert(raw, field.type, strict=False)
         except msgspec.ValidationError as exc:
-            raise InputError(error(400, f"query parameter {field.json_name!r}: {exc}")) from None
+            problem = plainly(str(exc))
+            raise InputError(error(400, parameter_problem("query", name, problem))) from None
     return where
 
 
@@ -156,6 +230,22 @@ def build_routes(
 
     State = schema.state_type  # noqa: N806 - a type, used in annotations below
     sortable = list(schema.fields)
+    heads: list[HTTPRouteHandler] = []
+
+    def read(path: str, **options: Any) -> Callable[[Callable[..., Any]], HTTPRouteHandler]:
+        """``GET path``, whose integer query values are written in digits; and ``HEAD path``,
+        answered alike by the same handler (the server drops the body of a HEAD answer), kept in
+        ``heads`` and out of the OpenAPI document, since every GET implies it."""
+
+        def declare(handler: Callable[..., Any]) -> HTTPRouteHandler:
+            hidden = {**options, "include_in_schema": False}
+            head = route(
+                path, http_method=HttpMethod.HEAD, before_request=_integers_in_digits, **hidden
+            )
+            heads.append(head(handler))
+            return get(path, before_request=_integers_in_digits, **options)(handler)
+
+        return declare
 
     @post(
         "/messages",
@@ -188,19 +278,20 @@ def build_routes(
         request: Request[Any, Any, Any],
         sort: FromQuery[str] = "channel",
         order: FromQuery[Literal["asc", "desc"]] = "asc",
-        status: FromQuery[str | None] = None,
-        rocket_type: Annotated[str | None, QueryParameter(name="type")] = None,
-        mission: FromQuery[str | None] = None,
-        limit: Annotated[int | None, QueryParameter(ge=1)] = None,
-        offset: Annotated[int, QueryParameter(ge=0)] = 0,
+        status: TextInQuery = None,
+        rocket_type: Annotated[
+            str | None, QueryParameter(name="type", pattern=PRINTABLE_PATTERN)
+        ] = None,
+        mission: TextInQuery = None,
+        limit: Annotated[int | None, QueryParameter(ge=1, le=MAX_COUNT)] = None,
+        offset: Annotated[int, QueryParameter(ge=0, le=MAX_COUNT)] = 0,
     ) -> Response[list[RocketState]]:
         """Every rocket's current state. ``sort`` takes any state field; ``status``, ``type``,
         ``mission`` and every plugin's state field filter by exact match. ``X-Total-Count``
         holds how many rockets matched before ``limit``/``offset``."""
         if sort not in schema.fields:
-            raise InputError(
-                error(400, f"query parameter 'sort': use one of {', '.join(sortable)}")
-            )
+            problem = f"use one of {', '.join(sortable)}"
+            raise InputError(error(400, parameter_problem("query", "sort", problem)))
         query = RocketQuery(
             sort=sort,
             order=order,
@@ -221,7 +312,8 @@ def build_routes(
         )
 
     async def get_rocket(
-        channel: FromPath[str], at: Annotated[int | None, QueryParameter(ge=1)] = None
+        channel: ChannelInPath,
+        at: Annotated[int | None, QueryParameter(ge=1, le=MAX_MESSAGE_NUMBER)] = None,
     ) -> RocketState:
         """The rocket's current state, or with ``at=N`` its state right after event N."""
         if at is None:
@@ -232,15 +324,15 @@ def build_routes(
     list_rockets.__annotations__["return"] = Response[list[State]]  # type: ignore[valid-type]
     get_rocket.__annotations__["return"] = State
 
-    @get(
+    @read(
         "/rockets/{channel:str}/events",
         summary="A rocket's events",
         tags=["rockets"],
         responses=reads(404, 503),
     )
     async def get_events(
-        channel: FromPath[str],
-        start: Annotated[int, QueryParameter(name="from", ge=1)] = 1,
+        channel: ChannelInPath,
+        start: FromNumber = 1,
         limit: Annotated[int, QueryParameter(ge=1, le=10_000)] = 1000,
     ) -> Response[list[EventView]]:
         """The applied events in order, from number ``from`` on; ``X-Total-Count`` holds how
@@ -248,7 +340,7 @@ def build_routes(
         total, events = await service.events(channel, start, limit)
         return Response(content=events, headers={"X-Total-Count": str(total)})
 
-    @get(
+    @read(
         "/health",
         summary="Health",
         tags=["service"],
@@ -264,7 +356,7 @@ def build_routes(
             content=report, status_code=503, headers={"Retry-After": str(retry_after(503))}
         )
 
-    @get("/stalled", summary="Stalled channels", tags=["rockets"], responses=reads(503))
+    @read("/stalled", summary="Stalled channels", tags=["rockets"], responses=reads(503))
     async def stalled(
         min_seconds: Annotated[float, QueryParameter(name="minSeconds", ge=0)] = (
             settings.stall_seconds
@@ -274,15 +366,15 @@ def build_routes(
         for at least ``minSeconds`` (default ``ROCKETS_STALL_SECONDS``), longest first."""
         return await service.stalled(min_seconds)
 
-    @get(
+    @read(
         "/rockets/{channel:str}/history",
         summary="A rocket's states over time",
         tags=["rockets"],
         responses=reads(404, 503),
     )
     async def get_history(
-        channel: FromPath[str],
-        start: Annotated[int, QueryParameter(name="from", ge=1)] = 1,
+        channel: ChannelInPath,
+        start: FromNumber = 1,
         limit: Annotated[int, QueryParameter(ge=1, le=10_000)] = 1000,
     ) -> list[StatePoint]:
         """The rocket's state right after each of its events from number ``from`` on (replayed
@@ -296,7 +388,7 @@ def build_routes(
         responses=reads(),
     )
     async def stream(
-        channel: FromQuery[str | None] = None,
+        channel: ChannelInQuery = None,
         last_event_id: Annotated[str | None, HeaderParameter(name="Last-Event-ID")] = None,
     ) -> Stream:
         """Every applied event with the rocket's new state, as server-sent events, for all
@@ -326,27 +418,32 @@ def build_routes(
             headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
         )
 
-    @get("/metrics", summary="Prometheus metrics", tags=["service"], media_type=CONTENT_TYPE_LATEST)
+    @read(
+        "/metrics", summary="Prometheus metrics", tags=["service"], media_type=CONTENT_TYPE_LATEST
+    )
     async def metrics() -> Response[bytes]:
         """The service's metrics in Prometheus' text format (see docs/operations.md)."""
         return Response(await service.metrics_text(), media_type=CONTENT_TYPE_LATEST)
 
-    @get("/plugins", summary="Loaded plugins", tags=["service"], responses=reads())
+    @read("/plugins", summary="Loaded plugins", tags=["service"], responses=reads())
     async def list_plugins() -> PluginsReport:
         """Every loaded plugin (where it came from, its version, the hooks it implements), every
         message type with its payload's JSON Schema, and every state field plugins add."""
         return report
 
+    dashboard = [
+        read(path, include_in_schema=False)(page) for path, page in dashboard_handlers().items()
+    ]
     return [
         post_messages,
-        get(
+        read(
             "/rockets",
             summary="List rockets",
             tags=["rockets"],
             operation_class=rockets_operation_class(schema),
             responses=reads(503),
         )(list_rockets),
-        get(
+        read(
             "/rockets/{channel:str}",
             summary="One rocket",
             tags=["rockets"],
@@ -359,5 +456,6 @@ def build_routes(
         health,
         stalled,
         list_plugins,
-        *dashboard_routes(),
+        *dashboard,
+        *heads,
     ]

@@ -16,9 +16,11 @@ from rockets.records import Record
 from rockets.state import RocketState
 
 __all__ = [
+    "CHANNEL_PATTERN",
     "MAX_CHANNEL_LENGTH",
     "MAX_COUNT",
     "MAX_MESSAGE_NUMBER",
+    "PRINTABLE_PATTERN",
     "Ack",
     "AckStatus",
     "Channel",
@@ -32,12 +34,14 @@ __all__ = [
     "MessageNumber",
     "MessageSummary",
     "Metadata",
+    "Printable",
     "RocketQuery",
     "StalledChannel",
     "StatePoint",
     "StreamReset",
     "StreamedEvent",
     "message_type_of",
+    "plainly",
 ]
 
 MAX_CHANNEL_LENGTH = 128
@@ -50,11 +54,40 @@ Count = Annotated[int, msgspec.Meta(ge=0, le=MAX_COUNT)]
 """A non-negative integer that every JSON client reads back exactly: use it for payload fields
 such as a speed or an amount."""
 
-# A channel becomes a URL path segment (/rockets/{channel}), so it may not hold a slash or a
-# control character.
-Channel = Annotated[
-    str, msgspec.Meta(max_length=MAX_CHANNEL_LENGTH, pattern=r"^[^/\x00-\x1f\x7f]*$")
-]
+# What "printable" excludes: C0 controls, DEL and C1 controls; the line and paragraph
+# separators, which end a line in JavaScript and in log viewers; and the bidi embedding,
+# override and isolate controls, which make text display in another order than it is stored.
+_UNPRINTABLE = r"\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069"
+# A pattern is searched, and Python's "$" also matches before a final newline: "(?![\s\S])" is
+# the end of the text in Python and in the JSON Schema's (ECMAScript's) dialect alike.
+PRINTABLE_PATTERN = rf"^[^{_UNPRINTABLE}]*(?![\s\S])"
+"""Printable text: what a channel, a path segment and a filter value of the API may hold."""
+CHANNEL_PATTERN = rf"^[^/{_UNPRINTABLE}]*(?![\s\S])"
+"""A channel: printable text without a slash, since it is a path segment of the API."""
+
+Printable = Annotated[str, msgspec.Meta(pattern=PRINTABLE_PATTERN)]
+Channel = Annotated[str, msgspec.Meta(max_length=MAX_CHANNEL_LENGTH, pattern=CHANNEL_PATTERN)]
+
+_UNPRINTABLE_IN_WORDS = (
+    "no control character, line or paragraph separator, or bidi embedding, override or "
+    "isolate control"
+)
+_IN_WORDS = {
+    PRINTABLE_PATTERN: f"printable text ({_UNPRINTABLE_IN_WORDS})",
+    CHANNEL_PATTERN: f"printable text without '/' ({_UNPRINTABLE_IN_WORDS})",
+}
+
+
+def plainly(sentence: str) -> str:
+    """msgspec's sentence about a text that broke one of the rules above, with the rule in
+    words rather than as its pattern; any other sentence unchanged."""
+    if "matching regex" not in sentence:
+        return sentence
+    for pattern, words in _IN_WORDS.items():
+        sentence = sentence.replace(f"`str` matching regex {pattern!r}", words)
+    return sentence
+
+
 MessageNumber = Annotated[int, msgspec.Meta(le=MAX_MESSAGE_NUMBER)]
 
 S = TypeVar("S", bound=RocketState)

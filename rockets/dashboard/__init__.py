@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from litestar import Response, get
-from litestar.handlers import BaseRouteHandler
-from litestar.static_files import create_static_files_router
+from litestar import Response
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath
 
-__all__ = ["CSP", "STATIC", "dashboard_routes"]
+from rockets.answers import NO_SUCH_FILE
+
+__all__ = ["CSP", "STATIC", "dashboard_handlers"]
 
 STATIC = Path(__file__).parent / "static"
 
@@ -18,16 +21,23 @@ CSP = (
 )
 """The page loads nothing but its own files and talks only to its own server."""
 
+# Litestar adds "; charset=utf-8" to a text/* media type.
+_ASSETS = {"app.js": "text/javascript", "style.css": "text/css"}
+"""The files the page loads, by name: the only ones served under ``/dashboard/``."""
 
-def dashboard_routes() -> list[BaseRouteHandler]:
-    """``GET /`` (the page) and ``/dashboard/*`` (its script and style sheet)."""
+
+def dashboard_handlers() -> dict[str, Callable[..., Awaitable[Response[bytes]]]]:
+    """The handlers of ``GET /`` (the page) and ``GET /dashboard/{name}`` (its script and style
+    sheet), by path, for the routes to declare."""
     page = (STATIC / "index.html").read_bytes()
+    # Read once, by name: a request names a file of this table, never a path on the disk (a
+    # NUL or a ".." in the name is then just a name that is not here).
+    assets = {name: (STATIC / name).read_bytes() for name in _ASSETS}
 
-    @get("/", include_in_schema=False)
     async def dashboard() -> Response[bytes]:
         return Response(
             page,
-            media_type="text/html; charset=utf-8",
+            media_type="text/html",
             headers={
                 "content-security-policy": CSP,
                 "x-frame-options": "DENY",
@@ -36,7 +46,10 @@ def dashboard_routes() -> list[BaseRouteHandler]:
             },
         )
 
-    assets = create_static_files_router(
-        path="/dashboard", directories=[STATIC], name="dashboard", include_in_schema=False
-    )
-    return [dashboard, assets]  # type: ignore[list-item]
+    async def asset(name: FromPath[str]) -> Response[bytes]:
+        content = assets.get(name)
+        if content is None:
+            raise NotFoundException(NO_SUCH_FILE.detail)
+        return Response(content, media_type=_ASSETS[name], headers={"cache-control": "no-cache"})
+
+    return {"/": dashboard, "/dashboard/{name:str}": asset}

@@ -8,8 +8,8 @@ power cut or an operating-system crash can lose the last commits; ``?synchronous
 that window too, at a cost per commit.
 
 All SQLite calls run on two dedicated threads (one writing, one reading), never on the event
-loop. A lock file next to the database keeps a second process out: the sequencer and the
-projection live in this process's memory.
+loop. A lock on the database file itself keeps a second process out, whatever name or link it
+opens the file by: the sequencer and the projection live in this process's memory.
 """
 
 from __future__ import annotations
@@ -17,11 +17,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
+import os
 import sqlite3
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import IO, Any, ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
 from rockets.errors import SettingsError, StoreError
@@ -52,6 +53,11 @@ _COLUMNS = "channel, number, type, message_time, received_at, payload"
 _INSERT = f"INSERT INTO messages ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)"
 _LOAD_BATCH = 5000
 
+# The database files this process holds, by identity (device, inode). A second store of this
+# process on one of them is refused before it opens the file: closing any descriptor of a file
+# drops every POSIX lock the process holds on it, SQLite's own included.
+_HELD: set[tuple[int, int]] = set()
+
 
 class SQLiteStore(LocalStore):
     """A durable store in one SQLite file.
@@ -75,7 +81,7 @@ class SQLiteStore(LocalStore):
         self._reader = ThreadPoolExecutor(1, thread_name_prefix="rockets-sqlite-reader")
         self._write_conn: sqlite3.Connection | None = None
         self._read_conn: sqlite3.Connection | None = None
-        self._lock: IO[str] | None = None
+        self._lock: tuple[int, tuple[int, int]] | None = None  # descriptor, identity
 
     @classmethod
     def from_url(cls, url: str, limits: Limits) -> SQLiteStore:
@@ -112,28 +118,49 @@ class SQLiteStore(LocalStore):
     async def _connect(self) -> None:
         if not self.path.parent.is_dir():
             raise StoreError(f"sqlite: directory {str(self.path.parent)!r} does not exist")
-        # Locked by its real path: a link to the same file must not let a second process in.
-        real = self.path.resolve()
-        try:
-            lock = (real.parent / f"{real.name}.lock").open("w")
-        except OSError as exc:
-            raise StoreError(
-                f"sqlite: cannot create the lock file next to {str(real)!r}: {exc}"
-            ) from exc
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            lock.close()
-            raise StoreError(
-                f"sqlite: {str(self.path)!r} is in use by another rockets process; SQLite serves "
-                "one process (use PostgreSQL to run several)"
-            ) from None
-        self._lock = lock
+        self._lock = self._hold()
         try:
             await self._open_connections()
         except BaseException:
             await self.close()
             raise
+
+    def _hold(self) -> tuple[int, tuple[int, int]]:
+        """Lock the database file itself, so that a hard link or a symlink to it is the same
+        file to the lock (a lock file named after the path was not). On Linux an flock(2) lock
+        and the POSIX locks SQLite takes ignore each other (but over NFS, where SQLite's WAL
+        mode does not work anyway).
+
+        Raises:
+            StoreError: another rockets store holds the file, or it cannot be opened.
+        """
+        in_use = StoreError(
+            f"sqlite: {str(self.path)!r} is in use: another rockets store holds this database "
+            "file (under this name or another link to it); SQLite serves one process (use "
+            "PostgreSQL to run several)"
+        )
+        try:
+            known = os.stat(self.path)
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            raise StoreError(f"sqlite: cannot open {str(self.path)!r}: {exc}") from exc
+        else:
+            if (known.st_dev, known.st_ino) in _HELD:
+                raise in_use
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        except OSError as exc:
+            raise StoreError(f"sqlite: cannot open {str(self.path)!r}: {exc}") from exc
+        opened = os.fstat(fd)
+        identity = (opened.st_dev, opened.st_ino)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise in_use from None
+        _HELD.add(identity)
+        return fd, identity
 
     async def _open_connections(self) -> None:
 
@@ -165,7 +192,10 @@ class SQLiteStore(LocalStore):
                     await self._on(executor, conn.close)
         self._write_conn = self._read_conn = None
         if self._lock is not None:
-            self._lock.close()  # closing the file releases the lock
+            # Only now: closing the descriptor would drop SQLite's locks on the file too.
+            fd, identity = self._lock
+            _HELD.discard(identity)
+            os.close(fd)  # which releases the flock
             self._lock = None
 
     def _writing(self) -> sqlite3.Connection:

@@ -114,6 +114,21 @@ CASES: list[tuple[str, bytes, dict[str, str], int, str]] = [
     ("channel with a newline", envelope({"by": 1}, channel="a\nb"), JSON, 400, "invalid_message"),
     ("time is a number", envelope({"by": 1}, messageTime=12345), JSON, 400, "invalid_message"),
     (
+        "metadata twice",
+        envelope({"by": 1})[:-1]
+        + b', "metadata": {"channel": "other", "messageType": "RocketSpeedIncreased"}}',
+        JSON,
+        400,
+        "malformed_json",
+    ),
+    (
+        "channel with a bidi override",
+        envelope({"by": 1}, channel="a\u202eb"),
+        JSON,
+        400,
+        "invalid_message",
+    ),
+    (
         "deep nesting in message",
         b'{"metadata": {"messageType": "RocketExploded"}, "message": ' + DEEP + b"}",
         JSON,
@@ -211,12 +226,36 @@ def test_body_over_the_limit_without_a_length(server: Server) -> None:
         ("GET", "/rockets?sort=%00", 400),
         ("GET", "/rockets/x/events?from=0", 400),
         ("GET", "/rockets/x?at=abc", 400),
+        ("GET", "/rockets/a%00b", 400),
+        ("GET", "/rockets/a%E2%80%AEb/events", 400),
+        ("GET", "/rockets?mission=a%00b", 400),
+        ("GET", "/rockets?offset=9223372036854775808", 400),
+        ("GET", "/rockets?limit=1e3", 400),
+        ("GET", "/stream?channel=a%C2%85", 400),
+        ("GET", "/dashboard/x%00", 404),
+        ("HEAD", "/rockets/nobody", 404),
     ],
 )
 def test_bad_request_lines(server: Server, method: str, path: str, status: int) -> None:
     response = httpx.request(method, f"{server.url}{path}")
     assert response.status_code == status
-    assert response.json()["status"] == status
+    if method != "HEAD":
+        assert response.json()["status"] == status
+
+
+@pytest.mark.parametrize("path", ["/health", "/rockets", "/", "/dashboard/app.js"])
+def test_head_gets_the_headers_of_get_and_no_body(server: Server, path: str) -> None:
+    got = httpx.get(f"{server.url}{path}")
+    host, port = server.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=HANG_GUARD) as sock:
+        sock.sendall(f"HEAD {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200")
+    assert body == b""  # the connection closed after the head
+    assert f"content-length: {got.headers['content-length']}".encode() in head.lower()
 
 
 def test_garbage_instead_of_http(server: Server) -> None:

@@ -151,11 +151,18 @@ def test_two_processes_share_one_postgresql(postgres_url: str) -> None:
 def test_a_second_process_cannot_open_the_same_sqlite_file(tmp_path: Path) -> None:
     import subprocess
 
-    store = f"sqlite:///{tmp_path}/rockets.db"
+    database = tmp_path / "rockets.db"
+    (tmp_path / "links").mkdir()
+    hard, soft = tmp_path / "links" / "hard.db", tmp_path / "links" / "soft.db"
     port = free_port()
-    with running(serve(port, store), port):
-        result = subprocess.run(
-            serve(free_port(), store), capture_output=True, text=True, timeout=60
-        )
-    assert result.returncode != 0
-    assert "in use by another rockets process" in result.stdout + result.stderr
+    with running(serve(port, f"sqlite:///{database}"), port) as first:
+        # A file the first server created: the links name the very file it holds.
+        hard.hardlink_to(database)
+        soft.symlink_to(database)
+        for path in (database, hard, soft):
+            result = subprocess.run(
+                serve(free_port(), f"sqlite:///{path}"), capture_output=True, text=True, timeout=60
+            )
+            assert result.returncode != 0, path
+            assert f"{str(path)!r} is in use" in result.stdout + result.stderr, path
+        assert httpx.get(f"{first.url}/health").json()["status"] == "ok"

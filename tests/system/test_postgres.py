@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import pytest
 from hypothesis import HealthCheck, settings
+from litestar.testing import TestClient
 
+from rockets.app import create_app
 from rockets.stores import open_store
 from rockets.testing.store_contract import (
     CONTRACT_LIMITS,
@@ -13,6 +15,8 @@ from rockets.testing.store_contract import (
     StoreFactory,
 )
 
+from ..conftest import core_settings
+from ..unit.test_routes import HOSTILE, launch
 from ..unit.test_stateful import LIMITS, Ingestion
 
 
@@ -43,3 +47,13 @@ def test_postgresql_ingestion(postgres_machine: type[Ingestion]) -> None:
             suppress_health_check=list(HealthCheck),
         ),
     )
+
+
+def test_hostile_path_and_query_values_never_reach_postgresql(postgres_url: str) -> None:
+    # NUL is no text to PostgreSQL and 2^63 no bigint: the edge refuses both, as for any store.
+    with TestClient(create_app(core_settings(store=postgres_url))) as client:
+        client.post("/messages", json=launch("r"))
+        for url, source, name in HOSTILE:
+            response = client.get(url)
+            assert response.status_code == 400, url
+            assert response.json()["detail"].startswith(f"{source} parameter {name!r}: "), url

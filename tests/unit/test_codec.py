@@ -2,9 +2,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
 import msgspec
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from rockets.app import load_plugins
 from rockets.codec import Codec, parse_message_time
@@ -180,7 +183,7 @@ def test_batch_keeps_request_order(codec: Codec) -> None:
         (
             body({"messageType": "RocketExploded", "channel": "a/b"}, {"reason": "r"}),
             "$.metadata.channel",
-            "matching regex",
+            "Expected printable text without '/'",
         ),
         (
             body({"messageType": "RocketExploded", "channel": "x" * 129}, {"reason": "r"}),
@@ -220,3 +223,178 @@ def test_unknown_type_lists_the_known_ones(codec: Codec, registry: Registry) -> 
     assert error["knownTypes"] == registry.names
     for name in registry.names:
         assert name in str(error["detail"])
+
+
+GOOD = (
+    b'{"metadata": {"messageType": "RocketExploded", "channel": "c"}, "message": {"reason": "r"}}'
+)
+
+
+@pytest.mark.parametrize(
+    ("raw", "path", "key"),
+    [
+        (
+            GOOD[:-1] + b', "metadata": {"messageType": "RocketExploded", "channel": "d"}}',
+            "$.metadata",
+            "metadata",
+        ),
+        (
+            GOOD.replace(b'"channel": "c"', b'"channel": "c", "channel": "d"'),
+            "$.metadata.channel",
+            "channel",
+        ),
+        (
+            GOOD.replace(b'"channel": "c"', b'"channel": "c", "\\u0063hannel": "d"'),
+            "$.metadata.channel",
+            "channel",
+        ),
+        (
+            GOOD.replace(b'"reason": "r"', b'"reason": "r", "reason" : "s"'),
+            "$.message.reason",
+            "reason",
+        ),
+        (
+            GOOD.replace(b'"reason": "r"', b'"reason": "r", "x": [1, {"k": 1, "k\\"": 2, "k": 3}]'),
+            "$.message.x[1].k",
+            "k",
+        ),
+        (
+            GOOD.replace(b'"channel": "c"', b'"channel": "c", "x": {"a b": 1, "a b": 2}'),
+            '$.metadata.x["a b"]',
+            "a b",
+        ),
+        (
+            b"["
+            + GOOD
+            + b", "
+            + GOOD.replace(b'"reason": "r"', b'"reason": "r", "reason": "r"')
+            + b"]",
+            "$[1].message.reason",
+            "reason",
+        ),
+        (
+            GOOD.replace(b'"reason": "r"', b'"reason": "r", "x": [{}, "a", []], "x": 1'),
+            "$.message.x",
+            "x",
+        ),
+        (
+            b'{"metadata" : {"messageType": "RocketExploded"}, "message": {"reason": "r"}, "message" :\n{"reason": "s"}}',
+            "$.message",
+            "message",
+        ),
+    ],
+    ids=[
+        "metadata twice",
+        "channel twice",
+        "escaped alike",
+        "space before a colon",
+        "in an array",
+        "unknown field",
+        "in a batch",
+        "after an empty object in an array",
+        "spaces and newlines",
+    ],
+)
+def test_a_key_twice_in_one_object_is_malformed(
+    codec: Codec, raw: bytes, path: str, key: str
+) -> None:
+    error = error_of(codec, raw)
+    assert error["error"] == "malformed_json"
+    assert error["path"] == path
+    assert error["detail"] == f"the key {key!r} appears twice in one object"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        GOOD,
+        GOOD.replace(b'"reason": "r"', b'"reason": "r\\": \\"reason\\": x"'),
+        GOOD.replace(b'"reason": "r"', b'"reason": "\\\\", "x": {"reason": 1, "y": {"reason": 2}}'),
+        GOOD.replace(
+            b'"channel": "c"', b'"channel": "c", "messageTime": "2022-02-02T19:39:05+01:00"'
+        ),
+        GOOD.replace(b'"channel": "c"', b'"channel" : null, "messageNumber": 0'),
+        b"[" + GOOD + b"," + GOOD + b"]",
+    ],
+    ids=[
+        "plain",
+        "quotes and colons in a string",
+        "same key in other objects",
+        "colons in a time",
+        "null and zero",
+        "a batch",
+    ],
+)
+def test_keys_that_do_not_repeat_are_fine(codec: Codec, raw: bytes) -> None:
+    assert codec.decode(raw, NOW).records
+
+
+def test_counting_keys_reads_any_json_and_refuses_what_is_not(codec: Codec) -> None:
+    # Unknown fields send the body to the exact count, which decodes all of it.
+    huge = GOOD.replace(
+        b'"reason": "r"', b'"reason": "r", "x": 1e400, "y": 123456789012345678901234567890'
+    )
+    assert codec.decode(huge, NOW).records
+    error = error_of(codec, GOOD.replace(b'"reason": "r"', b'"reason": "r", "x": "\xff"'))
+    assert (error["error"], error["path"]) == ("malformed_json", "$")
+    assert "not valid UTF-8" in str(error["detail"])
+
+
+class Pairs(list[tuple[str, Any]]):
+    """A JSON object that may hold a key twice."""
+
+
+# JSON objects as lists of (key, value), keys from a small alphabet so that they repeat often,
+# written with any spacing and with escapes that spell the same key differently.
+keys = st.sampled_from(["a", "b", '"', "a:"])
+scalars = st.one_of(st.integers(-5, 5), st.sampled_from(["a", 'x":', "\\"]), st.none())
+trees = st.recursive(
+    scalars,
+    lambda children: st.one_of(
+        st.lists(children, max_size=3),
+        st.lists(st.tuples(keys, children), max_size=4).map(Pairs),
+    ),
+    max_leaves=12,
+)
+
+
+def repeats(tree: Any) -> bool:
+    if isinstance(tree, Pairs):
+        names = [key for key, _ in tree]
+        return len(set(names)) < len(names) or any(repeats(value) for _, value in tree)
+    if isinstance(tree, list):
+        return any(repeats(item) for item in tree)
+    return False
+
+
+def write(tree: Any, draw: Any) -> str:
+    space = lambda: draw(st.sampled_from(["", " ", "\n "]))  # noqa: E731
+    if isinstance(tree, Pairs):
+        members = []
+        for key, value in tree:
+            name = msgspec.json.encode(key).decode()
+            if draw(st.booleans()) and key == "a":
+                name = '"\\u0061"'
+            members.append(f"{space()}{name}{space()}:{space()}{write(value, draw)}")
+        return "{" + ",".join(members) + "}"
+    if isinstance(tree, list):
+        return "[" + ",".join(write(item, draw) for item in tree) + "]"
+    return msgspec.json.encode(tree).decode()
+
+
+@given(data=st.data(), tree=trees, where=st.sampled_from(["metadata", "message"]))
+@settings(max_examples=300, deadline=None)
+def test_a_repeated_key_is_found_wherever_it_is(
+    registry: Registry, data: st.DataObject, tree: Any, where: str
+) -> None:
+    codec = Codec(registry, max_batch=3, max_payload_bytes=Settings().max_payload_bytes)
+    extra = write(tree, data.draw)
+    meta = '"messageType": "RocketExploded"' + (f', "x": {extra}' if where == "metadata" else "")
+    payload = '"reason": "r"' + (f', "x": {extra}' if where == "message" else "")
+    raw = f'{{"metadata": {{{meta}}}, "message": {{{payload}}}}}'.encode()
+    if repeats(tree):
+        error = error_of(codec, raw)
+        assert error["error"] == "malformed_json"
+        assert str(error["path"]).startswith(f"$.{where}.x")
+    else:
+        assert codec.decode(raw, NOW).records

@@ -1,13 +1,16 @@
 from __future__ import annotations
 
 import random
+import urllib.parse
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from litestar.testing import TestClient
 
 from rockets.app import create_app
+from rockets.dashboard import STATIC
 from rockets.errors import StoreError
 from rockets.settings import Settings
 from rockets.stores import Commit, MemoryStore
@@ -477,3 +480,198 @@ def test_numbering_past_the_largest_number_is_refused(client: Client) -> None:
     response = client.post("/messages", json=msg("r", None, "RocketSpeedIncreased", {"by": 1}))
     assert response.status_code == 400
     assert response.json()["error"] == "numbers_exhausted"
+
+
+# Hostile path and query values, refused at the edge whatever the store: (URL, where the API
+# takes the value, its name as the API spells it).
+HOSTILE: list[tuple[str, str, str]] = [
+    ("/rockets/a%00b", "path", "channel"),
+    ("/rockets/a%00b/events", "path", "channel"),
+    ("/rockets/a%00b/history", "path", "channel"),
+    ("/rockets?mission=a%00b", "query", "mission"),
+    ("/rockets?status=a%00b", "query", "status"),
+    ("/rockets?type=a%00b", "query", "type"),
+    ("/rockets?limit=9223372036854775808", "query", "limit"),
+    ("/rockets?offset=9223372036854775808", "query", "offset"),
+    ("/rockets?limit=9007199254740992", "query", "limit"),
+    ("/rockets/r?at=9223372036854775808", "query", "at"),
+    ("/rockets/r/events?from=9223372036854775808", "query", "from"),
+    ("/rockets/r/history?from=9223372036854775808", "query", "from"),
+    ("/stream?channel=a%00b", "query", "channel"),
+]
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def any_local_store(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[Client]:
+    store = "memory://" if request.param == "memory" else f"sqlite:///{tmp_path}/rockets.db"
+    with TestClient(create_app(core_settings(store=store))) as test_client:
+        test_client.post("/messages", json=launch("r"))
+        yield test_client
+
+
+@pytest.mark.parametrize(("url", "source", "name"), HOSTILE)
+def test_hostile_path_and_query_values_are_refused_naming_the_parameter(
+    any_local_store: Client, url: str, source: str, name: str
+) -> None:
+    response = any_local_store.get(url)
+    assert response.status_code == 400
+    assert response.json()["error"] == "bad_request"
+    assert response.json()["detail"].startswith(f"{source} parameter {name!r}: ")
+
+
+UNPRINTABLE = ["\x00", "\x1f", "\x7f", "\x85", "\x9f", "\u2028", "\u2029", "\u202a", "\u202e"]
+UNPRINTABLE += ["\u2066", "\u2069"]
+
+
+@pytest.mark.parametrize("character", UNPRINTABLE, ids=[f"U+{ord(c):04X}" for c in UNPRINTABLE])
+def test_a_channel_is_printable_wherever_it_enters(client: Client, character: str) -> None:
+    channel = f"r{character}1"
+    posted = client.post("/messages", json=launch(channel))
+    assert posted.status_code == 400
+    assert posted.json()["path"] == "$.metadata.channel"
+    assert "printable text without '/'" in posted.json()["detail"]
+    quoted = urllib.parse.quote(channel)
+    for url in (f"/rockets/{quoted}", f"/rockets/{quoted}/events", f"/rockets/{quoted}/history"):
+        read = client.get(url)
+        assert read.status_code == 400, url
+        assert read.json()["detail"].startswith("path parameter 'channel': Expected printable")
+    streamed = client.get(f"/stream?channel={quoted}")
+    assert streamed.status_code == 400
+    assert streamed.json()["detail"].startswith("query parameter 'channel': Expected printable")
+    filtered = client.get(f"/rockets?mission={quoted}")
+    assert filtered.status_code == 400
+    assert filtered.json()["detail"].startswith("query parameter 'mission': Expected printable")
+    assert client.get("/rockets").json() == []
+
+
+def test_a_channel_may_not_end_with_a_newline(client: Client) -> None:
+    # A pattern's "$" also matches before a final newline: the rule must see the very end.
+    assert client.post("/messages", json=launch("r\n")).status_code == 400
+    assert client.get("/rockets/r%0A").status_code == 400
+
+
+def test_printable_text_is_any_other_character(client: Client) -> None:
+    channel = "ракета-🚀 1 é\u200e"  # letters, emoji, space, a bidi *mark* (not a control)
+    assert client.post("/messages", json=launch(channel, mission="Мир/2")).status_code == 202
+    quoted = urllib.parse.quote(channel)
+    assert client.get(f"/rockets/{quoted}").json()["channel"] == channel
+    assert channels(client.get(f"/rockets?mission={urllib.parse.quote('Мир/2')}")) == [channel]
+    assert client.get("/rockets/" + "c" * 129).status_code == 400  # the length rule too
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "/rockets?limit=1e3",
+        "/rockets?limit=1.0",
+        "/rockets?offset=1E2",
+        "/rockets?limit=5&limit=1e3",
+        "/rockets/r?at=1e0",
+        "/rockets/r/events?from=1e0",
+        "/rockets/r/events?limit=1e2",
+        "/rockets/r/history?from=2.0",
+    ],
+)
+def test_an_integer_query_value_is_written_in_digits(client: Client, query: str) -> None:
+    client.post("/messages", json=launch("r"))
+    response = client.get(query)
+    assert response.status_code == 400
+    name = query.rpartition("?")[2].rpartition("&")[2].partition("=")[0]
+    assert response.json()["detail"] == (
+        f"query parameter {name!r}: an integer is written in decimal digits, with a leading "
+        "'-' if negative (no exponent, fraction, '+' or space)"
+    )
+
+
+def test_integer_query_values_in_digits_are_taken(client: Client) -> None:
+    seed(client)
+    assert channels(client.get("/rockets?limit=2&offset=1")) == ["b", "c"]
+    assert client.get("/rockets/a?at=1").status_code == 200
+    assert client.get(f"/rockets?offset={2**53 - 1}").json() == []
+
+
+@pytest.mark.parametrize("settings", [Settings()])  # the example package's `fuel` field too
+def test_a_plugin_field_filter_follows_the_same_rules(client: Client) -> None:
+    assert client.post("/messages", json=launch("r")).status_code == 202
+    assert channels(client.get("/rockets?fuel=0")) == ["r"]
+    for query, problem in (("fuel=1%00", "Expected printable"), ("fuel=1e3", "an integer is")):
+        response = client.get(f"/rockets?{query}")
+        assert response.status_code == 400
+        assert response.json()["detail"].startswith(f"query parameter 'fuel': {problem}")
+
+
+READS = [
+    "/rockets",
+    "/rockets/r",
+    "/rockets/r?at=1",
+    "/rockets/r/events",
+    "/rockets/r/history",
+    "/health",
+    "/stalled",
+    "/plugins",
+    "/metrics",
+    "/",
+    "/dashboard/app.js",
+    "/rockets/nobody",
+    "/rockets?limit=0",
+]
+
+
+@pytest.mark.parametrize("url", READS)
+def test_head_answers_like_get_without_the_body(client: Client, url: str) -> None:
+    client.post("/messages", json=launch("r"))
+    got = client.get(url)
+    head = client.head(url)
+    assert head.status_code == got.status_code
+    assert head.headers["content-type"] == got.headers["content-type"]
+    if url != "/metrics":  # its figures move between the two requests
+        assert head.headers["content-length"] == got.headers["content-length"]
+    assert head.content == b""
+
+
+def test_head_stays_out_of_the_openapi_document(client: Client) -> None:
+    paths = client.get("/schema/openapi.json").json()["paths"]
+    assert {method for operations in paths.values() for method in operations} == {"get", "post"}
+
+
+@pytest.mark.parametrize(
+    ("url", "status"),
+    [
+        ("/dashboard/x%00", 404),
+        ("/dashboard/..%2Findex.html", 404),
+        ("/dashboard/index.html", 404),
+        ("/dashboard/", 404),
+        ("/dashboard/app.js", 200),
+        ("/dashboard/style.css", 200),
+        ("/", 200),
+    ],
+)
+def test_the_dashboard_serves_its_page_and_two_files_and_nothing_else(
+    client: Client, url: str, status: int
+) -> None:
+    response = client.get(url)
+    assert response.status_code == status
+    if status == 404:
+        assert response.json()["error"] == "not_found"
+    else:
+        name = url.rpartition("/")[2] or "index.html"
+        kind = {"app.js": "javascript", "style.css": "css", "index.html": "html"}[name]
+        assert response.headers["content-type"] == f"text/{kind}; charset=utf-8"
+        assert response.content == (STATIC / name).read_bytes()
+
+
+def test_a_second_metadata_key_is_refused_and_nothing_is_stored(client: Client) -> None:
+    body = (
+        b'{"metadata": {"channel": "r", "messageNumber": 1, "messageType": "RocketLaunched"},'
+        b' "message": {"type": "Falcon-9", "launchSpeed": 500, "mission": "ARTEMIS"},'
+        b' "metadata": {"channel": "s", "messageNumber": 1, "messageType": "RocketLaunched"}}'
+    )
+    response = client.post("/messages", content=body)
+    assert response.status_code == 400
+    assert response.json() == {
+        "status": 400,
+        "error": "malformed_json",
+        "detail": "the key 'metadata' appears twice in one object",
+        "path": "$.metadata",
+    }
+    assert client.get("/rockets").json() == []

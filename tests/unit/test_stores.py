@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -82,12 +83,24 @@ def test_postgres_url_options_reach_libpq_whole() -> None:
 
 
 @pytest.mark.anyio
-async def test_sqlite_serves_one_process_at_a_time(tmp_path: Path) -> None:
-    first = open_store(f"sqlite:///{tmp_path}/db.sqlite", CONTRACT_LIMITS)
-    second = open_store(f"sqlite:///{tmp_path}/db.sqlite", CONTRACT_LIMITS)
+@pytest.mark.parametrize("link", ["same name", "hard link", "symlink"])
+async def test_sqlite_serves_one_store_at_a_time_whatever_the_name(
+    tmp_path: Path, link: str
+) -> None:
+    database = tmp_path / "db.sqlite"
+    first = open_store(f"sqlite:///{database}", CONTRACT_LIMITS)
     await first.open(REGISTRY.state, FOLD)
+    other = tmp_path / "elsewhere" / "other.sqlite"
+    other.parent.mkdir()
+    if link == "same name":
+        other = database
+    elif link == "hard link":
+        other.hardlink_to(database)
+    else:
+        other.symlink_to(database)
+    second = open_store(f"sqlite:///{other}", CONTRACT_LIMITS)
     try:
-        with pytest.raises(StoreError, match="in use by another rockets process"):
+        with pytest.raises(StoreError, match=re.escape(f"{str(other)!r} is in use")):
             await second.open(REGISTRY.state, FOLD)
     finally:
         await first.close()
