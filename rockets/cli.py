@@ -66,6 +66,7 @@ def _serve(args: argparse.Namespace) -> int:
         log_config=log_config,
         access_log=settings.access_log,
         http=guarded_protocol(default_protocol_class(), settings),
+        h11_max_incomplete_event_size=settings.max_header_bytes,
         timeout_keep_alive=max(1, round(settings.keep_alive_timeout)),
         timeout_graceful_shutdown=max(1, round(settings.shutdown_timeout)),
     )

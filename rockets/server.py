@@ -32,6 +32,7 @@ from rockets.answers import (
     request_timeout,
     retry_after,
 )
+from rockets.errors import InputError
 from rockets.settings import Settings
 from rockets.wire import ErrorBody
 
@@ -63,17 +64,16 @@ def guarded_protocol(base: type[Any], settings: Settings) -> type[asyncio.Protoc
     max_head = settings.max_header_bytes
     timeout_answer = _raw_response(408, "Request Timeout", request_timeout(timeout))
     busy_answer = _raw_response(503, "Service Unavailable", TOO_MANY_CONNECTIONS)
-    head_answer = _raw_response(
-        431,
-        "Request Header Fields Too Large",
-        headers_too_large(max_head, settings.max_headers),
-    )
+    head_answer_body = headers_too_large(max_head, settings.max_headers)
+    head_answer = _raw_response(431, "Request Header Fields Too Large", head_answer_body)
     malformed_answer = _raw_response(400, "Bad Request", MALFORMED_REQUEST)
 
     class Guarded(base):  # type: ignore[misc]
         _deadline: asyncio.TimerHandle | None = None
         _waiting_for: object = None
         _head_bytes = 0
+        _reading = 0
+        _oversized = False
 
         def connection_made(self, transport: asyncio.Transport) -> None:
             super().connection_made(transport)
@@ -88,6 +88,7 @@ def guarded_protocol(base: type[Any], settings: Settings) -> type[asyncio.Protoc
             if self._deadline is None:
                 self._arm()  # the first bytes of a new request
             heading = self.cycle is self._waiting_for
+            self._reading = len(data)
             super().data_received(data)
             cycle = self.cycle
             if heading and cycle is self._waiting_for:
@@ -99,8 +100,19 @@ def guarded_protocol(base: type[Any], settings: Settings) -> type[asyncio.Protoc
             elif cycle is not None and cycle is not self._waiting_for and not cycle.more_body:
                 self._disarm()  # headers and body are in
 
+        if hasattr(base, "on_headers_complete"):  # httptools: a head that came in one read
+
+            def on_headers_complete(self) -> None:
+                # What came so far bounds the head from above: most heads are far below the
+                # limit and are not measured.
+                if self._head_bytes + self._reading > max_head and _head_size(self) > max_head:
+                    self._oversized = True
+                    # Raising stops the parser; uvicorn then calls send_400_response.
+                    raise InputError(head_answer_body)
+                super().on_headers_complete()
+
         def send_400_response(self, msg: str) -> None:
-            self._refuse(malformed_answer)
+            self._refuse(head_answer if self._oversized else malformed_answer)
 
         def connection_lost(self, exc: Exception | None) -> None:
             self._disarm()
@@ -133,6 +145,11 @@ def guarded_protocol(base: type[Any], settings: Settings) -> type[asyncio.Protoc
     Guarded.__name__ = f"Guarded{base.__name__}"
     Guarded.__qualname__ = Guarded.__name__
     return Guarded
+
+
+def _head_size(protocol: Any) -> int:
+    """The bytes of the request head an httptools protocol has parsed (its line and fields)."""
+    return len(protocol.url) + sum(len(name) + len(value) + 4 for name, value in protocol.headers)
 
 
 def default_protocol_class() -> type[Any]:

@@ -106,6 +106,16 @@ def test_a_huge_header_gets_431_before_it_is_buffered() -> None:
         assert httpx.get(f"{server.url}/health").status_code == 200
 
 
+def test_a_large_head_in_one_read_gets_431() -> None:
+    with server_of("rockets serve") as server:
+        sock = connect(server)
+        sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 60_000 + b"\r\n\r\n")
+        status, _, body = answer_of(sock)
+        sock.close()
+        assert status == 431
+        assert msgspec.json.decode(body)["error"] == "too_large"
+
+
 @pytest.mark.parametrize("kind", SERVERS)
 def test_too_many_header_fields_get_431_under_both_servers(kind: str) -> None:
     with server_of(kind, ROCKETS_MAX_HEADERS="20") as server:
@@ -121,19 +131,24 @@ def test_too_many_header_fields_get_431_under_both_servers(kind: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "request_line",
-    [b"GET /\x00 HTTP/1.1", b"GET /rockets?x=" + b"a" * 100_000 + b" HTTP/1.1"],
+    ("request_line", "status", "error"),
+    [
+        (b"GET /\x00 HTTP/1.1", 400, "bad_request"),
+        (b"GET /rockets?x=" + b"a" * 100_000 + b" HTTP/1.1", 431, "too_large"),
+    ],
     ids=["NUL in the path", "a 100 KB URL"],
 )
-def test_a_request_uvicorn_cannot_parse_gets_a_json_400(request_line: bytes) -> None:
+def test_a_request_uvicorn_would_refuse_in_plain_text_gets_json(
+    request_line: bytes, status: int, error: str
+) -> None:
     with server_of("rockets serve") as server:
         sock = connect(server)
         sock.sendall(request_line + b"\r\nHost: x\r\n\r\n")
-        status, headers, body = answer_of(sock)
+        answered, headers, body = answer_of(sock)
         sock.close()
-        assert status == 400
+        assert answered == status
         assert headers["content-type"] == "application/json"
-        assert msgspec.json.decode(body)["error"] == "bad_request"
+        assert msgspec.json.decode(body)["error"] == error
 
 
 # --- 2. answers and streams nobody reads ------------------------------------------------------
