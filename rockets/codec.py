@@ -7,15 +7,14 @@ naming the JSON path at fault.
 
 from __future__ import annotations
 
-import re
 import uuid
-from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import msgspec
 
 from rockets.errors import InputError
+from rockets.json_keys import SPACE_BEFORE_COLON, keys_in_text, present_keys, repeated_key
 from rockets.records import Record
 from rockets.registry import Registry
 from rockets.wire import Envelope, ErrorBody, plainly
@@ -57,96 +56,6 @@ def _not_utf8(exc: UnicodeDecodeError) -> InputError:
     return _malformed(f"the body is not valid UTF-8 ({exc.reason} at byte {exc.start})")
 
 
-# msgspec keeps the last of two equal keys and says nothing, so a second "metadata" would
-# silently replace the first: keys are counted here. A JSON string cannot hold an unescaped
-# quote, so in a valid text, matched from the start, each match of _STRING is one whole string.
-_STRING = rb'"[^"\\]*(?:\\.[^"\\]*)*"'
-_STRINGS = re.compile(_STRING)
-_TOKEN = re.compile(_STRING + rb"|[{}\[\],]")
-_SPACE_BEFORE_COLON = re.compile(rb'"[ \t\n\r]+:')
-
-
-def _keys_in_text(body: bytes) -> int:
-    """How many keys the (valid) JSON text ``body`` writes, in all its objects: the colons
-    outside its strings."""
-    if b"\\" in body:
-        return _STRINGS.sub(b"", body).count(b":")
-    # Without an escape, every quote opens or closes a string: half the regex's time.
-    return b"".join(body.split(b'"')[::2]).count(b":")
-
-
-def _repeated_key(body: bytes) -> tuple[str, str]:
-    """The path of the first key that appears twice in one object of the (valid) JSON text
-    ``body``, and that key."""
-    # Per open container: its keys so far (None for an array) and its current key or index.
-    frames: list[list[Any]] = []
-    wants_key = False
-    for token in _TOKEN.findall(body):
-        first = token[0]
-        if first == 0x22:  # a string
-            if wants_key:
-                wants_key = False
-                key = msgspec.json.decode(token) if b"\\" in token else token[1:-1].decode()
-                frame = frames[-1]
-                frame[1] = key
-                if key in frame[0]:
-                    return _path(frames), key
-                frame[0].add(key)
-        elif first == 0x2C:  # a comma
-            frame = frames[-1]
-            wants_key = frame[0] is not None
-            if not wants_key:
-                frame[1] += 1
-        elif first == 0x7B:  # {
-            frames.append([set(), None])
-            wants_key = True
-        elif first == 0x5B:  # [
-            frames.append([None, 0])
-        else:  # } or ], an empty {} included
-            frames.pop()
-            wants_key = False
-    return "$", ""
-
-
-def _path(frames: list[list[Any]]) -> str:
-    parts = ["$"]
-    for keys, where in frames:
-        if keys is None:
-            parts.append(f"[{where}]")
-        elif where.isidentifier():
-            parts.append(f".{where}")
-        else:
-            parts.append(f"[{msgspec.json.encode(where).decode()}]")
-    return "".join(parts)
-
-
-def _present_keys(schema: type[Any]) -> Callable[[Any], int]:
-    """How many keys of a decoded ``schema`` payload surely were in its text: its required
-    fields, and those whose value is not their default (a default, when the key was left out,
-    is the very object, or an equal copy). Too few says only that the exact count is needed."""
-    if schema.__struct_config__.array_like:
-        return lambda _: 0
-    required = 0
-    optional: list[tuple[str, Any]] = []
-    for field in msgspec.structs.fields(schema):
-        if field.required:
-            required += 1
-        elif field.default_factory is msgspec.NODEFAULT:
-            optional.append((field.name, field.default))
-    if not optional:
-        return lambda _: required
-
-    def present(payload: Any) -> int:
-        count = required
-        for name, default in optional:
-            value = getattr(payload, name)
-            if value is not default and value != default:
-                count += 1
-        return count
-
-    return present
-
-
 def parse_message_time(value: str | None, received_at: datetime) -> datetime:
     """RFC 3339 text → aware datetime; missing or unparsable → ``received_at``; naive → UTC."""
     if value is None:
@@ -178,7 +87,7 @@ class Codec:
         self._registry = registry
         self._max_payload = max_payload_bytes
         self._present = {
-            registered.event_type.schema: _present_keys(registered.event_type.schema)
+            registered.event_type.schema: present_keys(registered.event_type.schema)
             for registered in registry.values()
         }
         batch: Any = Annotated[list[Envelope], msgspec.Meta(min_length=1, max_length=max_batch)]
@@ -218,7 +127,7 @@ class Codec:
     def _keys_seen(self, envelope: Envelope, record: Record) -> int:
         """How many distinct keys the text of a decoded message surely had: ``metadata`` and
         ``message``; ``messageType`` and each metadata field that is not None, its default;
-        and those of the payload (see :func:`_present_keys`)."""
+        and those of the payload (see :func:`rockets.json_keys.present_keys`)."""
         meta = envelope.metadata
         payload = record.message
         return (
@@ -241,20 +150,20 @@ class Codec:
         Raises:
             InputError: a key repeats (400 ``malformed_json``, at the repeated key's path).
         """
-        if body.count(b'":') <= known and _SPACE_BEFORE_COLON.search(body) is None:
+        if body.count(b'":') <= known and SPACE_BEFORE_COLON.search(body) is None:
             return
         try:
             # A plain decode keeps one of equal keys: what is left, written again, is counted.
-            distinct = _keys_in_text(self._encoder.encode(self._plain.decode(body)))
+            distinct = keys_in_text(self._encoder.encode(self._plain.decode(body)))
         except msgspec.DecodeError as exc:
             raise _malformed(f"{exc}") from None
         except RecursionError:
             raise _malformed(_TOO_DEEP) from None
         except UnicodeDecodeError as exc:  # in an unknown field, which the decoders skipped
             raise _not_utf8(exc) from None
-        if _keys_in_text(body) == distinct:
+        if keys_in_text(body) == distinct:
             return
-        path, key = _repeated_key(body)
+        path, key = repeated_key(body)
         raise _malformed(f"the key {key!r} appears twice in one object", path)
 
     def _record(self, envelope: Envelope, where: str, received_at: datetime) -> Record:

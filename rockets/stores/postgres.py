@@ -16,18 +16,15 @@ spares a process from waiting on itself.
 
 The database may go away and come back while the server runs: a request then gets a
 :class:`StoreError` (a 503) within the store timeout, and the first request after the database
-returns is served (see :class:`_Connections`).
+returns is served (see :mod:`rockets.stores.connections`).
 """
 
 from __future__ import annotations
 
-import asyncio
-import logging
 import os
 import sys
 from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager, suppress
-from select import POLLIN, poll
+from contextlib import asynccontextmanager
 from typing import Any, ClassVar
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
@@ -41,6 +38,7 @@ from rockets.settings import Limits
 from rockets.state import RocketState
 from rockets.statetype import StateSchema, build_state_schema
 from rockets.stores.base import Commit, Fold, Group, Store
+from rockets.stores.connections import Connections, reason
 from rockets.stores.rows import message_row, record_of
 from rockets.wire import RocketQuery
 
@@ -48,7 +46,6 @@ try:
     import psycopg
     from psycopg import errors as pg_errors
     from psycopg.conninfo import conninfo_to_dict
-    from psycopg.pq import TransactionStatus
 except ImportError as exc:  # pragma: no cover - depends on the installation
     raise SettingsError(
         "the PostgreSQL store needs psycopg: pip install 'rockets[postgres]'"
@@ -56,7 +53,6 @@ except ImportError as exc:  # pragma: no cover - depends on the installation
 
 __all__ = ["SCHEMA_VERSION", "PostgresStore"]
 
-log = logging.getLogger("rockets.store")
 
 SCHEMA_VERSION = 1
 _SCHEMA_LOCK = 727_001  # pg_advisory_xact_lock key: one process creates the schema at a time
@@ -103,44 +99,7 @@ _TRANSIENT = (pg_errors.DeadlockDetected, pg_errors.SerializationFailure)
 _BIGINT_MAX = 2**63 - 1
 """No table has more rows, nor a channel more events: a larger limit or offset means as much."""
 
-# libpq gives no SQLSTATE for a failed connection, only its message: these are the reasons
-# worth waiting out at start (the server is starting, or full for a moment). Any other failure,
-# such as a wrong password or a missing database, will not mend by itself.
-_PASSING_REASONS = (
-    "connection refused",
-    "the database system is starting up",
-    "the database system is not yet accepting connections",
-    "the database system is shutting down",
-    "the database system is in recovery mode",
-    "too many connections",
-    "too many clients already",
-    "remaining connection slots are reserved",
-    "server closed the connection unexpectedly",
-    "connection reset by peer",
-    "no route to host",
-    "network is unreachable",
-    "temporary failure in name resolution",
-)
-_START_PAUSE = 0.2
-"""Seconds between two connection attempts while the server is starting: short, so that
-rockets starts as soon as the database does."""
-
 _encoder = msgspec.json.Encoder()
-
-
-def _reason(exc: BaseException) -> str:
-    """What PostgreSQL or libpq said, on one line."""
-    return " ".join(str(exc).split()) or type(exc).__name__
-
-
-def _passing(exc: psycopg.Error) -> bool:
-    """Whether a failure to connect may go away by itself if the connection is tried again."""
-    if isinstance(exc, pg_errors.ConnectionTimeout):
-        return True
-    if not isinstance(exc, psycopg.OperationalError):
-        return False
-    said = str(exc).lower()
-    return any(reason in said for reason in _PASSING_REASONS)
 
 
 def _holds_nul(*texts: str | None) -> bool:
@@ -148,143 +107,6 @@ def _holds_nul(*texts: str | None) -> bool:
     # matches nothing, as it matches nothing in the other stores (and psycopg refuses to send
     # it at all).
     return any(text is not None and "\x00" in text for text in texts)
-
-
-def _quiet(conn: psycopg.AsyncConnection[Any]) -> bool:
-    """Whether an idle connection is still good: an idle connection has nothing to read, so
-    something to read is the server's goodbye (shut down, restarted, or the connection ended),
-    seen without a round trip."""
-    if conn.closed or conn.broken:
-        return False
-    try:
-        poller = poll()
-        poller.register(conn.fileno(), POLLIN)
-    except (OSError, ValueError, psycopg.Error):
-        return False
-    return not poller.poll(0)
-
-
-class _Connections:
-    """The store's connections, at most ``size`` at once.
-
-    psycopg_pool reconnects in the background, with a pause that grows to minutes, and a
-    request waits for it: with the database down every request hung for the pool's timeout, and
-    the first one after it came back could wait out the pause. Here a request that finds no
-    good idle connection opens one itself, and everything it waits for (a free connection, a
-    new one) is bounded by ``timeout``: a database that is down is a refused connection at
-    once, and one that is back serves the very next request.
-    """
-
-    def __init__(self, params: dict[str, Any], size: int, keep: int, timeout: float) -> None:
-        self._params = params
-        self._size = size
-        self._keep = keep
-        self._timeout = timeout
-        self._idle: list[psycopg.AsyncConnection[Any]] = []
-        self._slots: asyncio.Semaphore | None = None
-        self._closed = False
-
-    def _timed_out(self, waited_for: str) -> pg_errors.ConnectionTimeout:
-        return pg_errors.ConnectionTimeout(
-            f"no connection within {self._timeout:g} s (ROCKETS_STORE_TIMEOUT): {waited_for}"
-        )
-
-    async def _connect(self) -> psycopg.AsyncConnection[Any]:
-        conn = await psycopg.AsyncConnection.connect(**self._params, autocommit=True)
-        # The locking scheme relies on READ COMMITTED (a waiting writer sees the latest
-        # committed row), whatever the database's default isolation level is.
-        await conn.set_isolation_level(psycopg.IsolationLevel.READ_COMMITTED)
-        return conn
-
-    async def _connect_in_time(self) -> psycopg.AsyncConnection[Any]:
-        try:
-            async with asyncio.timeout(self._timeout):
-                return await self._connect()
-        except TimeoutError:
-            raise self._timed_out("the server did not answer") from None
-
-    async def open(self, patience: float) -> None:
-        """Connect ``keep`` connections (at least one, to check the server); failures that may
-        pass are tried again for ``patience`` seconds, the others raised at once."""
-        # Made here, so that it belongs to the event loop that serves.
-        self._slots = asyncio.Semaphore(self._size)
-        self._closed = False
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + patience
-        told = ""
-        while True:
-            try:
-                self._idle.append(await self._connect_in_time())
-                break
-            except psycopg.Error as exc:
-                left = deadline - loop.time()
-                if not _passing(exc) or left <= 0:
-                    raise
-                if _reason(exc) != told:
-                    told = _reason(exc)
-                    log.warning(
-                        "postgresql: not ready (%s); trying again for up to %.0f s", told, left
-                    )
-                await asyncio.sleep(min(_START_PAUSE, left))
-        while len(self._idle) < self._keep:
-            self._idle.append(await self._connect_in_time())
-
-    async def close(self) -> None:
-        self._closed = True
-        idle, self._idle = self._idle, []
-        for conn in idle:
-            await self._discard(conn)
-
-    @staticmethod
-    async def _discard(conn: psycopg.AsyncConnection[Any]) -> None:
-        with suppress(psycopg.Error, OSError):
-            await conn.close()
-
-    @asynccontextmanager
-    async def connection(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
-        """A connection for one use; a connection left broken or in a transaction by it is
-        closed, not kept.
-
-        Raises:
-            psycopg.Error: no connection could be made (ConnectionTimeout: not within the
-                timeout, for a free one or a new one).
-        """
-        slots = self._slots
-        if slots is None or self._closed:
-            raise psycopg.OperationalError("the store is not open")
-        waiting_for = f"all {self._size} connections (pool_max) stayed in use"
-        try:
-            async with asyncio.timeout(self._timeout):
-                await slots.acquire()
-                try:
-                    conn = None
-                    while self._idle and conn is None:
-                        candidate = self._idle.pop()
-                        if _quiet(candidate):
-                            conn = candidate
-                        else:
-                            await self._discard(candidate)
-                    if conn is None:
-                        waiting_for = "the server did not answer"
-                        conn = await self._connect()
-                except BaseException:
-                    slots.release()
-                    raise
-        except TimeoutError:
-            raise self._timed_out(waiting_for) from None
-        try:
-            yield conn
-        finally:
-            if (
-                self._closed
-                or conn.broken
-                or conn.closed
-                or conn.info.transaction_status != TransactionStatus.IDLE
-            ):
-                await self._discard(conn)
-            else:
-                self._idle.append(conn)
-            slots.release()
 
 
 def _state_row(sequencer: Sequencer, state: RocketState) -> tuple[Any, ...]:
@@ -370,14 +192,14 @@ class PostgresStore(Store):
         try:
             params = conninfo_to_dict(conninfo)
         except psycopg.Error as exc:
-            raise SettingsError(f"ROCKETS_STORE: {_reason(exc)}") from None
+            raise SettingsError(f"ROCKETS_STORE: {reason(exc)}") from None
         # Given at connection, so that it costs no round trip; first, so that an explicit
         # statement_timeout in the URL's own options still wins.
         timeout_ms = max(1, round(limits.store_timeout * 1000))
         # (Giving options hides libpq's PGOPTIONS, so that is passed on too.)
         given = params.get("options", os.environ.get("PGOPTIONS", ""))
         params["options"] = f"-c statement_timeout={timeout_ms} {given}".strip()
-        self._connections = _Connections(params, pool_max, pool_min, limits.store_timeout)
+        self._connections = Connections(params, pool_max, pool_min, limits.store_timeout)
 
     @classmethod
     def from_url(cls, url: str, limits: Limits) -> PostgresStore:
@@ -416,7 +238,7 @@ class PostgresStore(Store):
                 row = await cursor.fetchone()
         except psycopg.Error as exc:
             await self._connections.close()
-            raise StoreError(f"postgresql: cannot open the store: {_reason(exc)}") from exc
+            raise StoreError(f"postgresql: cannot open the store: {reason(exc)}") from exc
         assert row is not None
         if int(row[0]) > SCHEMA_VERSION:
             raise StoreError(
@@ -434,7 +256,7 @@ class PostgresStore(Store):
                 cursor = await conn.execute(sql, params)
                 return await cursor.fetchall()
         except psycopg.Error as exc:
-            raise StoreError(f"postgresql: {_reason(exc)}") from exc
+            raise StoreError(f"postgresql: {reason(exc)}") from exc
 
     async def ping(self) -> None:
         await self._query("SELECT 1")
@@ -448,9 +270,9 @@ class PostgresStore(Store):
                 if group.staged is not None:
                     await self._write(conn, group.sequencer, group.staged)
         except _TRANSIENT as exc:
-            raise TransientStoreError(f"postgresql: {_reason(exc)}") from exc
+            raise TransientStoreError(f"postgresql: {reason(exc)}") from exc
         except psycopg.Error as exc:
-            raise StoreError(f"postgresql: {_reason(exc)}") from exc
+            raise StoreError(f"postgresql: {reason(exc)}") from exc
 
     async def _lock(
         self, conn: psycopg.AsyncConnection[Any], channels: Sequence[str]
