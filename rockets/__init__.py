@@ -7,6 +7,7 @@ nothing else of the package. The hooks are specified in :mod:`rockets.hookspecs`
 - :class:`EventType` is what ``register_event_types`` returns; :class:`Event` is what an
   ``apply`` function, a validator and a listener receive; :class:`RocketState` is the state
   they read and return (subclass it to add fields with ``extend_rocket_state``);
+- :class:`ProjectionType` is what ``register_projections`` returns;
 - :class:`Scenario` and :class:`Planned` are what ``register_launch_scenarios`` returns;
 - :class:`RocketsView` is what ``register_routes``, ``startup`` and ``shutdown`` receive;
 - :data:`Count` is the constraint for a non-negative integer every JSON client reads back
@@ -24,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from rockets.hookspecs import hookimpl
-    from rockets.registry import EventType
+    from rockets.registry import EventType, ProjectionType
     from rockets.scenario import Planned, Scenario
     from rockets.state import Event, RocketState
     from rockets.view import RocketsView
@@ -35,6 +36,7 @@ __all__ = [
     "Event",
     "EventType",
     "Planned",
+    "ProjectionType",
     "RocketState",
     "RocketsView",
     "Scenario",
@@ -45,6 +47,7 @@ __all__ = [
 _HOMES = {
     "hookimpl": "rockets.hookspecs",
     "EventType": "rockets.registry",
+    "ProjectionType": "rockets.registry",
     "Planned": "rockets.scenario",
     "Scenario": "rockets.scenario",
     "Event": "rockets.state",

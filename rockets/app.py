@@ -29,6 +29,7 @@ from rockets.introspection import describe
 from rockets.logs import access_log
 from rockets.metrics import Metrics
 from rockets.pool import WorkerPool
+from rockets.projections import Projections
 from rockets.records import Record
 from rockets.routes import build_routes, exception_handlers
 from rockets.server import on_stop_signals
@@ -77,7 +78,9 @@ def build_service(
 
     hub = StreamHub(settings.stream_history, streamed)
     metrics = Metrics()
-    listeners: list[Listener] = [hub.publish, metrics.applied]
+    # The stream and the projections follow the store's log (see RocketService); what hears
+    # this process's commits directly is what is about this process only.
+    listeners: list[Listener] = [metrics.applied]
     if hooks.has_listeners:
         listeners.append(lambda events: hooks.applied(registry, events))
     engine = Engine(registry, store, listeners, on_commit=metrics.commit_seconds.observe)
@@ -95,6 +98,7 @@ def build_service(
         hub=hub,
         metrics=metrics,
         hooks=hooks,
+        projections=Projections(hooks.projection_types(), registry),
     )
 
 

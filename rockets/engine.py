@@ -18,7 +18,7 @@ import msgspec
 
 from rockets.aggregate import apply_record, initial_state
 from rockets.errors import StoreError, TransientStoreError
-from rockets.records import Record
+from rockets.records import Applied, Record
 from rockets.registry import Registry
 from rockets.sequencer import Verdict
 from rockets.state import RocketState
@@ -29,8 +29,9 @@ __all__ = ["Engine", "Listener", "Outcome"]
 
 TRANSIENT_RETRIES = 5
 
-Listener = Callable[[list[tuple[Record, RocketState]]], None]
-"""Called after a group is stored, with each applied event and the state it led to."""
+Listener = Callable[[list[Applied]], None]
+"""Called after a group is stored, with each applied event, its position and the state it led
+to."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,8 +111,8 @@ class Engine:
             # is looked up here. Indexed only when a duplicate asks, as most groups have none.
             fresh: dict[tuple[str, int], Record] = {}
             indexed = 0
-            # What listeners hear once the group is stored: each event with its new state.
-            heard: list[tuple[Record, RocketState]] | None = [] if self.listeners else None
+            # The state right after each applied event, for the log and its listeners.
+            after: list[RocketState] = []
             for job in jobs:
                 outcomes: list[Outcome] = []
                 for record in job:
@@ -133,8 +134,7 @@ class Engine:
                         )
                         for event in offer.ready:
                             state = apply_record(self.registry, state, event)
-                            if heard is not None:
-                                heard.append((event, state))
+                            after.append(state)
                         applied.extend(offer.ready)
                         staged[channel] = state
                         outcomes.append(Outcome(record, verdict))
@@ -153,18 +153,22 @@ class Engine:
                         outcomes.append(Outcome(record, verdict, offer.existing))
                 results.append(outcomes)
             states = [s.with_backlog(*sequencer.backlog(c)) for c, s in staged.items()]
-            if heard:
-                # A channel's last event is heard with the state as stored (its backlog too).
+            if after:
+                # A channel's last event goes with the state as stored (its backlog too).
                 final = {state.channel: state for state in states}
-                for index in range(len(heard) - 1, -1, -1):
-                    record, _ = heard[index]
-                    if record.channel in final:
-                        heard[index] = (record, final.pop(record.channel))
-            group.stage(Commit(received=received, applied=applied, states=states))
+                for index in range(len(applied) - 1, -1, -1):
+                    channel = applied[index].channel
+                    if channel in final:
+                        after[index] = final.pop(channel)
+            group.stage(Commit(received=received, applied=applied, states=states, after=after))
             writing = time.perf_counter()
         if self.on_commit is not None:
             self.on_commit(time.perf_counter() - writing)
-        if heard:
+        if applied and self.listeners:
+            heard = [
+                Applied(position, record, state)
+                for position, record, state in zip(group.positions, applied, after, strict=True)
+            ]
             for listener in self.listeners:
                 listener(heard)
         return results

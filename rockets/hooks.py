@@ -19,11 +19,11 @@ import pluggy
 from rockets.aggregate import event_of
 from rockets.errors import PluginError
 from rockets.plugins import PluginManager, build_plugin_manager
-from rockets.records import Record
-from rockets.registry import Registry, build_registry
+from rockets.records import Applied
+from rockets.registry import ProjectionType, Registry, build_registry, check_projections
 from rockets.scenario import Scenario
 from rockets.settings import Settings
-from rockets.state import Event, RocketState
+from rockets.state import Event
 from rockets.view import RocketsView
 
 __all__ = ["PluginHooks"]
@@ -86,6 +86,10 @@ class PluginHooks:
             self._collect("register_event_types"), self._collect("extend_rocket_state")
         )
 
+    def projection_types(self) -> list[tuple[str, ProjectionType[Any]]]:
+        """Every projection offered by ``register_projections``, with its plugin."""
+        return check_projections(self._collect("register_projections"))
+
     def routes(self, view: RocketsView) -> list[tuple[str, Any]]:
         """``(plugin, returned)`` of every ``register_routes``."""
         return self._collect("register_routes", view=view)
@@ -129,14 +133,15 @@ class PluginHooks:
                     return plugin, str(reason)
         return None
 
-    def applied(self, registry: Registry, events: Iterable[tuple[Record, RocketState]]) -> None:
+    def applied(self, registry: Registry, events: Iterable[Applied]) -> None:
         """Tell every listener about events just committed, each with the state it led to. A
         listener that fails is logged; the others still hear about the event."""
-        for record, state in events:
+        for applied in events:
+            record = applied.record
             event = event_of(registry, record)
             for plugin, caller in self._listeners:
                 try:
-                    caller(event=event, state=state)
+                    caller(event=event, state=applied.state)
                 except Exception as exc:
                     self.listener_failures += 1
                     log.exception(

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from litestar.handlers import BaseRouteHandler
     from litestar.router import Router
 
-    from rockets.registry import EventType
+    from rockets.registry import EventType, ProjectionType
     from rockets.scenario import Scenario
     from rockets.state import Event, RocketState
     from rockets.view import RocketsView
@@ -30,6 +30,7 @@ __all__ = [
     "hookspec",
     "register_event_types",
     "register_launch_scenarios",
+    "register_projections",
     "register_routes",
     "shutdown",
     "startup",
@@ -66,6 +67,28 @@ def register_event_types() -> Sequence[EventType[Any]]:
     arguments whenever the state is rebuilt from the event log. When the event changes nothing,
     return the ``state`` argument itself: the core then leaves ``updatedAt`` untouched. The core
     sets ``lastMessageNumber`` and ``updatedAt``; values a plugin puts there are overwritten.
+    """
+    raise NotImplementedError  # pragma: no cover - a spec has no body
+
+
+@hookspec
+def register_projections() -> Sequence[ProjectionType[Any]]:
+    """Declare read models of this plugin's own, kept up to date over every event.
+
+    Called once per application, while it is being built.
+
+    Returns:
+        A sequence of :class:`rockets.ProjectionType` records: a name, an initial value (a
+        msgspec Struct) and ``apply(value, event, state) -> value``, called for every event of
+        every channel in the order the store gave them their positions, ``state`` being the
+        rocket's state right after the event.
+
+    Results are collected from every plugin; a name may be registered once. The core keeps the
+    value, rebuilds it from the log when the app starts (on PostgreSQL, from the value it kept
+    and the events after it), follows every process's events on PostgreSQL, and serves it at
+    ``GET /projections/{name}`` (and to plugins' routes through the view). An ``apply`` that
+    raises stops that projection (its value frozen; the error and the position shown by
+    ``GET /plugins`` and ``/metrics``), never the ingestion.
     """
     raise NotImplementedError  # pragma: no cover - a spec has no body
 

@@ -20,7 +20,7 @@ from prometheus_client import REGISTRY, CollectorRegistry, Gauge, generate_lates
 from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily
 from prometheus_client.utils import floatToGoString
 
-from rockets.records import Record
+from rockets.records import Applied
 from rockets.state import RocketState
 
 __all__ = ["Histogram", "Metrics"]
@@ -178,13 +178,13 @@ class Metrics:
         self.requests[status] = self.requests.get(status, 0) + 1
         self.request_seconds.observe(seconds)
 
-    def applied(self, events: list[tuple[Record, RocketState]]) -> None:
+    def applied(self, events: list[Applied]) -> None:
         """Observe the lag of events just stored (an engine listener)."""
         now = time.time()
         observe = self.apply_lag.observe
-        for record, _ in events:
+        for applied in events:
             # A clock stepped back must not make the sum go down.
-            observe(max(0.0, now - record.received_at.timestamp()))
+            observe(max(0.0, now - applied.record.received_at.timestamp()))
 
     def render(self) -> bytes:
         """The text exposition of this app's metrics and the process-wide ones."""

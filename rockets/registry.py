@@ -3,6 +3,7 @@ from what the plugins' hooks returned."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, Generic, TypeVar, cast
 
@@ -13,9 +14,19 @@ from rockets.state import Event, RocketState
 from rockets.statetype import StateSchema, build_state_schema
 from rockets.wire import message_type_of
 
-__all__ = ["EventType", "RegisteredType", "Registry", "build_registry"]
+__all__ = [
+    "EventType",
+    "ProjectionType",
+    "RegisteredType",
+    "Registry",
+    "build_registry",
+    "check_projections",
+]
 
 P = TypeVar("P", bound=msgspec.Struct)
+V = TypeVar("V", bound=msgspec.Struct)
+
+_PROJECTION_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
 
 
 class EventType(msgspec.Struct, Generic[P], frozen=True, kw_only=True):
@@ -36,6 +47,34 @@ class EventType(msgspec.Struct, Generic[P], frozen=True, kw_only=True):
     apply: Callable[[RocketState, Event[P]], RocketState]
     description: str = ""
     name: str | None = None
+
+
+class ProjectionType(msgspec.Struct, Generic[V], frozen=True, kw_only=True):
+    """What a plugin returns from ``register_projections``: a read model over every event.
+
+    Attributes:
+        name: how the API serves it: ``GET /projections/{name}`` (lower case letters, digits,
+            ``-`` and ``_``).
+        initial: the value before any event, a msgspec Struct.
+        apply: ``(value, event, state) -> new value``: the value after one more event, ``state``
+            being the rocket's state right after it. Called for every event of every channel in
+            log order. Deterministic: the same events give the same value (it is rebuilt from
+            the log). It may update ``value`` in place and return it, which large read models
+            must; the core keeps only what it returns.
+        version: bump it when ``apply`` or the value's shape changes: a value kept by an older
+            version is rebuilt from the first event.
+        description: one sentence for the API documentation.
+        serve: what the API answers for a value (a msgspec Struct), when that is not the value
+            itself: a summary of a large value, say. Typed: its return annotation documents
+            the route.
+    """
+
+    name: str
+    initial: V
+    apply: Callable[[V, Event[Any], RocketState], V]
+    version: int = 1
+    description: str = ""
+    serve: Callable[[V], Any] | None = None
 
 
 class RegisteredType(msgspec.Struct, frozen=True, kw_only=True):
@@ -127,3 +166,52 @@ def build_registry(
                 decoder=msgspec.json.Decoder(event_type.schema),
             )
     return Registry(found, build_state_schema(state_extensions))
+
+
+def check_projections(
+    offered: Iterable[tuple[str, object]],
+) -> list[tuple[str, ProjectionType[Any]]]:
+    """The projections plugins returned, checked: ``(plugin, projection)`` pairs.
+
+    Raises:
+        PluginError: something is not a ProjectionType, a name is not an API name or is used
+            twice, an initial value is not a Struct, an apply is not callable, a version is
+            below 1.
+    """
+    found: dict[str, str] = {}
+    checked = []
+    for plugin, returned in offered:
+        for item in cast(Iterable[object], returned or ()):
+            if not isinstance(item, ProjectionType):
+                raise PluginError(
+                    f"plugin {plugin!r}: register_projections must return ProjectionType "
+                    f"records, got {type(item).__name__}"
+                )
+            if not isinstance(item.name, str) or not _PROJECTION_NAME.match(item.name):
+                raise PluginError(
+                    f"plugin {plugin!r}: projection name {item.name!r} must be lower case "
+                    "letters, digits, '-' and '_', starting with a letter"
+                )
+            if item.name in found:
+                raise PluginError(
+                    f"projection {item.name!r} is registered twice: by plugin "
+                    f"{found[item.name]!r} and by plugin {plugin!r}"
+                )
+            if not isinstance(item.initial, msgspec.Struct):
+                raise PluginError(
+                    f"plugin {plugin!r}: the initial value of projection {item.name!r} must be "
+                    "a msgspec Struct"
+                )
+            if not callable(item.apply) or (item.serve is not None and not callable(item.serve)):
+                raise PluginError(
+                    f"plugin {plugin!r}: projection {item.name!r} needs a callable apply (and "
+                    "serve, when given)"
+                )
+            if not isinstance(item.version, int) or item.version < 1:
+                raise PluginError(
+                    f"plugin {plugin!r}: projection {item.name!r} has version "
+                    f"{item.version!r}; versions start at 1"
+                )
+            found[item.name] = plugin
+            checked.append((plugin, item))
+    return checked

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import AsyncIterator, Callable
-from typing import Annotated, Any, Literal, cast
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Annotated, Any, Literal, cast, get_type_hints
 
 import msgspec
 from litestar import Request, Response, get, post, route
@@ -32,6 +32,7 @@ from rockets.errors import InputError, StoreError
 from rockets.ingress import Ingress
 from rockets.introspection import PluginsReport
 from rockets.openapi import messages_operation_class, rockets_operation_class
+from rockets.projections import RunningProjection
 from rockets.service import RocketService
 from rockets.state import RocketState
 from rockets.stream import PING_SECONDS, Position, with_pings
@@ -46,6 +47,7 @@ from rockets.wire import (
     EventView,
     Health,
     Printable,
+    ProjectionInfo,
     RocketQuery,
     StalledChannel,
     StatePoint,
@@ -212,6 +214,21 @@ def _query(service: RocketService, request: Request[Any, Any, Any]) -> dict[str,
             problem = plainly(str(exc))
             raise InputError(error(400, parameter_problem("query", name, problem))) from None
     return where
+
+
+def _projection_handler(running: RunningProjection) -> Callable[[], Awaitable[Response[Any]]]:
+    """``GET /projections/{name}``: the value as served, typed in OpenAPI by what it serves,
+    and ``X-Position``, the log position it has taken in."""
+    kind = running.kind
+    served = get_type_hints(kind.serve)["return"] if kind.serve else type(kind.initial)
+
+    async def projection() -> Response[Any]:
+        headers = {"X-Position": str(running.position)}
+        return Response(content=running.served(), headers=headers)
+
+    projection.__name__ = f"projection_{kind.name.replace('-', '_')}"
+    projection.__annotations__["return"] = Response[served]  # type: ignore[valid-type]
+    return projection
 
 
 def build_routes(
@@ -431,6 +448,22 @@ def build_routes(
         message type with its payload's JSON Schema, and every state field plugins add."""
         return report
 
+    @read("/projections", summary="Projections", tags=["projections"], responses=reads())
+    async def list_projections() -> list[ProjectionInfo]:
+        """Every projection plugins registered: where it stands in the log, and whether it runs
+        (``stopped``: its apply failed at ``position``; ``error`` says how)."""
+        return [running.info() for running in service.projections.running.values()]
+
+    projections = [
+        read(
+            f"/projections/{name}",
+            summary=f"Projection {name}",
+            description=running.kind.description or None,
+            tags=["projections"],
+            responses=reads(),
+        )(_projection_handler(running))
+        for name, running in service.projections.running.items()
+    ]
     dashboard = [
         read(path, include_in_schema=False)(page) for path, page in dashboard_handlers().items()
     ]
@@ -456,6 +489,8 @@ def build_routes(
         health,
         stalled,
         list_plugins,
+        list_projections,
+        *projections,
         *dashboard,
         *heads,
     ]

@@ -8,16 +8,18 @@ plugins see of it is :class:`ServiceView`, never the service itself.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from typing import cast
+from typing import Any, cast
 
 from rockets.aggregate import apply_record, apply_records, event_of, initial_state
 from rockets.answers import (
     Answer,
     IngestAnswer,
+    error,
     ingest_answer,
     not_found,
     plugin_refusal,
@@ -28,6 +30,7 @@ from rockets.errors import InputError, PoolClosedError, PoolFullError, StoreErro
 from rockets.hooks import PluginHooks
 from rockets.metrics import Metrics
 from rockets.pool import WorkerPool
+from rockets.projections import Projections
 from rockets.records import Record
 from rockets.registry import Registry
 from rockets.settings import Settings
@@ -62,9 +65,10 @@ class RocketService:
         codec: decodes request bodies for ``registry``.
         store: the event store (not yet open).
         pool: the worker pool whose handler is the engine (not yet started).
-        hub: the live stream's hub, fed by the engine.
+        hub: the live stream's hub, fed by the log's follower.
         metrics: the figures the engine and the edge report into.
         hooks: the plugins' hooks.
+        projections: the plugins' projections, fed by the log's follower.
     """
 
     def __init__(
@@ -78,6 +82,7 @@ class RocketService:
         hub: StreamHub,
         metrics: Metrics,
         hooks: PluginHooks,
+        projections: Projections,
     ) -> None:
         self.settings = settings
         self.registry = registry
@@ -87,7 +92,11 @@ class RocketService:
         self.hub = hub
         self.metrics = metrics
         self.hooks = hooks
+        self.projections = projections
         self.view = ServiceView(self)
+        self._followed = 0
+        self._followed_changed = asyncio.Event()
+        self._follower: asyncio.Task[None] | None = None
         self.summary = IngestSummary(settings.log_summary_seconds, lambda: pool.queued)
         self._started = False
 
@@ -99,10 +108,18 @@ class RocketService:
             return
         recovered = await self.open_store()
         try:
+            await self.projections.restore(self.store)
+            position = await self.store.position()
+            self.hub.start_at(position)
+            self._followed = position
+            self._followed_changed = asyncio.Event()  # of the event loop that serves
+            after = min(position, self.projections.lowest) if self.projections else position
+            self._follower = asyncio.create_task(self._follow(after), name="rockets-log")
             self.pool.start()
             await self.hooks.startup(self.view)
         except BaseException:
             await self.pool.close()
+            await self._stop_following()
             await self.store.close()
             raise
         self._started = True
@@ -119,9 +136,47 @@ class RocketService:
 
     async def open_store(self) -> int:
         """Open the store, which rebuilds what it keeps in memory by folding events with this
-        app's plugins; how many messages it read back."""
+        app's plugins (the projections hear them); how many messages it read back."""
         registry = self.registry
-        return await self.store.open(registry.state, functools.partial(apply_records, registry))
+        fold = functools.partial(apply_records, registry)
+        replay = self.projections.apply if self.projections else None
+        return await self.store.open(registry.state, fold, replay)
+
+    async def _follow(self, after: int) -> None:
+        """Feed the stream and the projections every event of the log, in position order: this
+        process's and, on a store several processes share, every other's."""
+        async for batch in self.store.follow(after):
+            self.hub.publish(batch)
+            if self.projections:
+                self.projections.apply(batch)
+                try:
+                    await self.projections.save(self.store)
+                except StoreError as exc:
+                    log.warning("projections not kept this time: %s", exc)
+            self._followed = batch[-1].position
+            self._followed_changed.set()
+
+    async def _stop_following(self) -> None:
+        """Let the follower catch up with what this process stored, then stop it."""
+        follower, self._follower = self._follower, None
+        if follower is None:
+            return
+        try:
+            async with asyncio.timeout(self.settings.store_timeout):
+                target = await self.store.position()
+                while self._followed < target and not follower.done():
+                    self._followed_changed.clear()
+                    await self._followed_changed.wait()
+        except (TimeoutError, StoreError):
+            log.warning("the log's last events reached the projections only in part")
+        follower.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await follower
+        if self.projections:
+            try:
+                await self.projections.save(self.store, every=1)
+            except StoreError as exc:
+                log.warning("projections not kept at shutdown: %s", exc)
 
     async def stop(self) -> None:
         """Apply everything queued, run the plugins' ``shutdown``, close the store. Stopping a
@@ -133,6 +188,7 @@ class RocketService:
         await self.summary.stop()
         log.info("rockets stopping: applying %d queued requests", self.pool.queued)
         await self.pool.close()
+        await self._stop_following()
         await self.hooks.shutdown(self.view)
         try:
             rockets = await self.store.count()
@@ -315,6 +371,18 @@ class RocketService:
                 )
         return sorted(found, key=lambda s: (s.waiting_since, s.channel))
 
+    def projection(self, name: str) -> Any:
+        """A projection's value as the API serves it.
+
+        Raises:
+            InputError: no projection has that name (404).
+        """
+        running = self.projections.get(name)
+        if running is None:
+            known = ", ".join(self.projections.running) or "none"
+            raise InputError(error(404, f"no projection {name!r}; known: {known}"))
+        return running.served()
+
     async def metrics_text(self) -> bytes:
         """The metrics, brought up to date, in Prometheus' text format."""
         metrics = self.metrics
@@ -370,3 +438,6 @@ class ServiceView:
 
     async def health(self) -> Health:
         return await self._service.health()
+
+    def projection(self, name: str) -> Any:
+        return self._service.projection(name)

@@ -20,7 +20,7 @@ from typing import TypeVar
 
 import msgspec
 
-from rockets.records import Record
+from rockets.records import Applied, Record
 from rockets.state import RocketState
 
 __all__ = ["PING_SECONDS", "Position", "StreamHub", "with_pings"]
@@ -78,7 +78,7 @@ class StreamHub:
         self.epoch = uuid.uuid4().hex[:10]
         self.history = history
         self._ring: deque[_Entry] = deque(maxlen=history)
-        self._next = 1
+        self._next = 1  # the position the next event will have
         self._changed = asyncio.Event()
         self._closed = False
         self.subscribers = 0
@@ -86,15 +86,25 @@ class StreamHub:
 
     @property
     def last(self) -> int:
-        """The number of the newest event (0 before the first)."""
+        """The position of the newest event (0 before the first)."""
         return self._next - 1
 
-    def publish(self, applied: Iterable[tuple[Record, RocketState]]) -> None:
-        """Append events just committed (called by the engine, after the store's commit)."""
+    def start_at(self, position: int) -> None:
+        """Begin after ``position``, the newest event when the hub starts: older ones are not
+        kept here, and a client that asks for them is told it missed them."""
+        self._ring.clear()
+        self._next = position + 1
+
+    def publish(self, events: Iterable[Applied]) -> None:
+        """Append events just stored, in position order (the log's follower calls it); events
+        at or before the newest kept one are skipped."""
         ring = self._ring
         number = self._next
         replace = msgspec.structs.replace
-        for record, state in applied:
+        for applied in events:
+            if applied.position < number:
+                continue
+            number, record, state = applied.position, applied.record, applied.state
             # The ring keeps the payload's bytes, not its decoded objects: thousands of them
             # living this long would make the garbage collector walk them again and again.
             if record.message is not None:

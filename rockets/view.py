@@ -3,7 +3,7 @@ with the service (``register_routes``, ``startup``, ``shutdown``)."""
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
 
 from rockets.registry import Registry
 from rockets.state import RocketState
@@ -48,4 +48,12 @@ class RocketsView(Protocol):
 
     async def health(self) -> Health:
         """Whether the store is reachable, and a few vital figures."""
+        ...
+
+    def projection(self, name: str) -> Any:
+        """A projection's value as the API serves it (``GET /projections/{name}``).
+
+        Raises:
+            rockets.errors.InputError: no projection has that name (404).
+        """
         ...

@@ -35,6 +35,7 @@ __all__ = [
     "MessageSummary",
     "Metadata",
     "Printable",
+    "ProjectionInfo",
     "RocketQuery",
     "StalledChannel",
     "StatePoint",
@@ -260,6 +261,20 @@ class Health(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, rena
     message_types: list[str]
     detail: str | None = None
     failing: str | None = None
+
+
+class ProjectionInfo(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, rename="camel"):
+    """A projection, as ``GET /projections`` and ``GET /plugins`` describe it: where it stands
+    in the log, and whether it runs (``stopped``: its apply failed at ``position``; ``error``
+    says how)."""
+
+    name: str
+    plugin: str
+    version: int
+    description: str
+    position: int
+    status: Literal["running", "stopped"]
+    error: str | None = None
 
 
 class RocketQuery(msgspec.Struct, frozen=True, kw_only=True):

@@ -55,7 +55,7 @@ class GatedStore(MemoryStore):
                 arrived = self._arrived
                 await arrived.wait()
 
-    async def _write(self, commit: Commit) -> None:
+    async def _write(self, commit: Commit, positions: range) -> None:
         self.held.append(commit)
         self.entered.set()
         arrived, self._arrived = self._arrived, asyncio.Event()
@@ -64,7 +64,7 @@ class GatedStore(MemoryStore):
             await self.gate.wait()
         finally:
             self.held.remove(commit)
-        await super()._write(commit)
+        await super()._write(commit, positions)
 
 
 class Answered:

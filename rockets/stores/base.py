@@ -18,19 +18,23 @@ from typing import ClassVar
 
 import msgspec
 
-from rockets.records import Record
+from rockets.records import Applied, Record
 from rockets.sequencer import Sequencer
 from rockets.settings import Limits
 from rockets.state import RocketState
 from rockets.statetype import StateSchema
 from rockets.wire import RocketQuery
 
-__all__ = ["Commit", "Fold", "Group", "Limits", "Store"]
+__all__ = ["Commit", "Fold", "Group", "Limits", "Replay", "Store"]
 
 Fold = Callable[[RocketState, Sequence[Record]], RocketState]
 """Applies records (the channel's events right after ``state``, in order) to a state and returns
 the new one. A store that rebuilds states when it opens is given the app's, so that it needs to
 know nothing of message types."""
+
+Replay = Callable[[Sequence[Applied]], None]
+"""Hears the events a store reads back when it opens, in position order, each with the state
+right after it (the app's projections catch up on them)."""
 
 
 class Commit(msgspec.Struct, frozen=True, kw_only=True):
@@ -43,11 +47,13 @@ class Commit(msgspec.Struct, frozen=True, kw_only=True):
             channel's in number order. A record may have been received in an earlier group (it
             waited behind a gap).
         states: the new state of every channel whose state or pending count changed.
+        after: the state right after each record of ``applied``, in the same order.
     """
 
     received: list[Record]
     applied: list[Record]
     states: list[RocketState]
+    after: list[RocketState] = msgspec.field(default_factory=list)
 
 
 class Group(abc.ABC):
@@ -56,9 +62,12 @@ class Group(abc.ABC):
     Attributes:
         sequencer: the sequencing state of (at least) the group's channels; the engine offers
             it every message of the group.
+        positions: once the group has been written, the position the store gave each record of
+            ``Commit.applied``, in the same order.
     """
 
     sequencer: Sequencer
+    positions: Sequence[int] = ()
 
     @abc.abstractmethod
     def state(self, channel: str) -> RocketState | None:
@@ -85,14 +94,36 @@ class Store(abc.ABC):
     keeps_states: ClassVar[bool] = False
     """Whether rocket states are kept rather than rebuilt from events at every start."""
 
-    async def open(self, schema: StateSchema, fold: Fold) -> int:
+    async def open(self, schema: StateSchema, fold: Fold, replay: Replay | None = None) -> int:
         """Connect, create or migrate the schema, rebuild what the store keeps in memory.
 
         Called once before any other method. ``schema`` is the app's state type (to decode
         kept states and to start new rockets); ``fold`` applies events to a state, for a store
-        that rebuilds states from its events. Returns how many messages were read back.
+        that rebuilds states from its events; ``replay``, if given, hears the events such a
+        store reads back, in position order. Returns how many messages were read back.
         """
         return 0
+
+    @abc.abstractmethod
+    async def position(self) -> int:
+        """The position of the newest event in the log (0 when it is empty)."""
+
+    @abc.abstractmethod
+    def follow(self, after: int) -> AsyncIterator[list[Applied]]:
+        """Every event stored after position ``after``, in position order, in batches, as they
+        come, until the store closes: those of this process and, for a store shared by several
+        processes, those of the others. One follower at a time."""
+
+    async def load_projection(self, name: str) -> tuple[int, int, bytes] | None:
+        """A projection's kept ``(version, position, value)``, or None. A store that rebuilds
+        everything when it opens keeps none: the projection catches up from position 0."""
+        return None
+
+    async def save_projection(  # noqa: B027 - optional: see load_projection
+        self, name: str, version: int, position: int, value: bytes
+    ) -> None:
+        """Keep a projection's value as of ``position`` (ignored where nothing is kept, and
+        where a newer position is kept already)."""
 
     async def close(self) -> None:  # noqa: B027 - optional hook with nothing to do by default
         """Release connections; called once, after the last group."""

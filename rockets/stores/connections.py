@@ -104,6 +104,11 @@ class Connections:
         await conn.set_isolation_level(psycopg.IsolationLevel.READ_COMMITTED)
         return conn
 
+    async def connect(self) -> psycopg.AsyncConnection[Any]:
+        """A connection of its own, outside the pool (to listen for notifications), made
+        within the timeout."""
+        return await self._connect_in_time()
+
     async def _connect_in_time(self) -> psycopg.AsyncConnection[Any]:
         try:
             async with asyncio.timeout(self._timeout):

@@ -1,27 +1,32 @@
-"""Stores used by a single process: the sequencer and the projection live in memory.
+"""Stores used by a single process: the sequencer and the rocket index live in memory.
 
 A local store is the in-process index (every channel's sequencing state and current rocket
 state) plus a way to keep messages, which subclasses provide. Reads of states never leave the
 process; only event reads and the duplicate checks of applied events ask the persistence layer.
+The process is the log's only writer, so it numbers the events itself and its follower hears
+them from memory.
 """
 
 from __future__ import annotations
 
 import abc
+import asyncio
 from collections.abc import AsyncIterator, Sequence
 from types import TracebackType
 
 from rockets.errors import StoreError
-from rockets.projection import Projection
-from rockets.records import Record
+from rockets.records import Applied, Record
+from rockets.rocket_index import RocketIndex
 from rockets.sequencer import Checkpoint, Sequencer
 from rockets.settings import Limits
 from rockets.state import RocketState
 from rockets.statetype import StateSchema, build_state_schema
-from rockets.stores.base import Commit, Fold, Group, Store
+from rockets.stores.base import Commit, Fold, Group, Replay, Store
 from rockets.wire import RocketQuery
 
 __all__ = ["LocalStore"]
+
+_REPLAY_BATCH = 1000
 
 
 class _LocalGroup(Group):
@@ -45,15 +50,24 @@ class _LocalGroup(Group):
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         if exc is None and self.staged is not None:
-            try:
-                await self._store._write(self.staged)
-            except BaseException as failure:
-                self._restore()
-                if isinstance(failure, StoreError) or not isinstance(failure, Exception):
-                    raise
-                raise StoreError(f"{type(failure).__name__}: {failure}") from failure
+            store = self._store
+            # One write at a time takes positions and writes them: a write that fails leaves no
+            # gap in the log, and no two writes take the same positions.
+            async with store._one_write:
+                first = store._position + 1
+                positions = range(first, first + len(self.staged.applied))
+                try:
+                    await store._write(self.staged, positions)
+                except BaseException as failure:
+                    self._restore()
+                    if isinstance(failure, StoreError) or not isinstance(failure, Exception):
+                        raise
+                    raise StoreError(f"{type(failure).__name__}: {failure}") from failure
+                store._position = positions.stop - 1
             # Published only now: readers never see a state the store did not keep.
-            self._store.projection.put(self.staged.states)
+            self.positions = positions
+            store.index.put(self.staged.states)
+            store._feed(positions, self.staged)
         elif exc is not None:
             self._restore()
 
@@ -62,7 +76,7 @@ class _LocalGroup(Group):
             self.sequencer.restore(checkpoint)
 
     def state(self, channel: str) -> RocketState | None:
-        return self._store.projection.get(channel)
+        return self._store.index.get(channel)
 
     async def applied(self, channel: str, number: int) -> Record | None:
         return await self._store._event(channel, number)
@@ -80,48 +94,102 @@ class LocalStore(Store, abc.ABC):
 
     def __init__(self, limits: Limits) -> None:
         self.sequencer = Sequencer(limits.max_pending_per_channel, limits.max_pending_total)
-        self.projection = Projection()
+        self.index = RocketIndex()
         self._indexed = False
         self._schema = build_state_schema(())
+        self._position = 0
+        self._following: list[Applied] | None = None
+        self._fed = asyncio.Event()
+        self._one_write = asyncio.Lock()
+        self._closed = False
 
-    async def open(self, schema: StateSchema, fold: Fold) -> int:
-        """Connect, then rebuild the sequencer and the projection by replaying every kept
-        message through them. Reopening the same object keeps the index it already has: it
-        wrote everything the index holds (and, in memory, the index holds what nothing else
-        does)."""
+    async def open(self, schema: StateSchema, fold: Fold, replay: Replay | None = None) -> int:
+        """Connect, then rebuild the sequencer and the rocket index by replaying every kept
+        message through them, applied events in position order (``replay`` hears them, with
+        their states). Reopening the same object keeps the index it already has: it wrote
+        everything the index holds (and, in memory, the index holds what nothing else does)."""
         await self._connect()
         self._schema = schema
+        self._closed = False
+        self._fed = asyncio.Event()  # of the event loop that serves
+        self._one_write = asyncio.Lock()
         if self._indexed:
             return 0
         self._indexed = True
         sequencer = self.sequencer
         staged: dict[str, RocketState] = {}
+        heard: list[Applied] = []
         count = 0
-        async for record in self._load():
+        async for position, record in self._load():
             count += 1
             channel = record.channel
             state = staged.get(channel) or schema.initial(channel)
-            ready = sequencer.recover(record)
-            staged[channel] = fold(state, ready) if ready else state
-        self.projection.put(
+            # Applied events come in position order, so each channel's in number order: each
+            # joins its log at once. Waiting ones come last, behind their gaps.
+            for event in sequencer.recover(record):
+                state = fold(state, [event])
+                if replay is not None and position is not None:
+                    heard.append(Applied(position, event, state))
+                    if len(heard) >= _REPLAY_BATCH:
+                        replay(heard)
+                        heard = []
+            staged[channel] = state
+            if position is not None:
+                self._position = max(self._position, position)
+        if replay is not None and heard:
+            replay(heard)
+        self.index.put(
             state.with_backlog(*sequencer.backlog(state.channel)) for state in staged.values()
         )
         return count
+
+    async def position(self) -> int:
+        return self._position
+
+    async def follow(self, after: int) -> AsyncIterator[list[Applied]]:
+        """The events this process stores from now on (it is the log's only writer; what was
+        stored before, ``open`` replayed)."""
+        self._following = []
+        try:
+            while not self._closed:
+                batch, self._following = self._following, []
+                batch = [applied for applied in batch if applied.position > after]
+                if batch:
+                    after = batch[-1].position
+                    yield batch
+                    continue
+                self._fed.clear()
+                await self._fed.wait()
+        finally:
+            self._following = None
+
+    def _feed(self, positions: range, commit: Commit) -> None:
+        if self._following is None:
+            return
+        self._following.extend(
+            Applied(position, record, state)
+            for position, record, state in zip(positions, commit.applied, commit.after, strict=True)
+        )
+        self._fed.set()
+
+    async def close(self) -> None:
+        self._closed = True
+        self._fed.set()
 
     def group(self, channels: Sequence[str]) -> _LocalGroup:
         return _LocalGroup(self, channels)
 
     async def rocket(self, channel: str) -> RocketState | None:
-        return self.projection.get(channel)
+        return self.index.get(channel)
 
     async def rockets(self, query: RocketQuery) -> tuple[int, list[RocketState]]:
-        return self.projection.query(query, self._schema)
+        return self.index.query(query, self._schema)
 
     async def count(self) -> int:
-        return len(self.projection)
+        return len(self.index)
 
     async def waiting(self) -> list[RocketState]:
-        get = self.projection.get
+        get = self.index.get
         return [
             state
             for channel in self.sequencer.waiting_channels()
@@ -138,12 +206,14 @@ class LocalStore(Store, abc.ABC):
         """Open connections, create the schema."""
 
     @abc.abstractmethod
-    async def _write(self, commit: Commit) -> None:
-        """Keep ``commit`` entirely, or raise having kept none of it."""
+    async def _write(self, commit: Commit, positions: range) -> None:
+        """Keep ``commit`` entirely, ``positions`` being those of its applied records, or raise
+        having kept none of it."""
 
     @abc.abstractmethod
-    def _load(self) -> AsyncIterator[Record]:
-        """Every kept message, each channel's in number order."""
+    def _load(self) -> AsyncIterator[tuple[int | None, Record]]:
+        """Every kept message with its position: applied ones in position order, then those
+        waiting behind a gap (position None), each channel's in number order."""
 
     @abc.abstractmethod
     async def _event(self, channel: str, number: int) -> Record | None:

@@ -21,25 +21,26 @@ returns is served (see :mod:`rockets.stores.connections`).
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sys
 from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from typing import Any, ClassVar
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 import msgspec
 
 from rockets.errors import SettingsError, StoreError, TransientStoreError
-from rockets.projection import select
-from rockets.records import Record
+from rockets.records import Applied, Record
+from rockets.rocket_index import select
 from rockets.sequencer import Sequencer
 from rockets.settings import Limits
 from rockets.state import RocketState
 from rockets.statetype import StateSchema, build_state_schema
-from rockets.stores.base import Commit, Fold, Group, Store
+from rockets.stores.base import Commit, Fold, Group, Replay, Store
 from rockets.stores.connections import Connections, reason
-from rockets.stores.rows import message_row, record_of
+from rockets.stores.rows import COLUMNS, message_row, record_of
 from rockets.wire import RocketQuery
 
 try:
@@ -54,7 +55,7 @@ except ImportError as exc:  # pragma: no cover - depends on the installation
 __all__ = ["SCHEMA_VERSION", "PostgresStore"]
 
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 _SCHEMA_LOCK = 727_001  # pg_advisory_xact_lock key: one process creates the schema at a time
 
 # "C" collation: text sorts by code point, as the in-memory stores sort it.
@@ -68,6 +69,21 @@ CREATE TABLE IF NOT EXISTS rocket_messages (
     received_at text NOT NULL,
     payload bytea NOT NULL,
     PRIMARY KEY (channel, number)
+);
+ALTER TABLE rocket_messages ADD COLUMN IF NOT EXISTS version integer NOT NULL DEFAULT 1;
+ALTER TABLE rocket_messages ADD COLUMN IF NOT EXISTS position bigint;
+ALTER TABLE rocket_messages ADD COLUMN IF NOT EXISTS state bytea;
+CREATE UNIQUE INDEX IF NOT EXISTS rocket_messages_by_position ON rocket_messages (position);
+CREATE TABLE IF NOT EXISTS rocket_log (
+    id boolean PRIMARY KEY DEFAULT true CHECK (id),
+    last bigint NOT NULL
+);
+INSERT INTO rocket_log (last) VALUES (0) ON CONFLICT (id) DO NOTHING;
+CREATE TABLE IF NOT EXISTS rocket_projections (
+    name text PRIMARY KEY,
+    version integer NOT NULL,
+    position bigint NOT NULL,
+    value bytea NOT NULL
 );
 CREATE TABLE IF NOT EXISTS rocket_channels (
     channel text COLLATE "C" PRIMARY KEY,
@@ -83,7 +99,23 @@ CREATE TABLE IF NOT EXISTS rocket_channels (
     updated_at timestamptz
 );
 """
-_MESSAGE_COLUMNS = "channel, number, type, message_time, received_at, payload"
+_MESSAGE_COLUMNS = COLUMNS
+# Version 1 kept no positions: each channel's applied prefix is numbered, channel after
+# channel, as if it had been written so; its events' states were not kept (the follower falls
+# back on the rocket's current state for them).
+_MIGRATE = """
+UPDATE rocket_messages m SET position = p.position
+FROM (
+    SELECT m.channel, m.number, row_number() OVER (ORDER BY m.channel, m.number) AS position
+    FROM rocket_messages m JOIN rocket_channels c USING (channel)
+    WHERE m.number <= c.applied
+) p
+WHERE m.channel = p.channel AND m.number = p.number;
+UPDATE rocket_log SET last = (SELECT coalesce(max(position), 0) FROM rocket_messages);
+"""
+_NOTIFY = "rockets_log"
+"""The PostgreSQL channel a commit notifies, so that every process's follower reads what is new."""
+_FOLLOW_BATCH = 1000
 _SORT_COLUMNS = {
     "channel": "channel",
     "speed": "speed",
@@ -200,6 +232,8 @@ class PostgresStore(Store):
         given = params.get("options", os.environ.get("PGOPTIONS", ""))
         params["options"] = f"-c statement_timeout={timeout_ms} {given}".strip()
         self._connections = Connections(params, pool_max, pool_min, limits.store_timeout)
+        self._listener: psycopg.AsyncConnection[Any] | None = None
+        self._closed = False
 
     @classmethod
     def from_url(cls, url: str, limits: Limits) -> PostgresStore:
@@ -219,23 +253,29 @@ class PostgresStore(Store):
         conninfo = urlunsplit(parts._replace(query=urlencode(params, quote_via=quote)))
         return cls(conninfo, limits, pool_min, pool_max, open_timeout)
 
-    async def open(self, schema: StateSchema, fold: Fold) -> int:
-        # States are kept, not rebuilt: ``fold`` is for ``rockets rebuild``, not for opening.
+    async def open(self, schema: StateSchema, fold: Fold, replay: Replay | None = None) -> int:
+        # States are kept, not rebuilt: ``fold`` is for ``rockets rebuild``, not for opening,
+        # and nothing is read back for ``replay``: projections catch up by following the log.
         self._schema = schema
+        self._closed = False
         try:
             await self._connections.open(self.open_timeout)
             async with self._connections.connection() as conn, conn.transaction():
                 await conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
                 await conn.execute(_SCHEMA)
-                await conn.execute(
-                    "INSERT INTO rockets_meta (key, value) VALUES ('schema_version', %s) "
-                    "ON CONFLICT (key) DO NOTHING",
-                    (str(SCHEMA_VERSION),),
-                )
                 cursor = await conn.execute(
                     "SELECT value FROM rockets_meta WHERE key = 'schema_version'"
                 )
                 row = await cursor.fetchone()
+                if row is not None and int(row[0]) == 1:
+                    await conn.execute(_MIGRATE)
+                if row is None or int(row[0]) <= SCHEMA_VERSION:
+                    await conn.execute(
+                        "INSERT INTO rockets_meta (key, value) VALUES ('schema_version', %s) "
+                        "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                        (str(SCHEMA_VERSION),),
+                    )
+                    row = (str(SCHEMA_VERSION),)
         except psycopg.Error as exc:
             await self._connections.close()
             raise StoreError(f"postgresql: cannot open the store: {reason(exc)}") from exc
@@ -248,7 +288,67 @@ class PostgresStore(Store):
         return 0
 
     async def close(self) -> None:
+        self._closed = True
+        listener, self._listener = self._listener, None
+        if listener is not None:
+            with suppress(psycopg.Error, OSError):
+                await listener.close()
         await self._connections.close()
+
+    async def position(self) -> int:
+        rows = await self._query("SELECT last FROM rocket_log")
+        return int(rows[0][0]) if rows else 0
+
+    async def follow(self, after: int) -> AsyncIterator[list[Applied]]:
+        """Every process's events after ``after``: read by position, woken by the commits'
+        notifications (and once a second without one, should a notification be lost). While
+        the database is down, it waits and tries again."""
+        while not self._closed:
+            try:
+                batch = await self._events_after(after)
+                if batch:
+                    after = batch[-1].position
+                    yield batch
+                    continue
+                if self._listener is None:
+                    self._listener = await self._connections.connect()
+                    await self._listener.execute(f"LISTEN {_NOTIFY}")
+                async for _ in self._listener.notifies(timeout=1.0, stop_after=1):
+                    pass
+            except (psycopg.Error, OSError, StoreError):
+                listener, self._listener = self._listener, None
+                if listener is not None:
+                    with suppress(psycopg.Error, OSError):
+                        await listener.close()
+                if not self._closed:
+                    await asyncio.sleep(1.0)
+
+    async def _events_after(self, after: int) -> list[Applied]:
+        rows = await self._query(
+            f"SELECT m.position, {', '.join('m.' + c for c in COLUMNS.split(', '))}, "
+            "coalesce(m.state, c.state) FROM rocket_messages m JOIN rocket_channels c "
+            "USING (channel) WHERE m.position > %s ORDER BY m.position LIMIT %s",
+            (after, _FOLLOW_BATCH),
+        )
+        decode = self._schema.decoder.decode
+        return [Applied(row[0], record_of(row[1:8]), decode(row[8])) for row in rows]
+
+    async def load_projection(self, name: str) -> tuple[int, int, bytes] | None:
+        rows = await self._query(
+            "SELECT version, position, value FROM rocket_projections WHERE name = %s", (name,)
+        )
+        return None if not rows else (int(rows[0][0]), int(rows[0][1]), bytes(rows[0][2]))
+
+    async def save_projection(self, name: str, version: int, position: int, value: bytes) -> None:
+        # Every process folds the same log to the same value: the furthest one is kept.
+        await self._query(
+            "INSERT INTO rocket_projections (name, version, position, value) "
+            "VALUES (%s, %s, %s, %s) ON CONFLICT (name) DO UPDATE SET version = excluded.version, "
+            "position = excluded.position, value = excluded.value "
+            "WHERE excluded.version <> rocket_projections.version "
+            "OR excluded.position > rocket_projections.position RETURNING name",
+            (name, version, position, value),
+        )
 
     async def _query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         try:
@@ -268,7 +368,7 @@ class PostgresStore(Store):
                 group = await self._lock(conn, channels)
                 yield group
                 if group.staged is not None:
-                    await self._write(conn, group.sequencer, group.staged)
+                    await self._write(conn, group, group.staged)
         except _TRANSIENT as exc:
             raise TransientStoreError(f"postgresql: {reason(exc)}") from exc
         except psycopg.Error as exc:
@@ -313,15 +413,10 @@ class PostgresStore(Store):
         return _PostgresGroup(conn, sequencer, states)
 
     async def _write(
-        self, conn: psycopg.AsyncConnection[Any], sequencer: Sequencer, commit: Commit
+        self, conn: psycopg.AsyncConnection[Any], group: _PostgresGroup, commit: Commit
     ) -> None:
-        # Whole arrays in one statement each: two round trips, however large the group.
-        if commit.received:
-            await conn.execute(
-                f"INSERT INTO rocket_messages ({_MESSAGE_COLUMNS}) SELECT * FROM unnest("
-                "%s::text[], %s::bigint[], %s::text[], %s::text[], %s::text[], %s::bytea[])",
-                [list(column) for column in zip(*map(message_row, commit.received), strict=True)],
-            )
+        # Whole arrays in one statement each: a few round trips, however large the group.
+        sequencer = group.sequencer
         if commit.states:
             rows = [_state_row(sequencer, s) for s in commit.states]
             await conn.execute(
@@ -335,6 +430,55 @@ class PostgresStore(Store):
                 "WHERE c.channel = v.channel",
                 [list(column) for column in zip(*rows, strict=True)],
             )
+        positions: dict[tuple[str, int], tuple[int, bytes]] = {}
+        if commit.applied:
+            # The log's one row, locked until this transaction commits: positions are taken and
+            # committed in one order, so that a follower never sees a later one before an
+            # earlier. Taken last, so that it is held for the least time.
+            cursor = await conn.execute(
+                "UPDATE rocket_log SET last = last + %s RETURNING last", (len(commit.applied),)
+            )
+            row = await cursor.fetchone()
+            assert row is not None
+            first = int(row[0]) - len(commit.applied) + 1
+            group.positions = range(first, first + len(commit.applied))
+            encode = _encoder.encode
+            positions = {
+                (record.channel, record.message_number): (position, encode(state))
+                for record, position, state in zip(
+                    commit.applied, group.positions, commit.after, strict=True
+                )
+            }
+        if commit.received:
+            rows = []
+            for record in commit.received:
+                position, state = positions.pop(
+                    (record.channel, record.message_number), (None, None)
+                )
+                rows.append((*message_row(record), position, state))
+            await conn.execute(
+                f"INSERT INTO rocket_messages ({_MESSAGE_COLUMNS}, position, state) SELECT * "
+                "FROM unnest(%s::text[], %s::bigint[], %s::text[], %s::text[], %s::text[], "
+                "%s::bytea[], %s::integer[], %s::bigint[], %s::bytea[])",
+                [list(column) for column in zip(*rows, strict=True)],
+            )
+        if positions:
+            # What waited behind a gap in an earlier group joins the log now.
+            keys = list(positions)
+            await conn.execute(
+                "UPDATE rocket_messages m SET position = v.position, state = v.state FROM "
+                "unnest(%s::text[], %s::bigint[], %s::bigint[], %s::bytea[]) "
+                "AS v(channel, number, position, state) "
+                "WHERE m.channel = v.channel AND m.number = v.number",
+                (
+                    [c for c, _ in keys],
+                    [n for _, n in keys],
+                    [positions[k][0] for k in keys],
+                    [positions[k][1] for k in keys],
+                ),
+            )
+        if commit.applied:
+            await conn.execute(f"NOTIFY {_NOTIFY}")
 
     async def rocket(self, channel: str) -> RocketState | None:
         if _holds_nul(channel):

@@ -34,9 +34,11 @@ from rockets.stores.rows import message_row, record_of
 
 __all__ = ["SCHEMA_VERSION", "SQLiteStore"]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 T = TypeVar("T")
 
+# position: the event's place in the log, NULL while the message waits behind a gap.
+# version: of its type's payload schema. Both came with schema version 2 (see _MIGRATE).
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS messages (
@@ -46,11 +48,31 @@ CREATE TABLE IF NOT EXISTS messages (
     message_time TEXT NOT NULL,
     received_at TEXT NOT NULL,
     payload BLOB NOT NULL,
+    version INTEGER NOT NULL DEFAULT 1,
+    position INTEGER,
     PRIMARY KEY (channel, number)
 ) WITHOUT ROWID;
+CREATE UNIQUE INDEX IF NOT EXISTS messages_by_position ON messages (position);
 """
-_COLUMNS = "channel, number, type, message_time, received_at, payload"
-_INSERT = f"INSERT INTO messages ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)"
+# Version 1 kept no positions: each channel's applied prefix (the numbers 1, 2, 3… without a
+# gap) is numbered, channel after channel, as it would have been had it been written so.
+_MIGRATE = """
+ALTER TABLE messages ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE messages ADD COLUMN position INTEGER;
+UPDATE messages SET position = prefix.position
+FROM (
+    SELECT channel, number, ROW_NUMBER() OVER (ORDER BY channel, number) AS position
+    FROM (
+        SELECT channel, number, ROW_NUMBER() OVER (PARTITION BY channel ORDER BY number) AS nth
+        FROM messages
+    )
+    WHERE number = nth
+) AS prefix
+WHERE messages.channel = prefix.channel AND messages.number = prefix.number;
+"""
+_COLUMNS = "channel, number, type, message_time, received_at, payload, version"
+_INSERT = f"INSERT INTO messages ({_COLUMNS}, position) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+_APPLY = "UPDATE messages SET position = ? WHERE channel = ? AND number = ?"
 _LOAD_BATCH = 5000
 
 # The database files this process holds, by identity (device, inode). A second store of this
@@ -168,18 +190,34 @@ class SQLiteStore(LocalStore):
             conn = self._connect_sync()
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute(f"PRAGMA synchronous = {self.synchronous.upper()}")
-            conn.executescript(_SCHEMA)
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
+            )
             row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-            if row is None:
-                conn.execute(
-                    "INSERT INTO meta (key, value) VALUES ('schema_version', ?)",
-                    (str(SCHEMA_VERSION),),
-                )
-            elif int(row[0]) > SCHEMA_VERSION:
+            if row is not None and int(row[0]) > SCHEMA_VERSION:
                 raise sqlite3.DatabaseError(
                     f"schema version {row[0]} was written by a newer rockets (this one knows "
                     f"{SCHEMA_VERSION})"
                 )
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                if row is not None and int(row[0]) == 1:
+                    for statement in _MIGRATE.split(";"):
+                        if statement.strip():
+                            conn.execute(statement)
+                for statement in _SCHEMA.split(";"):
+                    if statement.strip():
+                        conn.execute(statement)
+                conn.execute(
+                    "INSERT INTO meta (key, value) VALUES ('schema_version', ?) "
+                    "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    (str(SCHEMA_VERSION),),
+                )
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
             return conn
 
         self._write_conn = await self._on(self._writer, setup)
@@ -197,6 +235,7 @@ class SQLiteStore(LocalStore):
             _HELD.discard(identity)
             os.close(fd)  # which releases the flock
             self._lock = None
+        await super().close()
 
     def _writing(self) -> sqlite3.Connection:
         if self._write_conn is None:
@@ -212,16 +251,26 @@ class SQLiteStore(LocalStore):
         conn = self._reading()
         await self._on(self._reader, lambda: conn.execute("SELECT 1").fetchone())
 
-    async def _write(self, commit: Commit) -> None:
-        if not commit.received:
+    async def _write(self, commit: Commit, positions: range) -> None:
+        if not commit.received and not commit.applied:
             return
         conn = self._writing()
-        rows = [message_row(record) for record in commit.received]
+        position_of = {
+            (record.channel, record.message_number): position
+            for record, position in zip(commit.applied, positions, strict=True)
+        }
+        rows = [
+            (*message_row(record), position_of.pop((record.channel, record.message_number), None))
+            for record in commit.received
+        ]
+        # What is left waited behind a gap in an earlier group: it joins the log now.
+        now_applied = [(position, *key) for key, position in position_of.items()]
 
         def write() -> None:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 conn.executemany(_INSERT, rows)
+                conn.executemany(_APPLY, now_applied)
                 conn.execute("COMMIT")
             except BaseException:
                 if conn.in_transaction:
@@ -230,13 +279,16 @@ class SQLiteStore(LocalStore):
 
         await self._on(self._writer, write)
 
-    async def _load(self) -> AsyncIterator[Record]:
+    async def _load(self) -> AsyncIterator[tuple[int | None, Record]]:
         conn = self._writing()
-        query = f"SELECT {_COLUMNS} FROM messages ORDER BY channel, number"
+        query = (
+            f"SELECT position, {_COLUMNS} FROM messages "
+            "ORDER BY position IS NULL, position, channel, number"
+        )
         cursor = await self._on(self._writer, lambda: conn.execute(query))
         while rows := await self._on(self._writer, lambda: cursor.fetchmany(_LOAD_BATCH)):
             for row in rows:
-                yield record_of(row)
+                yield row[0], record_of(row[1:])
 
     async def _event(self, channel: str, number: int) -> Record | None:
         conn = self._writing()
@@ -262,5 +314,5 @@ class SQLiteStore(LocalStore):
         return [record_of(row) for row in rows]
 
     async def received(self) -> AsyncIterator[Record]:
-        async for record in self._load():
+        async for _, record in self._load():
             yield record

@@ -61,6 +61,8 @@ LABELS = [
     "GET /stalled",
     "GET /plugins",
     "GET /metrics",
+    "GET /projections",
+    "GET /projections/fleet",
 ]
 ENDLESS = [
     "GET /stream"

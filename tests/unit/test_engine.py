@@ -37,12 +37,12 @@ class FlakyStore(MemoryStore):
         self.fail_next = False
         self.commits: list[Commit] = []
 
-    async def _write(self, commit: Commit) -> None:
+    async def _write(self, commit: Commit, positions: range) -> None:
         if self.fail_next:
             self.fail_next = False
             raise StoreError("disk on fire")
         self.commits.append(commit)
-        await super()._write(commit)
+        await super()._write(commit, positions)
 
 
 def engine_for(registry: Registry, store: FlakyStore | None = None) -> Engine:
@@ -76,7 +76,7 @@ async def test_group_applies_and_commits_once(registry: Registry) -> None:
     (commit,) = store.commits
     assert [r.message_number for r in commit.received] == [3, 1, 2, 4]
     assert [r.message_number for r in commit.applied] == [1, 2, 3, 4]
-    state = store_of(engine).projection.get("c")
+    state = store_of(engine).index.get("c")
     assert state is not None
     assert (state.speed, state.last_message_number, state.pending) == (13, 4, 0)
     assert [s.last_message_number for s in commit.states] == [4]
@@ -85,7 +85,7 @@ async def test_group_applies_and_commits_once(registry: Registry) -> None:
 async def test_pending_only_channel_is_visible_with_its_count(registry: Registry) -> None:
     engine = engine_for(registry)
     await engine.process([[speed_up(5)], [speed_up(3)]])
-    state = store_of(engine).projection.get("c")
+    state = store_of(engine).index.get("c")
     assert state is not None
     assert (state.last_message_number, state.pending, state.status) == (0, 2, "unknown")
 
@@ -110,7 +110,7 @@ async def test_duplicates_of_applied_events_are_checked_against_the_store(
     conflict = results[0][1]
     assert conflict.existing is not None
     assert conflict.existing.payload == b'{"by":7}'
-    state = store_of(engine).projection.get("c")
+    state = store_of(engine).index.get("c")
     assert state is not None
     assert state.speed == 10 + 7 + 1
 
@@ -126,19 +126,19 @@ async def test_failed_commit_changes_nothing(registry: Registry) -> None:
     store = FlakyStore()
     engine = engine_for(registry, store)
     await engine.process([[launch(), speed_up(3)]])
-    before = store_of(engine).projection.get("c")
+    before = store_of(engine).index.get("c")
     store.fail_next = True
     with pytest.raises(StoreError):
         await engine.process([[speed_up(2), speed_up(5), launch("other")]])
-    assert store_of(engine).projection.get("c") == before
-    assert store_of(engine).projection.get("other") is None
+    assert store_of(engine).index.get("c") == before
+    assert store_of(engine).index.get("other") is None
     assert store_of(engine).sequencer.applied("c") == 1
     assert store_of(engine).sequencer.pending_count("c") == 1
     assert store_of(engine).sequencer.total_pending == 1
     # Sending the same messages again works as if the failure never happened.
     results = await engine.process([[speed_up(2), speed_up(5), launch("other")]])
     assert [o.verdict for o in results[0]] == [Verdict.ACCEPTED] * 3
-    state = store_of(engine).projection.get("c")
+    state = store_of(engine).index.get("c")
     assert state is not None
     assert state.last_message_number == 3
 
@@ -176,10 +176,10 @@ async def test_a_plugin_failure_fails_its_own_request_only(tmp_path: Path) -> No
     assert isinstance(results[1], ZeroDivisionError)
     assert [o.verdict for o in results[0]] == [Verdict.ACCEPTED]  # type: ignore[union-attr]
     assert [o.verdict for o in results[2]] == [Verdict.ACCEPTED]  # type: ignore[union-attr]
-    state = store_of(engine).projection.get("a")
+    state = store_of(engine).index.get("a")
     assert state is not None
     assert state.last_message_number == 2
-    assert store_of(engine).projection.get("b") is None
+    assert store_of(engine).index.get("b") is None
     assert store_of(engine).sequencer.applied("b") == 0
 
 

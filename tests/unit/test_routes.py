@@ -445,10 +445,10 @@ def test_deeply_nested_json_is_a_400_not_a_500(client: Client) -> None:
 class PickyStore(MemoryStore):
     """Fails every commit that touches channel 'bad'."""
 
-    async def _write(self, commit: Commit) -> None:
+    async def _write(self, commit: Commit, positions: range) -> None:
         if any(r.channel == "bad" for r in commit.received):
             raise StoreError("disk full")
-        await super()._write(commit)
+        await super()._write(commit, positions)
 
 
 def test_a_store_failure_fails_only_the_messages_it_hit() -> None:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from rockets.records import Record
+from rockets.records import Applied, Record
 from rockets.state import RocketState
 from rockets.stream import Position, StreamHub
 
@@ -17,9 +17,12 @@ from ..gated_store import HANG_GUARD
 T = datetime(2022, 2, 2, tzinfo=UTC)
 
 
-def applied(channel: str, number: int) -> tuple[Record, RocketState]:
+def applied(channel: str, number: int, position: int = 0) -> Applied:
+    """Event ``number`` of ``channel`` at ``position`` in the log (``number`` itself when the
+    test's log holds one channel)."""
     record = Record(channel, number, "X", T, T, b"{}")
-    return record, RocketState(channel=channel, last_message_number=number)
+    state = RocketState(channel=channel, last_message_number=number)
+    return Applied(position or number, record, state)
 
 
 async def take(
@@ -94,7 +97,7 @@ async def test_hub_replays_after_a_position_then_goes_live() -> None:
 @pytest.mark.anyio
 async def test_hub_filters_by_channel() -> None:
     hub = hub_of(100)
-    hub.publish([applied("a", 1), applied("b", 1), applied("a", 2)])
+    hub.publish([applied("a", 1, 1), applied("b", 1, 2), applied("a", 2, 3)])
     items = await take(hub, Position(hub.epoch, 0), 2, channel="a")
     assert [data.split("#")[0] for _, _, data in items] == ["a", "a"]
 

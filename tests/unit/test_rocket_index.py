@@ -1,11 +1,11 @@
-"""The projection's listing: its cached channel order must give exactly what sorting gives."""
+"""The rocket index's listing: its cached channel order must give exactly what sorting gives."""
 
 import msgspec
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rockets.app import load_plugins
-from rockets.projection import Projection, select
+from rockets.rocket_index import RocketIndex, select
 from rockets.settings import Settings
 from rockets.state import RocketState
 from rockets.wire import RocketQuery
@@ -38,15 +38,15 @@ def state(channel: str, status: str, speed: int) -> RocketState:
 def test_listing_by_channel_matches_a_full_sort(
     rounds: list[list[tuple[str, str, int]]], query: RocketQuery
 ) -> None:
-    projection = Projection()
+    index = RocketIndex()
     latest: dict[str, RocketState] = {}
     for round_ in rounds:
         states = [state(*update) for update in round_]
-        projection.put(states)
+        index.put(states)
         latest.update((s.channel, s) for s in states)
         # Reading between rounds caches the order; the next round's new channels must drop it.
-        assert projection.query(query, SCHEMA) == select(latest.values(), query, SCHEMA)
-    total, page = projection.query(query, SCHEMA)
+        assert index.query(query, SCHEMA) == select(latest.values(), query, SCHEMA)
+    total, page = index.query(query, SCHEMA)
     expected = sorted(latest.values(), key=lambda s: s.channel, reverse=query.order == "desc")
     if query.status is not None:
         expected = [s for s in expected if s.status == query.status]

@@ -1,4 +1,4 @@
-"""The projection: every rocket's current state, kept up to date so reads never replay the log."""
+"""The rocket index: every rocket's current state, kept up to date so reads never replay the log."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from rockets.state import RocketState
 from rockets.statetype import StateSchema
 from rockets.wire import RocketQuery
 
-__all__ = ["Projection", "select"]
+__all__ = ["RocketIndex", "select"]
 
 
 def _filtered(
@@ -50,7 +50,7 @@ def select(
     return _page([row[2] for row in valued] + missing, query)
 
 
-class Projection:
+class RocketIndex:
     """Channel → current :class:`RocketState`, for every channel that has received a message."""
 
     def __init__(self) -> None:
