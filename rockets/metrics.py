@@ -146,6 +146,18 @@ class Metrics:
         self.stream_subscribers = Gauge(
             "rockets_stream_subscribers", "Open GET /stream connections", registry=registry
         )
+        self.projection_position = Gauge(
+            "rockets_projection_position",
+            "The log position each projection has taken in",
+            ["name"],
+            registry=registry,
+        )
+        self.projection_stopped = Gauge(
+            "rockets_projection_stopped",
+            "1 when a projection is stopped (its apply failed), 0 while it runs",
+            ["name"],
+            registry=registry,
+        )
         self.stream_delivered = Gauge(
             "rockets_stream_events_delivered",
             "Events sent to GET /stream subscribers since start",

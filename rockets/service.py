@@ -392,6 +392,9 @@ class RocketService:
         metrics.listener_failures.set(self.hooks.listener_failures)
         metrics.stream_subscribers.set(self.hub.subscribers)
         metrics.stream_delivered.set(self.hub.delivered)
+        for name, running in self.projections.running.items():
+            metrics.projection_position.labels(name).set(running.position)
+            metrics.projection_stopped.labels(name).set(running.error is not None)
         return metrics.render()
 
     async def health(self) -> Health:

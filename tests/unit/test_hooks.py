@@ -351,6 +351,108 @@ def test_hook_shutdown_failure_does_not_stop_the_others(tmp_path: Path) -> None:
     assert dropin("flight_log").lifecycle[-1] == "stopped after 0 events"
 
 
+# --- register_projections --------------------------------------------------------------------
+
+
+def launched(channel: str, number: int, mission: str) -> dict[str, Any]:
+    return message(
+        channel, number, "RocketLaunched", {"type": "F9", "launchSpeed": 1, "mission": mission}
+    )
+
+
+def projection_at(client: Client, name: str, position: int) -> Any:
+    """The projection once it has taken in the log up to ``position`` (it follows the log)."""
+    while True:
+        answer = client.get(f"/projections/{name}")
+        assert answer.status_code == 200, answer.text
+        if int(answer.headers["x-position"]) >= position:
+            return answer.json()
+
+
+def test_hook_register_projections_keeps_a_read_model_over_every_channel(tmp_path: Path) -> None:
+    app = app_with(EXAMPLES / "projections" / "missions.py", tmp_path=tmp_path)
+    with TestClient(app) as client:
+        for channel, mission in (("a", "ARTEMIS"), ("b", "APOLLO"), ("c", "ARTEMIS")):
+            assert client.post("/messages", json=launched(channel, 1, mission)).status_code == 202
+        change = message("a", 2, "RocketMissionChanged", {"newMission": "APOLLO"})
+        assert client.post("/messages", json=change).status_code == 202
+        assert projection_at(client, "missions", 4) == {
+            "events": {"ARTEMIS": 2, "APOLLO": 2},
+            "lastChannel": "a",
+        }
+        listed = {p["name"]: p for p in client.get("/projections").json()}
+        assert listed["missions"]["status"] == "running"
+        assert listed["missions"]["plugin"] == "missions"
+        spec = client.get("/schema/openapi.json").json()
+        answer = spec["paths"]["/projections/missions"]["get"]["responses"]["200"]
+        assert answer["content"]["application/json"]["schema"]["$ref"].endswith("MissionLog")
+
+
+def test_hook_register_projections_is_rebuilt_from_the_log_at_start(tmp_path: Path) -> None:
+    plugins = tmp_path / "plugins"
+    plugins.mkdir()
+    store = f"sqlite:///{tmp_path}/rockets.db"
+    for channel, mission in (("a", "ARTEMIS"), ("b", "APOLLO")):
+        with TestClient(
+            app_with(EXAMPLES / "projections" / "missions.py", tmp_path=plugins, store=store)
+        ) as client:
+            assert client.post("/messages", json=launched(channel, 1, mission)).status_code == 202
+    with TestClient(app_with(tmp_path=plugins, store=store)) as client:
+        assert projection_at(client, "missions", 2)["events"] == {"ARTEMIS": 1, "APOLLO": 1}
+
+
+def test_hook_register_projections_that_fails_is_stopped_not_the_ingest(tmp_path: Path) -> None:
+    (tmp_path / "fragile.py").write_text(
+        "import msgspec\nfrom rockets import ProjectionType, hookimpl\n\n"
+        "class Seen(msgspec.Struct):\n    n: int = 0\n\n"
+        "def apply(value, event, state):\n"
+        "    if state.channel == 'bad':\n        raise ValueError('no bad rockets')\n"
+        "    return Seen(value.n + 1)\n\n"
+        "@hookimpl\ndef register_projections():\n"
+        "    return [ProjectionType(name='seen', initial=Seen(), apply=apply)]\n"
+    )
+    with TestClient(create_app(Settings(plugins_dir=str(tmp_path)))) as client:
+        for channel in ("ok", "bad", "later"):
+            assert client.post("/messages", json=launched(channel, 1, "M")).status_code == 202
+        while True:  # the fleet follows the whole log: once it has, the failure happened
+            fleet = client.get("/projections/fleet")
+            if int(fleet.headers["x-position"]) >= 3:
+                break
+        seen = {p["name"]: p for p in client.get("/projections").json()}["seen"]
+        assert seen["status"] == "stopped"
+        assert seen["position"] == 1  # the last event it took in
+        assert "ValueError: no bad rockets" in seen["error"]
+        assert client.get("/projections/seen").json() == {"n": 1}  # frozen
+        assert client.get("/rockets/later").status_code == 200  # ingestion went on
+        metrics = client.get("/metrics").text
+        assert 'rockets_projection_stopped{name="seen"} 1.0' in metrics
+        assert 'rockets_projection_position{name="seen"} 1.0' in metrics
+
+
+@pytest.mark.parametrize(
+    ("returned", "complaint"),
+    [
+        ("[42]", "must return ProjectionType records"),
+        ("[ProjectionType(name='Bad Name', initial=V(), apply=f)]", "lower case letters"),
+        ("[ProjectionType(name='v', initial={}, apply=f)]", "must be a msgspec Struct"),
+        ("[ProjectionType(name='v', initial=V(), apply=None)]", "needs a callable apply"),
+        ("[ProjectionType(name='v', initial=V(), apply=f, version=0)]", "versions start at 1"),
+        ("[ProjectionType(name='fleet', initial=V(), apply=f)]", "registered twice"),
+    ],
+)
+def test_hook_register_projections_refuses_what_cannot_run(
+    tmp_path: Path, returned: str, complaint: str
+) -> None:
+    (tmp_path / "odd.py").write_text(
+        "import msgspec\nfrom rockets import ProjectionType, hookimpl\n\n"
+        "class V(msgspec.Struct):\n    n: int = 0\n\n"
+        "def f(value, event, state):\n    return value\n\n"
+        f"@hookimpl\ndef register_projections():\n    return {returned}\n"
+    )
+    with pytest.raises(PluginError, match=complaint):
+        create_app(Settings(plugins_dir=str(tmp_path)))
+
+
 # --- register_launch_scenarios ---------------------------------------------------------------
 
 
@@ -389,6 +491,7 @@ def test_the_contract_has_the_hooks_we_test() -> None:
             "startup",
             "shutdown",
             "register_launch_scenarios",
+            "register_projections",
         ]
     )
 
