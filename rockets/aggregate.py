@@ -16,7 +16,15 @@ from rockets.records import Record
 from rockets.registry import Registry
 from rockets.state import Event, RocketState
 
-__all__ = ["apply_record", "apply_records", "event_of", "fold", "initial_state"]
+__all__ = [
+    "apply_record",
+    "apply_records",
+    "event_of",
+    "fold",
+    "initial_state",
+    "same_message",
+    "upcast",
+]
 
 
 def initial_state(registry: Registry, channel: str) -> RocketState:
@@ -29,7 +37,7 @@ def event_of(registry: Registry, record: Record) -> Event[Any]:
     already, for a record that came in a request; here, for one read back from a store)."""
     message = record.message
     if message is None:
-        message = registry[record.message_type].decoder.decode(record.payload)
+        message = registry[record.message_type].payload_of(record.payload, record.version)
     return Event(
         channel=record.channel,
         message_number=record.message_number,
@@ -38,6 +46,29 @@ def event_of(registry: Registry, record: Record) -> Event[Any]:
         received_at=record.received_at,
         message=message,
     )
+
+
+def upcast(registry: Registry, record: Record) -> Record:
+    """``record`` with its payload in the current version of its type's schema (itself when it
+    is already): what ``/events`` shows, and what a new delivery is compared with."""
+    registered = registry[record.message_type]
+    if record.version == registered.version:
+        return record
+    message = registered.payload_of(record.payload, record.version)
+    return msgspec.structs.replace(
+        record,
+        payload=msgspec.json.encode(message),
+        message=message,
+        version=registered.version,
+    )
+
+
+def same_message(registry: Registry, kept: Record, received: Record) -> bool:
+    """Whether ``received`` is a duplicate of ``kept`` (same type and payload), whichever
+    version of the payload's schema ``kept`` was written in."""
+    if kept.same_message(received):
+        return True
+    return kept.version != received.version and upcast(registry, kept).same_message(received)
 
 
 def apply_record(registry: Registry, state: RocketState, record: Record) -> RocketState:

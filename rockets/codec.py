@@ -211,6 +211,7 @@ class Codec:
             received_at=received_at,
             payload=encoded,
             message=payload,
+            version=registered.version,
         )
 
     def encode(self, value: object) -> bytes:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import msgspec
 
-from rockets.aggregate import apply_record, initial_state
+from rockets.aggregate import apply_record, initial_state, same_message
 from rockets.errors import StoreError, TransientStoreError
 from rockets.records import Applied, Record
 from rockets.registry import Registry
@@ -146,9 +146,14 @@ class Engine:
                         existing = fresh.get(key) or await group.applied(*key)
                         if existing is None:
                             raise StoreError(f"event {channel}#{key[1]} is missing from the store")
-                        same = existing.same_message(record)
+                        same = same_message(self.registry, existing, record)
                         verdict = Verdict.DUPLICATE if same else Verdict.CONFLICT
                         outcomes.append(Outcome(record, verdict, existing))
+                    elif verdict is Verdict.CONFLICT and offer.existing is not None:
+                        # Waiting since before the plugin's schema changed: compared up to date.
+                        same = same_message(self.registry, offer.existing, record)
+                        verdict = Verdict.DUPLICATE if same else Verdict.CONFLICT
+                        outcomes.append(Outcome(record, verdict, offer.existing))
                     else:
                         outcomes.append(Outcome(record, verdict, offer.existing))
                 results.append(outcomes)

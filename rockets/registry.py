@@ -10,6 +10,7 @@ from typing import Any, Generic, TypeVar, cast
 import msgspec
 
 from rockets.errors import PluginError
+from rockets.naming import camel_case_problem
 from rockets.state import Event, RocketState
 from rockets.statetype import StateSchema, build_state_schema
 from rockets.wire import message_type_of
@@ -41,12 +42,22 @@ class EventType(msgspec.Struct, Generic[P], frozen=True, kw_only=True):
         description: one sentence for the API documentation.
         name: leave it out: the type is named by its schema. When given, it must be the
             schema's name, or the app does not start.
+        version: the version of the payload's schema, 1 at first. Stored events keep the
+            version they were written in; raise it when the payload changes in a way old
+            events do not fit (a field renamed, its type changed), with an upcaster.
+        upcasters: ``{n: upcast}`` for every version ``n`` below ``version``: ``upcast`` turns a
+            payload of version ``n``, as stored (its JSON as Python dicts, lists and values),
+            into one of version ``n + 1``. Old events are brought up to date when they are
+            read (replays, ``?at=N``, ``/events``, projections); their stored bytes are never
+            rewritten.
     """
 
     schema: type[P]
     apply: Callable[[RocketState, Event[P]], RocketState]
     description: str = ""
     name: str | None = None
+    version: int = 1
+    upcasters: Mapping[int, Callable[[Any], Any]] = msgspec.field(default_factory=dict)
 
 
 class ProjectionType(msgspec.Struct, Generic[V], frozen=True, kw_only=True):
@@ -84,6 +95,29 @@ class RegisteredType(msgspec.Struct, frozen=True, kw_only=True):
     event_type: EventType[Any]
     plugin: str
     decoder: msgspec.json.Decoder[Any]
+
+    @property
+    def version(self) -> int:
+        return self.event_type.version
+
+    def payload_of(self, payload: bytes, version: int) -> Any:
+        """The payload Struct of a stored payload written in ``version`` of the schema; an
+        older one is brought up to date by the upcasters first.
+
+        Raises:
+            PluginError: the payload was written by a newer version than the plugin knows.
+        """
+        if version == self.event_type.version:
+            return self.decoder.decode(payload)
+        if version > self.event_type.version:
+            raise PluginError(
+                f"a {self.name} event was written in version {version} of its payload; plugin "
+                f"{self.plugin!r} knows version {self.event_type.version} at most"
+            )
+        value = msgspec.json.decode(payload)
+        for step in range(version, self.event_type.version):
+            value = self.event_type.upcasters[step](value)
+        return msgspec.convert(value, self.event_type.schema)
 
 
 class Registry(Mapping[str, RegisteredType]):
@@ -132,6 +166,21 @@ def _check(event_type: object, plugin: str) -> tuple[str, EventType[Any]]:
         )
     if not callable(event_type.apply):
         raise PluginError(f"plugin {plugin!r}: the apply of {name!r} is not callable")
+    version = event_type.version
+    if not isinstance(version, int) or version < 1:
+        raise PluginError(
+            f"plugin {plugin!r}: {name!r} has version {version!r}; versions start at 1"
+        )
+    steps = set(range(1, version))
+    if set(event_type.upcasters) != steps or not all(map(callable, event_type.upcasters.values())):
+        raise PluginError(
+            f"plugin {plugin!r}: {name!r} is at version {version}, so it needs an upcaster for "
+            f"each version below it ({sorted(steps) or 'none'}), got "
+            f"{sorted(event_type.upcasters) or 'none'}"
+        )
+    problem = camel_case_problem(event_type.schema)
+    if problem is not None:
+        raise PluginError(f"plugin {plugin!r}: the payload of {name!r}: {problem}")
     return name, event_type
 
 

@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from rockets.aggregate import apply_record, apply_records, event_of, initial_state
+from rockets.aggregate import apply_record, apply_records, event_of, initial_state, upcast
 from rockets.answers import (
     Answer,
     IngestAnswer,
@@ -310,7 +310,7 @@ class RocketService:
         """A page of ``channel``'s applied events, and how many events it has in all."""
         total = (await self.rocket(channel)).last_message_number
         records = await self.store.events(channel, start, limit)
-        return total, [EventView.of(r) for r in records]
+        return total, [EventView.of(upcast(self.registry, r)) for r in records]
 
     async def history(self, channel: str, start: int, limit: int) -> list[StatePoint]:
         """The rocket's state after each of its events ``start`` to ``start + limit - 1``,

@@ -13,6 +13,7 @@ from typing import Any, cast
 import msgspec
 
 from rockets.errors import PluginError
+from rockets.naming import camel_case_problem
 from rockets.state import RocketState
 
 __all__ = ["RESERVED_NAMES", "StateField", "StateSchema", "build_state_schema"]
@@ -75,6 +76,10 @@ def _own_fields(plugin: str, extension: object) -> list[StateField]:
         raise PluginError(
             f"plugin {plugin!r}: extend_rocket_state must return a subclass of RocketState"
         )
+    added = [f.name for f in msgspec.structs.fields(extension) if f.name not in _BUILT_IN]
+    problem = camel_case_problem(extension, added)
+    if problem is not None:
+        raise PluginError(f"plugin {plugin!r}: its state fields: {problem}")
     own = []
     for info in msgspec.structs.fields(extension):
         built_in = _BUILT_IN.get(info.name)

@@ -508,3 +508,81 @@ def test_every_hook_has_a_section_headed_by_its_signature(hook: str) -> None:
     signature = f"{hook}{inspect.signature(spec)}".replace("'", "")
     text = (ROOT / "docs" / "plugin_hooks.md").read_text()
     assert f"## `{signature}`" in text, f"docs/plugin_hooks.md lacks the heading ## `{signature}`"
+
+
+# --- schema evolution ------------------------------------------------------------------------
+
+LANDED_V1 = EXAMPLES / "plugins" / "rocket_landed.py"
+LANDED_V2 = EXAMPLES / "plugins" / "v2" / "rocket_landed.py"
+
+
+def test_events_of_an_older_payload_version_are_upcast_when_read(tmp_path: Path) -> None:
+    store = f"sqlite:///{tmp_path}/rockets.db"
+    plugins = tmp_path / "plugins"
+    plugins.mkdir()
+    with TestClient(
+        app_with(LANDED_V1, EXAMPLES / "projections" / "missions.py", tmp_path=plugins, store=store)
+    ) as client:
+        assert client.post("/messages", json=launched("r", 1, "LUNA")).status_code == 202
+        landed = message("r", 2, "RocketLanded", {"site": "LZ-1"})
+        assert client.post("/messages", json=landed).status_code == 202
+        before = client.get("/rockets/r").json()
+    # The plugin at version 2, the same events on disk (their bytes are never rewritten).
+    (plugins / "rocket_landed.py").write_text(LANDED_V2.read_text())
+    with TestClient(create_app(Settings(plugins_dir=str(plugins), store=store))) as client:
+        assert client.get("/rockets/r").json() == before  # rebuilt from v1 events, upcast
+        assert client.get("/rockets/r?at=2").json()["status"] == "landed"
+        events = client.get("/rockets/r/events").json()
+        assert events[1]["message"] == {"landingSite": "LZ-1", "pad": None}  # in version 2
+        assert projection_at(client, "missions", 2)["events"] == {"LUNA": 2}
+        # A version 2 message, and a resend of the stored one in version 2: a duplicate.
+        resend = message("r", 2, "RocketLanded", {"landingSite": "LZ-1"})
+        assert client.post("/messages", json=resend).json()["status"] == "duplicate"
+        other = message("r", 2, "RocketLanded", {"landingSite": "LZ-2"})
+        assert client.post("/messages", json=other).status_code == 409
+        report = client.get("/plugins").json()
+        versions = {t["name"]: t["version"] for t in report["messageTypes"]}
+        assert versions["RocketLanded"] == 2
+        assert versions["RocketLaunched"] == 1
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "rockets.db") as db:
+        kept = db.execute("SELECT payload, version FROM messages WHERE number = 2").fetchone()
+    assert kept == (b'{"site":"LZ-1"}', 1)
+
+
+@pytest.mark.parametrize(
+    ("event_type", "complaint"),
+    [
+        (
+            "EventType(schema=P, apply=f, version=2)",
+            r"needs an upcaster for each version below it \(\[1\]\)",
+        ),
+        ("EventType(schema=P, apply=f, version=0)", "versions start at 1"),
+        ("EventType(schema=P, apply=f, version=2, upcasters={1: f, 2: f})", r"got \[1, 2\]"),
+        ("EventType(schema=Snake, apply=f)", r"'touchdown_speed' \(should be 'touchdownSpeed'\)"),
+    ],
+)
+def test_versions_upcasters_and_names_are_checked_at_start(
+    tmp_path: Path, event_type: str, complaint: str
+) -> None:
+    (tmp_path / "odd.py").write_text(
+        "import msgspec\nfrom rockets import EventType, hookimpl\n\n"
+        "class P(msgspec.Struct):\n    n: int = 0\n\n"
+        "class Snake(msgspec.Struct):\n    touchdown_speed: int = 0\n\n"
+        "def f(*args):\n    return args[0]\n\n"
+        f"@hookimpl\ndef register_event_types():\n    return [{event_type}]\n"
+    )
+    with pytest.raises(PluginError, match=complaint):
+        create_app(Settings(plugins_dir=str(tmp_path)))
+
+
+def test_state_fields_follow_the_naming_rule(tmp_path: Path) -> None:
+    (tmp_path / "snake.py").write_text(
+        "from rockets import RocketState, hookimpl\n\n"
+        "class Snake(RocketState, frozen=True, kw_only=True, rename=None):\n"
+        "    last_site: str | None = None\n\n"
+        "@hookimpl\ndef extend_rocket_state():\n    return Snake\n"
+    )
+    with pytest.raises(PluginError, match=r"'last_site' \(should be 'lastSite'\)"):
+        create_app(Settings(plugins_dir=str(tmp_path)))
