@@ -12,7 +12,6 @@ import importlib.util
 import logging
 import sys
 from pathlib import Path
-from typing import Literal
 
 import msgspec
 import pluggy
@@ -20,24 +19,18 @@ import pluggy
 from rockets import hookspecs
 from rockets.errors import PluginError
 from rockets.settings import Settings
+from rockets.wire import PluginSource
 
-__all__ = ["PluginInfo", "PluginManager", "Source", "build_plugin_manager", "load_directory"]
+__all__ = ["PluginInfo", "PluginManager", "build_plugin_manager", "load_directory"]
 
 log = logging.getLogger("rockets.plugins")
 
-Source = Literal["builtin", "entrypoint", "module", "file", "registered"]
-
 
 class PluginInfo(msgspec.Struct, frozen=True, kw_only=True):
-    """Where a loaded plugin came from.
-
-    ``source`` is ``builtin`` (shipped with rockets), ``entrypoint`` (another installed
-    distribution), ``module`` (named in ``ROCKETS_PLUGINS``), ``file`` (a drop-in file) or
-    ``registered`` (registered by code).
-    """
+    """Where a loaded plugin came from (``source``: see :data:`rockets.wire.PluginSource`)."""
 
     name: str
-    source: Source
+    source: PluginSource
     version: str | None = None
     distribution: str | None = None
     module: str | None = None
