@@ -44,6 +44,13 @@ class PluginManager(pluggy.PluginManager):
         super().__init__(hookspecs.PROJECT_NAME)
         self.add_hookspecs(hookspecs)
         self.sources: dict[str, PluginInfo] = {}
+        self.offered: set[str] = set()
+        """The name of every plugin offered to this manager, loaded or blocked."""
+
+    def skips(self, name: str) -> bool:
+        """Whether the plugin offered as ``name`` is blocked (and so is not to be loaded)."""
+        self.offered.add(name)
+        return self.is_blocked(name)
 
     def describe(self, name: str) -> PluginInfo:
         known = self.sources.get(name)
@@ -60,8 +67,9 @@ def build_plugin_manager(settings: Settings) -> PluginManager:
     ``plugin_autoload`` is off), then the importable ``plugin_modules``, then every ``*.py``
     file of ``plugins_dir`` (names starting with ``_`` are skipped) in name order. A plugin
     whose name (entry-point name, module name, or file name without ``.py``) is in
-    ``blocked_plugins`` is skipped. With ``trace_hooks``, every hook call is logged (logger
-    ``rockets.hooks``, level INFO).
+    ``blocked_plugins`` is skipped; a name there that no plugin was offered under is logged as a
+    WARNING (a misspelt name would block nothing). With ``trace_hooks``, every hook call is
+    logged (logger ``rockets.hooks``, level INFO).
 
     Raises:
         PluginError: a plugin fails to import, implements a hook that does not exist, or has the
@@ -76,6 +84,13 @@ def build_plugin_manager(settings: Settings) -> PluginManager:
         _load_module(pm, module_name)
     if settings.plugins_dir:
         load_directory(pm, Path(settings.plugins_dir))
+    for name in settings.blocked_plugins:
+        if name not in pm.offered:
+            log.warning(
+                "ROCKETS_BLOCKED_PLUGINS names %r, but no plugin of that name was offered (an "
+                "entry point, a module of ROCKETS_PLUGINS or a drop-in file): is it misspelt?",
+                name,
+            )
     try:
         pm.check_pending()
     except pluggy.PluginValidationError as exc:
@@ -101,7 +116,7 @@ def _register(pm: PluginManager, plugin: object, info: PluginInfo) -> None:
 
 def _load_entry_points(pm: PluginManager) -> None:
     for entry_point in importlib.metadata.entry_points(group=hookspecs.PROJECT_NAME):
-        if pm.is_blocked(entry_point.name):
+        if pm.skips(entry_point.name):
             continue
         dist = entry_point.dist
         try:
@@ -125,7 +140,7 @@ def _load_entry_points(pm: PluginManager) -> None:
 
 
 def _load_module(pm: PluginManager, module_name: str) -> None:
-    if pm.is_blocked(module_name):
+    if pm.skips(module_name):
         return
     try:
         module = importlib.import_module(module_name)
@@ -150,7 +165,7 @@ def load_directory(pm: PluginManager, directory: Path) -> None:
         if path.name.startswith("_"):
             continue
         name = path.stem
-        if pm.is_blocked(name):
+        if pm.skips(name):
             continue
         if pm.get_plugin(name) is not None:
             raise PluginError(f"drop-in plugin {str(path)!r}: a plugin named {name!r} is loaded")
