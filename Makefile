@@ -6,8 +6,11 @@ STAMP := $(VENV)/.installed
 
 .PHONY: venv run test lint bench format clean
 
+# Built afresh whenever pyproject.toml changes, so that nothing an earlier version installed
+# stays behind (this project under its former distribution name, `rockets`, for one).
 $(STAMP): pyproject.toml plugins/rockets-fuel/pyproject.toml
-	$(PYTHON) -m venv $(VENV)
+	rm -rf rockets.egg-info
+	$(PYTHON) -m venv --clear $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[postgres,test,lint]'
 	# The example third-party plugin, loaded through its entry point like any other.

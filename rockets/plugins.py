@@ -21,9 +21,19 @@ from rockets.errors import PluginError
 from rockets.settings import Settings
 from rockets.wire import PluginSource
 
-__all__ = ["PluginInfo", "PluginManager", "build_plugin_manager", "load_directory"]
+__all__ = [
+    "DISTRIBUTION",
+    "PluginInfo",
+    "PluginManager",
+    "build_plugin_manager",
+    "load_directory",
+]
 
 log = logging.getLogger("rockets.plugins")
+
+DISTRIBUTION = "rockets-telemetry"
+"""The name of the distribution that ships rockets; the import name and the entry-point group
+are ``rockets`` (``rockets`` on PyPI is an unrelated project). Its entry points are builtin."""
 
 
 class PluginInfo(msgspec.Struct, frozen=True, kw_only=True):
@@ -127,7 +137,7 @@ def _load_entry_points(pm: PluginManager) -> None:
                 f"plugin {entry_point.name!r}{owner} failed to import {entry_point.value!r}: "
                 f"{exc!r}"
             ) from exc
-        builtin = dist is not None and dist.name == "rockets"
+        builtin = dist is not None and dist.name == DISTRIBUTION
         info = PluginInfo(
             name=entry_point.name,
             source="builtin" if builtin else "entrypoint",
