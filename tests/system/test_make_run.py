@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -43,3 +44,19 @@ def test_make_run_serves_the_five_standard_types_only(make_run: Server) -> None:
     assert set(health["messageTypes"]) == STANDARD
     assert plugins["stateFields"] == []
     assert {p["source"] for p in plugins["plugins"]} == {"builtin"}
+
+
+def test_the_sdk_example_runs_against_it_twice_in_a_row(make_run: Server) -> None:
+    example = ROOT / "docs" / "examples" / "sdk_usage.py"
+    outputs = []
+    for _ in range(2):
+        result = subprocess.run(
+            [sys.executable, str(example), make_run.url],
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stdout + result.stderr
+        outputs.append(result.stdout)
+    for output in outputs:
+        assert "Falcon-9 at 1000 on ARTEMIS" in output
+        assert "speeds: [500, 700, 1000, 1000]" in output
+        assert output.rstrip().endswith("exploded")

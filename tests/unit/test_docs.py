@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from ..conftest import ROOT
+from ..conftest import ROOT, core_settings
 
 DOCS = sorted([ROOT / "README.md", *(ROOT / "docs").rglob("*.md")])
 MARKED = re.compile(r"<!-- (example|excerpt): (?P<path>\S+) -->\n```\w*\n(?P<code>.*?)```", re.S)
@@ -56,15 +56,16 @@ def load_example(name: str) -> Any:
 
 def test_sdk_usage_example_runs(capsys: pytest.CaptureFixture[str]) -> None:
     from litestar.testing import AsyncTestClient, TestClient
+    from rockets_standard.messages import PAYLOAD_TYPES
 
     from rockets.app import create_app
     from rockets.client import AsyncRocketsClient, RocketsClient
-    from rockets.settings import Settings
 
     example = load_example("sdk_usage.py")
-    app = create_app(Settings(plugins_dir=str(ROOT / "docs" / "examples" / "plugins")))
+    app = create_app(core_settings())
     with TestClient(app) as http:
-        assert example.post_and_read(RocketsClient(http=http), "demo") == 1000
+        client = RocketsClient(http=http, payload_types=PAYLOAD_TYPES)
+        assert example.post_and_read(client, "demo") == 1000
 
     async def run_async() -> str:
         async with AsyncTestClient(app) as http:
@@ -73,6 +74,8 @@ def test_sdk_usage_example_runs(capsys: pytest.CaptureFixture[str]) -> None:
 
     assert asyncio.run(run_async()) == "exploded"
     out = capsys.readouterr().out
-    assert "demo: Falcon-9 at 1000 on ARTEMIS" in out
+    assert "Falcon-9 at 1000 on ARTEMIS" in out
+    assert "event 3: speed up by 300" in out
+    assert "speeds: [500, 700, 1000, 1000]" in out
     assert "404: no rocket on channel 'no-such-rocket'" in out
     assert "409: message 2 of channel 'demo' was already received" in out
