@@ -8,8 +8,8 @@ A payload is any msgspec Struct whose class names its ``message_type`` (the stan
 Structs are in ``rockets_standard.messages``), or a plain mapping with an explicit
 ``message_type=`` for a type the SDK does not know. Given payload Structs
 (``payload_types=``), a client decodes events' messages into them (``client.payload(event)``).
-Given a plugin's state class (``state_type=``), it decodes rocket states with its fields.
-``docs/sdk.md`` has worked examples.
+Given a plugin's state class (``state_type=``), or several joined by :func:`compose_state`, it
+decodes rocket states with the plugins' fields. ``docs/sdk.md`` has worked examples.
 
 The package imports ``rockets.wire`` and ``rockets.state`` and nothing else of rockets:
 :mod:`~rockets.client.core` builds every request and reads every answer, free of I/O, and
@@ -34,6 +34,7 @@ from rockets.client.errors import (
     ServerError,
     UnavailableError,
 )
+from rockets.client.states import as_state, compose_state
 from rockets.client.sync import RocketsClient
 
 __all__ = [
@@ -55,5 +56,7 @@ __all__ = [
     "ServerError",
     "StreamItem",
     "UnavailableError",
+    "as_state",
+    "compose_state",
     "message",
 ]

@@ -51,7 +51,8 @@ class RocketsClient(ClientBase[S]):
             ownership), for instance Litestar's ``TestClient`` to run in-process.
         transport: an httpx transport for a client this object creates.
         state_type: what rocket states decode into: ``RocketState`` (fields of plugins are
-            dropped), or a plugin's subclass of it that declares its fields.
+            dropped), a plugin's subclass of it that declares its fields, or several plugins'
+            subclasses joined by :func:`compose_state`.
         payload_types: the payload Structs :meth:`payload` decodes events' messages into, by
             the messageType each names (such as ``rockets_standard.messages.PAYLOAD_TYPES``);
             a message of any other type decodes into a dict.

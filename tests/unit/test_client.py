@@ -36,6 +36,8 @@ from rockets.client import (
     RetryPolicy,
     RocketsClient,
     UnavailableError,
+    as_state,
+    compose_state,
     message,
 )
 from rockets.errors import StoreError
@@ -560,3 +562,48 @@ def test_health_is_sent_once_even_when_the_connection_fails(app: Litestar) -> No
         assert sdk.health().status == "ok"
 
     flaky_sync(app, [httpx.ConnectError("refused")])(check)
+
+
+# --- several plugins' state classes ----------------------------------------------------------
+
+
+class LandingState(RocketState, frozen=True, kw_only=True):
+    site: str | None = None
+    landings: list[str] = msgspec.field(default_factory=list, name="landingSites")
+
+
+class OtherFuel(RocketState, frozen=True, kw_only=True):
+    fuel: float = 0.0
+
+
+def test_two_state_classes_cannot_be_joined_by_inheritance() -> None:
+    with pytest.raises(TypeError, match="lay-out conflict"):
+        type("Both", (LandingState, FuelState), {})
+
+
+def test_compose_state_joins_their_fields_with_types_defaults_and_json_names() -> None:
+    both = compose_state(LandingState, FuelState)
+    assert issubclass(both, RocketState)
+    assert both.__name__ == "LandingStateAndFuelState"
+    blank = msgspec.json.decode(b'{"channel": "c"}', type=both)
+    assert (blank.site, blank.landings, blank.fuel) == (None, [], 0)
+    state = msgspec.json.decode(
+        b'{"channel": "c", "speed": 3, "site": "LZ-1", "landingSites": ["LZ-1"], "fuel": 9}',
+        type=both,
+    )
+    assert as_state(state, LandingState) == LandingState(
+        channel="c", speed=3, site="LZ-1", landings=["LZ-1"]
+    )
+    assert as_state(state, FuelState).fuel == 9
+    with pytest.raises(msgspec.ValidationError, match=r"\$.fuel"):
+        msgspec.json.decode(b'{"channel": "c", "fuel": "full"}', type=both)
+    assert compose_state(FuelState, FuelState, name="Fuel").__name__ == "Fuel"
+
+
+def test_compose_state_refuses_what_it_cannot_join() -> None:
+    with pytest.raises(TypeError, match=r"FuelState.fuel and OtherFuel.fuel differ"):
+        compose_state(FuelState, OtherFuel)
+    with pytest.raises(TypeError, match="not a subclass of RocketState"):
+        compose_state(FuelState, Envelope)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="at least one"):
+        compose_state()

@@ -79,3 +79,25 @@ def test_sdk_usage_example_runs(capsys: pytest.CaptureFixture[str]) -> None:
     assert "speeds: [500, 700, 1000, 1000]" in out
     assert "404: no rocket on channel 'no-such-rocket'" in out
     assert "409: message 2 of channel 'demo' was already received" in out
+
+
+def test_sdk_compose_example_reads_two_plugins_fields(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from litestar.testing import TestClient
+
+    from rockets.app import create_app
+    from rockets.client import RocketsClient
+    from rockets.settings import Settings
+
+    plugins = ROOT / "docs" / "examples" / "state_plugins"
+    monkeypatch.syspath_prepend(str(plugins))  # the example imports the drop-in's classes
+    example = load_example("sdk_compose.py")
+    # The fuel package (installed in the test environment) and the crew drop-in.
+    app = create_app(Settings(plugins_dir=str(plugins)))
+    with TestClient(app) as http:
+        client = RocketsClient(http=http, state_type=example.FuelAndCrew)
+        assert example.fuel_and_crew(client, "crewed") == (300, 3)
+        rocket = client.rocket("crewed")
+    assert (rocket.fuel, rocket.crew, rocket.speed) == (300, 3, 100)
+    assert "1 rocket(s) with 300 fuel and 3 aboard" in capsys.readouterr().out
