@@ -6,12 +6,13 @@ STAMP := $(VENV)/.installed
 
 .PHONY: venv run test lint bench format clean
 
-# Built afresh whenever pyproject.toml changes, so that nothing an earlier version installed
-# stays behind (this project under its former distribution name, `rockets`, for one).
 $(STAMP): pyproject.toml plugins/rockets-fuel/pyproject.toml
-	rm -rf rockets.egg-info
-	$(PYTHON) -m venv --clear $(VENV)
+	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	# This project under its former distribution name, `rockets`: its entry points, in the
+	# environment or in ./rockets.egg-info, would load every standard plugin twice.
+	$(BIN)/python -m pip uninstall -qq --yes rockets
+	rm -rf rockets.egg-info
 	$(BIN)/python -m pip install --quiet -e '.[postgres,test,lint]'
 	# The example third-party plugin (the one to copy), installed for its own tests and those
 	# of the loader; `make run` blocks it.
