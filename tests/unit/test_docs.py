@@ -101,3 +101,39 @@ def test_sdk_compose_example_reads_two_plugins_fields(
         rocket = client.rocket("crewed")
     assert (rocket.fuel, rocket.crew, rocket.speed) == (300, 3, 100)
     assert "1 rocket(s) with 300 fuel and 3 aboard" in capsys.readouterr().out
+
+
+def broken_tables(text: str) -> list[str]:
+    """Where a Markdown table of ``text`` breaks: rows after a blank line (a table that goes on
+    after one is a second table without a header, shown as text), or a row whose number of
+    cells is not its header's."""
+    problems = []
+    lines = text.splitlines()
+    fenced = False
+    cells = 0
+    for number, line in enumerate(lines, 1):
+        if line.startswith("```"):
+            fenced = not fenced
+        if fenced or not line.startswith("|"):
+            continue
+        count = len(re.findall(r"(?<!\\)\|", line.strip().strip("|"))) + 1
+        previous = lines[number - 2] if number > 1 else ""
+        if previous.startswith("|"):
+            if count != cells:
+                problems.append(f"line {number}: {count} cells, the header has {cells}")
+        else:
+            following = lines[number] if number < len(lines) else ""
+            if not re.fullmatch(r"\|[\s:|-]+\|?", following):
+                problems.append(f"line {number}: a table row without a header above it")
+            cells = count
+    return problems
+
+
+def test_the_checker_sees_a_table_broken_by_a_blank_line() -> None:
+    text = "| a | b |\n|---|---|\n| 1 | 2 |\n\n| 3 | 4 |\n"
+    assert broken_tables(text) == ["line 5: a table row without a header above it"]
+
+
+@pytest.mark.parametrize("doc", DOCS, ids=lambda p: str(p.relative_to(ROOT)))
+def test_every_table_is_whole(doc: Path) -> None:
+    assert broken_tables(doc.read_text()) == []
