@@ -9,16 +9,28 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml plugins/rockets-fuel/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	# This project under its former distribution name, `rockets`: its entry points, in the
+	# environment or in ./rockets.egg-info, would load every standard plugin twice.
+	$(BIN)/python -m pip uninstall -qq --yes rockets
+	rm -rf rockets.egg-info
 	$(BIN)/python -m pip install --quiet -e '.[postgres,test,lint]'
-	# The example third-party plugin, loaded through its entry point like any other.
+	# The example third-party plugin (the one to copy), installed for its own tests and those
+	# of the loader; `make run` blocks it.
 	$(BIN)/python -m pip install --quiet -e plugins/rockets-fuel
 	touch $(STAMP)
 
 venv: $(STAMP)
 
-## Serve the API on 127.0.0.1:8088 (Ctrl-C stops it after applying queued messages).
+PORT ?= 8088
+# Plugins `make run` does not load, besides those in ROCKETS_BLOCKED_PLUGINS: the example package
+# (`make run RUN_BLOCKED=` loads it too).
+RUN_BLOCKED ?= fuel
+
+## Serve the API on 127.0.0.1:8088 with the five standard message types (Ctrl-C stops it after
+## applying queued messages).
 run: $(STAMP)
-	$(BIN)/rockets serve --host 127.0.0.1 --port 8088
+	ROCKETS_BLOCKED_PLUGINS="$(RUN_BLOCKED)$${ROCKETS_BLOCKED_PLUGINS:+,$$ROCKETS_BLOCKED_PLUGINS}" \
+		$(BIN)/rockets serve --host 127.0.0.1 --port $(PORT)
 
 ## Run the whole test suite.
 test: $(STAMP)

@@ -31,6 +31,8 @@ if TYPE_CHECKING:
     from rockets.view import RocketsView
     from rockets.wire import Count
 
+    __version__: str
+
 __all__ = [
     "Count",
     "Event",
@@ -56,13 +58,20 @@ _HOMES = {
     "Count": "rockets.wire",
 }
 
-try:
-    __version__ = version("rockets")
-except PackageNotFoundError:  # pragma: no cover - running from a tree that was never installed
-    __version__ = "0.0.0"
+
+def _version() -> str:
+    from rockets.plugins import DISTRIBUTION
+
+    try:
+        return version(DISTRIBUTION)
+    except PackageNotFoundError:  # pragma: no cover - running from a tree never installed
+        return "0.0.0"
 
 
 def __getattr__(name: str) -> Any:
+    if name == "__version__":
+        globals()[name] = _version()
+        return globals()[name]
     home = _HOMES.get(name)
     if home is None:
         raise AttributeError(f"module 'rockets' has no attribute {name!r}")

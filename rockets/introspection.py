@@ -1,56 +1,16 @@
-"""What ``GET /plugins`` reports: the loaded plugins, their message types and state fields."""
+"""What ``GET /plugins`` reports: the loaded plugins, their message types and state fields.
+
+The report's Structs are in :mod:`rockets.wire`, shared with the SDK, which decodes the answer.
+"""
 
 from __future__ import annotations
 
-from typing import Any
-
-import msgspec
-
 from rockets.openapi import json_schema
-from rockets.plugins import PluginManager, Source
+from rockets.plugins import PluginManager
 from rockets.registry import Registry
+from rockets.wire import MessageTypeInfo, PluginDescription, PluginsReport, StateFieldInfo
 
 __all__ = ["MessageTypeInfo", "PluginDescription", "PluginsReport", "StateFieldInfo", "describe"]
-
-
-class MessageTypeInfo(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
-    """A message type: who registered it and the JSON Schema of its ``message`` payload."""
-
-    name: str
-    plugin: str
-    description: str
-    payload_schema: dict[str, Any]
-
-
-class StateFieldInfo(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
-    """A state field a plugin adds: its JSON name, type (as JSON Schema) and default."""
-
-    name: str
-    plugin: str
-    value_schema: dict[str, Any]
-    default: Any
-
-
-class PluginDescription(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
-    """One loaded plugin."""
-
-    name: str
-    source: Source
-    version: str | None
-    distribution: str | None
-    module: str | None
-    file: str | None
-    hooks: list[str]
-    message_types: list[str]
-    state_fields: list[str]
-
-
-class PluginsReport(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
-    """The answer of ``GET /plugins``."""
-
-    plugins: list[PluginDescription]
-    message_types: list[MessageTypeInfo]
-    state_fields: list[StateFieldInfo]
 
 
 def describe(pm: PluginManager, registry: Registry) -> PluginsReport:
@@ -61,6 +21,7 @@ def describe(pm: PluginManager, registry: Registry) -> PluginsReport:
             plugin=registered.plugin,
             description=registered.event_type.description,
             payload_schema=json_schema(registered.event_type.schema),
+            version=registered.version,
         )
         for name, registered in registry.items()
     ]

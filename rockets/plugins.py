@@ -12,7 +12,6 @@ import importlib.util
 import logging
 import sys
 from pathlib import Path
-from typing import Literal
 
 import msgspec
 import pluggy
@@ -20,24 +19,28 @@ import pluggy
 from rockets import hookspecs
 from rockets.errors import PluginError
 from rockets.settings import Settings
+from rockets.wire import PluginSource
 
-__all__ = ["PluginInfo", "PluginManager", "Source", "build_plugin_manager", "load_directory"]
+__all__ = [
+    "DISTRIBUTION",
+    "PluginInfo",
+    "PluginManager",
+    "build_plugin_manager",
+    "load_directory",
+]
 
 log = logging.getLogger("rockets.plugins")
 
-Source = Literal["builtin", "entrypoint", "module", "file", "registered"]
+DISTRIBUTION = "rockets-telemetry"
+"""The name of the distribution that ships rockets; the import name and the entry-point group
+are ``rockets`` (``rockets`` on PyPI is an unrelated project). Its entry points are builtin."""
 
 
 class PluginInfo(msgspec.Struct, frozen=True, kw_only=True):
-    """Where a loaded plugin came from.
-
-    ``source`` is ``builtin`` (shipped with rockets), ``entrypoint`` (another installed
-    distribution), ``module`` (named in ``ROCKETS_PLUGINS``), ``file`` (a drop-in file) or
-    ``registered`` (registered by code).
-    """
+    """Where a loaded plugin came from (``source``: see :data:`rockets.wire.PluginSource`)."""
 
     name: str
-    source: Source
+    source: PluginSource
     version: str | None = None
     distribution: str | None = None
     module: str | None = None
@@ -51,6 +54,13 @@ class PluginManager(pluggy.PluginManager):
         super().__init__(hookspecs.PROJECT_NAME)
         self.add_hookspecs(hookspecs)
         self.sources: dict[str, PluginInfo] = {}
+        self.offered: set[str] = set()
+        """The name of every plugin offered to this manager, loaded or blocked."""
+
+    def skips(self, name: str) -> bool:
+        """Whether the plugin offered as ``name`` is blocked (and so is not to be loaded)."""
+        self.offered.add(name)
+        return self.is_blocked(name)
 
     def describe(self, name: str) -> PluginInfo:
         known = self.sources.get(name)
@@ -67,8 +77,9 @@ def build_plugin_manager(settings: Settings) -> PluginManager:
     ``plugin_autoload`` is off), then the importable ``plugin_modules``, then every ``*.py``
     file of ``plugins_dir`` (names starting with ``_`` are skipped) in name order. A plugin
     whose name (entry-point name, module name, or file name without ``.py``) is in
-    ``blocked_plugins`` is skipped. With ``trace_hooks``, every hook call is logged (logger
-    ``rockets.hooks``, level INFO).
+    ``blocked_plugins`` is skipped; a name there that no plugin was offered under is logged as a
+    WARNING (a misspelt name would block nothing). With ``trace_hooks``, every hook call is
+    logged (logger ``rockets.hooks``, level INFO).
 
     Raises:
         PluginError: a plugin fails to import, implements a hook that does not exist, or has the
@@ -83,6 +94,13 @@ def build_plugin_manager(settings: Settings) -> PluginManager:
         _load_module(pm, module_name)
     if settings.plugins_dir:
         load_directory(pm, Path(settings.plugins_dir))
+    for name in settings.blocked_plugins:
+        if name not in pm.offered:
+            log.warning(
+                "ROCKETS_BLOCKED_PLUGINS names %r, but no plugin of that name was offered (an "
+                "entry point, a module of ROCKETS_PLUGINS or a drop-in file): is it misspelt?",
+                name,
+            )
     try:
         pm.check_pending()
     except pluggy.PluginValidationError as exc:
@@ -108,7 +126,7 @@ def _register(pm: PluginManager, plugin: object, info: PluginInfo) -> None:
 
 def _load_entry_points(pm: PluginManager) -> None:
     for entry_point in importlib.metadata.entry_points(group=hookspecs.PROJECT_NAME):
-        if pm.is_blocked(entry_point.name):
+        if pm.skips(entry_point.name):
             continue
         dist = entry_point.dist
         try:
@@ -119,7 +137,7 @@ def _load_entry_points(pm: PluginManager) -> None:
                 f"plugin {entry_point.name!r}{owner} failed to import {entry_point.value!r}: "
                 f"{exc!r}"
             ) from exc
-        builtin = dist is not None and dist.name == "rockets"
+        builtin = dist is not None and dist.name == DISTRIBUTION
         info = PluginInfo(
             name=entry_point.name,
             source="builtin" if builtin else "entrypoint",
@@ -132,7 +150,7 @@ def _load_entry_points(pm: PluginManager) -> None:
 
 
 def _load_module(pm: PluginManager, module_name: str) -> None:
-    if pm.is_blocked(module_name):
+    if pm.skips(module_name):
         return
     try:
         module = importlib.import_module(module_name)
@@ -157,7 +175,7 @@ def load_directory(pm: PluginManager, directory: Path) -> None:
         if path.name.startswith("_"):
             continue
         name = path.stem
-        if pm.is_blocked(name):
+        if pm.skips(name):
             continue
         if pm.get_plugin(name) is not None:
             raise PluginError(f"drop-in plugin {str(path)!r}: a plugin named {name!r} is loaded")

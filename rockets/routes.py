@@ -445,8 +445,10 @@ def build_routes(
     @read("/plugins", summary="Loaded plugins", tags=["service"], responses=reads())
     async def list_plugins() -> PluginsReport:
         """Every loaded plugin (where it came from, its version, the hooks it implements), every
-        message type with its payload's JSON Schema, and every state field plugins add."""
-        return report
+        message type with its payload's JSON Schema and its version, every state field plugins
+        add, and every projection with where it stands."""
+        infos = [running.info() for running in service.projections.running.values()]
+        return msgspec.structs.replace(report, projections=infos)
 
     @read("/projections", summary="Projections", tags=["projections"], responses=reads())
     async def list_projections() -> list[ProjectionInfo]:

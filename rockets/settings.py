@@ -10,7 +10,7 @@ import msgspec
 
 from rockets.errors import SettingsError
 
-__all__ = ["ENVIRONMENT", "Limits", "Settings"]
+__all__ = ["ENVIRONMENT", "FORMER_NAMES", "Limits", "Settings"]
 
 Positive = Annotated[int, msgspec.Meta(ge=1)]
 Seconds = Annotated[float, msgspec.Meta(gt=0)]
@@ -99,12 +99,21 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         """Build settings from environment variables (``os.environ`` by default).
 
         Raises:
-            SettingsError: a variable is set to a value of the wrong type or out of range.
+            SettingsError: a variable is set to a value of the wrong type or out of range, or a
+                variable and its former name (:data:`FORMER_NAMES`) are set to different values.
         """
         environ = os.environ if environ is None else environ
-        given: dict[str, object] = {
-            field: environ[var] for var, field in ENVIRONMENT.items() if environ.get(var)
-        }
+        read = {var: environ[var] for var in (*ENVIRONMENT, *FORMER_NAMES) if environ.get(var)}
+        for old, new in FORMER_NAMES.items():
+            if old in read and new in read and read[old].strip() != read[new].strip():
+                raise SettingsError(
+                    f"invalid settings: {old}={read[old]!r} and {new}={read[new]!r} disagree; "
+                    f"set {new} only"
+                )
+            if old in read and new not in read:
+                read[new] = read[old]
+            read.pop(old, None)
+        given: dict[str, object] = {ENVIRONMENT[var]: value for var, value in read.items()}
         for listed in ("blocked_plugins", "plugin_modules", "cors_origins"):
             if listed in given:
                 names = str(given[listed]).split(",")
@@ -116,12 +125,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             return msgspec.convert(given, cls, strict=False)
         except msgspec.ValidationError as exc:
             var = next((v for v, f in ENVIRONMENT.items() if f"`$.{f}`" in str(exc)), None)
+            if var is not None and var not in environ:
+                var = _FORMERLY.get(var, var)  # the value came under the former name
             where = f" {var}" if var else "s"
             raise SettingsError(f"invalid setting{where}: {exc}") from None
 
 
 ENVIRONMENT: dict[str, str] = {
-    "WORKER_COUNT": "worker_count",
+    "ROCKETS_WORKER_COUNT": "worker_count",
     "ROCKETS_STORE": "store",
     "ROCKETS_PLUGINS_DIR": "plugins_dir",
     "ROCKETS_BLOCKED_PLUGINS": "blocked_plugins",
@@ -152,3 +163,7 @@ ENVIRONMENT: dict[str, str] = {
     "ROCKETS_MAX_PENDING_TOTAL": "max_pending_total",
 }
 """Environment variable → setting."""
+
+FORMER_NAMES: dict[str, str] = {"WORKER_COUNT": "ROCKETS_WORKER_COUNT"}
+"""A variable still read under its former name → its name now. Given both, they must agree."""
+_FORMERLY = {new: old for old, new in FORMER_NAMES.items()}

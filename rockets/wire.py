@@ -2,15 +2,17 @@
 
 The server encodes its answers with these Structs and the SDK decodes them with the very same
 ones (``rockets.client`` imports this module and nothing of the server), so client and server
-share one definition of each shape. msgspec and the standard library only.
+share one definition of each shape. msgspec, ``typing_extensions`` and the standard library
+only.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal
 
 import msgspec
+from typing_extensions import TypeVar
 
 from rockets.records import Record
 from rockets.state import RocketState
@@ -33,11 +35,16 @@ __all__ = [
     "Health",
     "MessageNumber",
     "MessageSummary",
+    "MessageTypeInfo",
     "Metadata",
+    "PluginDescription",
+    "PluginSource",
+    "PluginsReport",
     "Printable",
     "ProjectionInfo",
     "RocketQuery",
     "StalledChannel",
+    "StateFieldInfo",
     "StatePoint",
     "StreamReset",
     "StreamedEvent",
@@ -91,7 +98,8 @@ def plainly(sentence: str) -> str:
 
 MessageNumber = Annotated[int, msgspec.Meta(le=MAX_MESSAGE_NUMBER)]
 
-S = TypeVar("S", bound=RocketState)
+S = TypeVar("S", bound=RocketState, default=RocketState)
+"""The state type of an answer: ``RocketState``, or the app's (and a client's) subclass."""
 
 AckStatus = Literal["accepted", "duplicate", "conflict", "rejected"]
 
@@ -213,12 +221,12 @@ class EventView(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
         )
 
 
-class StatePoint(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+class StatePoint(msgspec.Struct, Generic[S], frozen=True, kw_only=True, rename="camel"):
     """A rocket's state right after one of its events (``GET /rockets/{channel}/history``)."""
 
     message_number: int
     message_time: datetime
-    state: RocketState
+    state: S
 
 
 class StreamReset(msgspec.Struct, frozen=True):
@@ -275,6 +283,56 @@ class ProjectionInfo(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=Tr
     position: int
     status: Literal["running", "stopped"]
     error: str | None = None
+
+
+PluginSource = Literal["builtin", "entrypoint", "module", "file", "registered"]
+"""Where a loaded plugin came from: ``builtin`` (shipped with rockets), ``entrypoint`` (another
+installed distribution), ``module`` (named in ``ROCKETS_PLUGINS``), ``file`` (a drop-in file) or
+``registered`` (registered by code)."""
+
+
+class MessageTypeInfo(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    """A message type: who registered it, the JSON Schema of its ``message`` payload, and the
+    version of that schema (events written in an older one are upcast when read)."""
+
+    name: str
+    plugin: str
+    description: str
+    payload_schema: dict[str, Any]
+    version: int = 1
+
+
+class StateFieldInfo(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    """A state field a plugin adds: its JSON name, type (as JSON Schema) and default."""
+
+    name: str
+    plugin: str
+    value_schema: dict[str, Any]
+    default: Any
+
+
+class PluginDescription(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    """One loaded plugin."""
+
+    name: str
+    source: PluginSource
+    version: str | None
+    distribution: str | None
+    module: str | None
+    file: str | None
+    hooks: list[str]
+    message_types: list[str]
+    state_fields: list[str]
+
+
+class PluginsReport(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    """The answer of ``GET /plugins``: the loaded plugins, their message types (with the version
+    of each payload's schema), the state fields and the projections they add."""
+
+    plugins: list[PluginDescription]
+    message_types: list[MessageTypeInfo]
+    state_fields: list[StateFieldInfo]
+    projections: list[ProjectionInfo] = msgspec.field(default_factory=list)
 
 
 class RocketQuery(msgspec.Struct, frozen=True, kw_only=True):

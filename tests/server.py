@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -29,11 +30,20 @@ def free_port() -> int:
 class Server:
     process: subprocess.Popen[str]
     url: str
+    group: bool = False
+    """Whether the process leads a process group of its own, signalled as a whole (a command
+    such as ``make run`` whose server is a child)."""
+
+    def send(self, sig: int) -> None:
+        if self.group:
+            os.killpg(self.process.pid, sig)
+        else:
+            self.process.send_signal(sig)
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 20) -> tuple[int, str]:
         """Send ``sig``, wait for the exit; return the exit code and everything it printed."""
         if self.process.poll() is None:
-            self.process.send_signal(sig)
+            self.send(sig)
         output, _ = self.process.communicate(timeout=timeout)
         return self.process.returncode, output
 
@@ -46,7 +56,10 @@ class Server:
 
     def kill(self) -> None:
         """SIGKILL, if it still runs: no shutdown, no flush, as in a crash."""
-        if self.process.poll() is None:
+        if self.group:
+            with contextlib.suppress(ProcessLookupError):  # the group is gone already
+                os.killpg(self.process.pid, signal.SIGKILL)  # the children too
+        elif self.process.poll() is None:
             self.process.kill()
         self.process.communicate()
 
@@ -59,11 +72,13 @@ def start(
     cwd: Path | None = None,
     timeout: float = 30,
     quiet: bool = False,
+    group: bool = False,
 ) -> Server:
     """Run ``command`` and wait until ``GET /health`` answers 200 on ``port``.
 
     Its output is kept for :meth:`Server.stop`, or with ``quiet`` thrown away (for servers
-    that run long under load, whose output nobody reads).
+    that run long under load, whose output nobody reads). With ``group``, the command runs in a
+    process group of its own, and signals go to the whole group.
     """
     process = subprocess.Popen(
         list(command),
@@ -72,8 +87,9 @@ def start(
         stdout=subprocess.DEVNULL if quiet else subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        start_new_session=group,
     )
-    server = Server(process, f"http://127.0.0.1:{port}")
+    server = Server(process, f"http://127.0.0.1:{port}", group)
     deadline = time.monotonic() + timeout
     while True:
         if process.poll() is not None:
@@ -100,9 +116,10 @@ def running(
     cwd: Path | None = None,
     timeout: float = 30,
     quiet: bool = False,
+    group: bool = False,
 ) -> Iterator[Server]:
     """A server for the ``with`` block; killed at its end if still running."""
-    server = start(command, port, env=env, cwd=cwd, timeout=timeout, quiet=quiet)
+    server = start(command, port, env=env, cwd=cwd, timeout=timeout, quiet=quiet, group=group)
     try:
         yield server
     finally:

@@ -1,17 +1,25 @@
-"""The SDK in use, sync and async. mypy checks this file in CI; a test runs it in-process."""
+"""The SDK in use, sync and async, against `make run` (the five standard message types):
+`python docs/examples/sdk_usage.py [URL]`, as often as you like (each run flies a new rocket).
+
+mypy checks this file; the tests run it in-process, and twice in a row against `make run`.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import sys
+import uuid
 from datetime import UTC, datetime
 
 from rockets_standard.messages import (
+    PAYLOAD_TYPES,
     RocketExploded,
     RocketLaunched,
     RocketSpeedIncreased,
 )
 
 from rockets.client import (
+    DEFAULT_URL,
     AsyncRocketsClient,
     ConflictError,
     NotFoundError,
@@ -40,7 +48,7 @@ def post_and_read(client: RocketsClient, channel: str) -> int:
     assert [ack.status for ack in acks] == ["accepted", "accepted"]
 
     rocket = client.rocket(channel)
-    print(f"{rocket.channel}: {rocket.type} at {rocket.speed} on {rocket.mission}")
+    print(f"{rocket.type} at {rocket.speed} on {rocket.mission}")
     print("after message 1:", client.rocket(channel, at=1).speed)
 
     # The same number with another payload is refused; the first message stays.
@@ -49,15 +57,23 @@ def post_and_read(client: RocketsClient, channel: str) -> int:
     except ConflictError as exc:
         print("409:", exc.detail)
 
-    # A type from a plugin the SDK knows nothing about (docs/examples/plugins/rocket_landed.py):
-    # name it and pass the payload as a mapping.
-    client.send({"site": "LZ-1"}, message_type="RocketLanded", channel=channel, number=4)
+    # A type the SDK has no Struct for (a plugin's, such as RocketLanded in
+    # docs/examples/plugins): name it and pass the payload as a mapping.
+    client.send(
+        {"newMission": "MARS"}, message_type="RocketMissionChanged", channel=channel, number=4
+    )
 
     fastest = client.rockets(sort="speed", order="desc", status="flying", limit=5)
-    print(f"{fastest.total} flying; fastest: {[r.channel for r in fastest.items]}")
+    print(f"{fastest.total} flying; the fastest at {fastest.items[0].speed}")
 
+    # Each event's message decodes into the payload Struct the client was given for its type.
     for event in client.events(channel).items:
-        print(event.message_number, event.message_type, event.message_time.isoformat())
+        payload = client.payload(event)
+        if isinstance(payload, RocketSpeedIncreased):
+            print(f"event {event.message_number}: speed up by {payload.by}")
+
+    # The rocket's state after each event; `start` is the API's `from`.
+    print("speeds:", [point.state.speed for point in client.history(channel, start=1)])
 
     try:
         client.rocket("no-such-rocket")
@@ -70,19 +86,26 @@ async def post_async(client: AsyncRocketsClient, channel: str) -> str:
     """The same client, awaited; return the rocket's status."""
     await client.send(RocketExploded(reason="PRESSURE_VESSEL_FAILURE"), channel=channel, number=5)
     health = await client.health()
-    print("server:", health.status, health.rockets, "rockets")
+    print("server:", health.status, "with", ", ".join(health.message_types))
+    report = await client.plugins()
+    print("plugins:", ", ".join(plugin.name for plugin in report.plugins))
+    print("stalled:", [stalled.channel for stalled in await client.stalled()])
     return (await client.rocket(channel)).status
 
 
-if __name__ == "__main__":
-    # Against `ROCKETS_PLUGINS_DIR=docs/examples/plugins make run` (for RocketLanded);
-    # give up after two tries instead of five.
+def main(url: str) -> None:
+    channel = f"sdk-demo-{uuid.uuid4()}"
+    # Give up after two tries instead of five.
     retry = RetryPolicy(attempts=2)
-    with RocketsClient("http://127.0.0.1:8088", retry=retry) as sync_client:
-        post_and_read(sync_client, "sdk-demo")
+    with RocketsClient(url, retry=retry, payload_types=PAYLOAD_TYPES) as sync_client:
+        post_and_read(sync_client, channel)
 
-    async def main() -> None:
-        async with AsyncRocketsClient("http://127.0.0.1:8088", retry=retry) as async_client:
-            print(await post_async(async_client, "sdk-demo"))
+    async def run() -> str:
+        async with AsyncRocketsClient(url, retry=retry) as async_client:
+            return await post_async(async_client, channel)
 
-    asyncio.run(main())
+    print(asyncio.run(run()))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else DEFAULT_URL)

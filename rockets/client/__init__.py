@@ -6,7 +6,10 @@ server decodes, so client and server share one definition of every shape.
 
 A payload is any msgspec Struct whose class names its ``message_type`` (the standard types'
 Structs are in ``rockets_standard.messages``), or a plain mapping with an explicit
-``message_type=`` for a type the SDK does not know. ``docs/sdk.md`` has worked examples.
+``message_type=`` for a type the SDK does not know. Given payload Structs
+(``payload_types=``), a client decodes events' messages into them (``client.payload(event)``).
+Given a plugin's state class (``state_type=``), or several joined by :func:`compose_state`, it
+decodes rocket states with the plugins' fields. ``docs/sdk.md`` has worked examples.
 
 The package imports ``rockets.wire`` and ``rockets.state`` and nothing else of rockets:
 :mod:`~rockets.client.core` builds every request and reads every answer, free of I/O, and
@@ -27,9 +30,11 @@ from rockets.client.errors import (
     NotFoundError,
     PayloadTooLargeError,
     RateLimitedError,
+    RejectedError,
     ServerError,
     UnavailableError,
 )
+from rockets.client.states import as_state, compose_state
 from rockets.client.sync import RocketsClient
 
 __all__ = [
@@ -45,10 +50,13 @@ __all__ = [
     "Page",
     "PayloadTooLargeError",
     "RateLimitedError",
+    "RejectedError",
     "RetryPolicy",
     "RocketsClient",
     "ServerError",
     "StreamItem",
     "UnavailableError",
+    "as_state",
+    "compose_state",
     "message",
 ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Literal
@@ -25,7 +25,15 @@ from rockets.client.core import (
     StreamItem,
 )
 from rockets.state import RocketState
-from rockets.wire import Ack, Envelope, EventView, Health
+from rockets.wire import (
+    Ack,
+    Envelope,
+    EventView,
+    Health,
+    PluginsReport,
+    StalledChannel,
+    StatePoint,
+)
 
 __all__ = ["AsyncRocketsClient"]
 
@@ -44,8 +52,9 @@ class AsyncRocketsClient(ClientBase[S]):
         http: httpx.AsyncClient | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         state_type: type[S] = RocketState,  # type: ignore[assignment]
+        payload_types: Iterable[type[msgspec.Struct]] = (),
     ) -> None:
-        super().__init__(retry, state_type)
+        super().__init__(retry, state_type, payload_types)
         self._owned = http is None
         self._http = http or httpx.AsyncClient(
             base_url=base_url, timeout=timeout, transport=transport
@@ -120,11 +129,28 @@ class AsyncRocketsClient(ClientBase[S]):
         return await self._run(self._calls.rocket(channel, at))
 
     async def events(self, channel: str, start: int = 1, limit: int = 1000) -> Page[EventView]:
-        """A page of a rocket's applied events, from number ``start`` on."""
+        """A page of a rocket's applied events, from number ``start`` on (the API's ``from``).
+        :meth:`payload` decodes an event's ``message``."""
         return await self._run(self._calls.events(channel, start, limit))
 
+    async def history(self, channel: str, start: int = 1, limit: int = 1000) -> list[StatePoint[S]]:
+        """A rocket's state right after each of its events, from number ``start`` on (the
+        API's ``from``), replayed by the server from the log."""
+        return await self._run(self._calls.history(channel, start, limit))
+
+    async def stalled(self, min_seconds: float | None = None) -> list[StalledChannel]:
+        """Channels whose gap has stayed open at least ``min_seconds`` (by default the
+        server's ``ROCKETS_STALL_SECONDS``), the longest-waiting first."""
+        return await self._run(self._calls.stalled(min_seconds))
+
+    async def plugins(self) -> PluginsReport:
+        """What the server loaded: every plugin, message type (with its payload's JSON Schema)
+        and state field plugins add."""
+        return await self._run(self._calls.plugins())
+
     async def health(self) -> Health:
-        """The server's health report; ``status`` is ``unavailable`` when its store is not."""
+        """The server's health report; ``status`` is ``unavailable`` when its store is not.
+        Sent once: a connection error raises at once, never retried."""
         return await self._run(self._calls.health())
 
     async def stream(

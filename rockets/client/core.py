@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar, Generic, Literal, TypeAlias
@@ -34,8 +34,12 @@ from rockets.wire import (
     ErrorBody,
     EventView,
     Health,
+    MessageSummary,
     Metadata,
+    PluginsReport,
     RocketQuery,
+    StalledChannel,
+    StatePoint,
     StreamedEvent,
     StreamReset,
     message_type_of,
@@ -51,6 +55,7 @@ __all__ = [
     "ClientBase",
     "Outcome",
     "Page",
+    "Payloads",
     "Resume",
     "Retries",
     "RetryPolicy",
@@ -182,7 +187,52 @@ _read_ack = _body(msgspec.json.Decoder(Ack))
 _read_acks = _body(msgspec.json.Decoder(list[Ack]))
 _read_events = _page(msgspec.json.Decoder(list[EventView]))
 _read_health = _body(msgspec.json.Decoder(Health))
+_read_stalled = _body(msgspec.json.Decoder(list[StalledChannel]))
+_read_plugins = _body(msgspec.json.Decoder(PluginsReport))
 _reset = msgspec.json.Decoder(StreamReset)
+
+
+# --- payloads -------------------------------------------------------------------------------
+
+
+class Payloads:
+    """The payload Structs a client was given, by the messageType each names: what an event's
+    ``message`` decodes into (a plain dict for any other type)."""
+
+    _any = msgspec.json.Decoder(dict[str, Any])
+
+    def __init__(self, types: Iterable[type[msgspec.Struct]]) -> None:
+        self._decoders: dict[str, tuple[type[msgspec.Struct], msgspec.json.Decoder[Any]]] = {}
+        for payload_type in types:
+            name = message_type_of(payload_type)
+            known = self._decoders.get(name)
+            if known is not None and known[0] is not payload_type:
+                raise ValueError(
+                    f"two payload types name the messageType {name!r}: "
+                    f"{known[0].__qualname__} and {payload_type.__qualname__}"
+                )
+            self._decoders[name] = (payload_type, msgspec.json.Decoder(payload_type))
+
+    def decode(self, event: EventView | MessageSummary) -> msgspec.Struct | dict[str, Any]:
+        """``event.message`` decoded: into the payload Struct of ``event.message_type`` when
+        one was given, else into a dict.
+
+        Raises:
+            InvalidResponseError: the payload does not fit the Struct given for its type (the
+                client's Struct and the server's schema disagree).
+        """
+        known = self._decoders.get(event.message_type)
+        if known is None:
+            return self._any.decode(event.message)
+        payload_type, decoder = known
+        try:
+            payload: msgspec.Struct = decoder.decode(event.message)
+        except msgspec.DecodeError as exc:
+            raise InvalidResponseError(
+                f"a {event.message_type} payload does not fit {payload_type.__qualname__}: {exc}"
+            ) from exc
+        return payload
+
 
 # --- the calls ------------------------------------------------------------------------------
 
@@ -198,6 +248,8 @@ class Call(Generic[R]):
     content: bytes | None = None
     retryable: bool = True
     """Whether the request may be sent again once it may have reached the server."""
+    retried: bool = True
+    """Whether the call is retried at all (``/health`` is not: a probe tells what it sees)."""
     answers: frozenset[int] = frozenset()
     """Error statuses whose body is the answer, not an error (``/health``'s 503)."""
 
@@ -222,16 +274,23 @@ def _post(body: Envelope | Sequence[Envelope], read: Callable[[httpx.Response], 
     return Call("POST", "/messages", read, content=content, retryable=_identified(envelopes))
 
 
-_HEALTH = Call("GET", "/health", _read_health, retryable=False, answers=frozenset({503}))
+_HEALTH = Call("GET", "/health", _read_health, retried=False, answers=frozenset({503}))
+_STALLED = "/stalled"
+_PLUGINS = Call("GET", "/plugins", _read_plugins)
 
 
 class Calls(Generic[S]):
     """Every API call, for answers whose rocket states decode into ``state_type``."""
 
     def __init__(self, state_type: type[S]) -> None:
+        self._state_type = state_type
         self._read_state = _body(msgspec.json.Decoder(state_type))
         self._read_states = _page(msgspec.json.Decoder(list[state_type]))  # type: ignore[valid-type]
+        self._read_history = _body(msgspec.json.Decoder(list[StatePoint[state_type]]))  # type: ignore[valid-type]
         self._streamed = msgspec.json.Decoder(StreamedEvent[state_type])  # type: ignore[valid-type]
+        fields = msgspec.structs.fields(state_type)
+        self._fields = {f.encode_name for f in fields}
+        self._python_names = {f.name: f.encode_name for f in fields}
 
     def send(
         self,
@@ -264,7 +323,13 @@ class Calls(Generic[S]):
         offset: int,
         where: Mapping[str, Any] | None,
     ) -> Call[Page[S]]:
-        """``GET /rockets``: plugins' fields in ``where`` become query parameters of their own."""
+        """``GET /rockets``: plugins' fields in ``where`` become query parameters of their own.
+
+        Raises:
+            ValueError: a key of ``where`` is not the JSON name of a field of the state type
+                (the server would ignore it, and list every rocket).
+        """
+        self._check_where(where or {})
         query = RocketQuery(
             sort=sort, order=order, status=status, type=type, mission=mission, limit=limit,
             offset=offset, where=dict(where or {}),
@@ -273,6 +338,20 @@ class Calls(Generic[S]):
         where_fields = fields.pop("where")
         params = {k: v for k, v in {**fields, **where_fields}.items() if v is not None}
         return Call("GET", "/rockets", self._read_states, params=params)
+
+    def _check_where(self, where: Mapping[str, Any]) -> None:
+        for key in where:
+            if key in self._fields:
+                continue
+            state = self._state_type.__qualname__
+            if key in self._python_names:
+                hint = f"write it by its JSON name, {self._python_names[key]!r}"
+            else:
+                hint = (
+                    f"the fields of {state} are {', '.join(sorted(self._fields))}; for a "
+                    "plugin's field, give the client the plugin's state class (state_type=)"
+                )
+            raise ValueError(f"where: {key!r} is not a field of {state}: {hint}")
 
     def rocket(self, channel: str, at: int | None) -> Call[S]:
         """``GET /rockets/{channel}``, at event ``at`` when given."""
@@ -284,8 +363,25 @@ class Calls(Generic[S]):
         path = f"/rockets/{quote(channel, safe='')}/events"
         return Call("GET", path, _read_events, params={"from": start, "limit": limit})
 
+    def history(self, channel: str, start: int, limit: int) -> Call[list[StatePoint[S]]]:
+        """``GET /rockets/{channel}/history`` (``start`` is the API's ``from``)."""
+        path = f"/rockets/{quote(channel, safe='')}/history"
+        return Call("GET", path, self._read_history, params={"from": start, "limit": limit})
+
+    def stalled(self, min_seconds: float | None) -> Call[list[StalledChannel]]:
+        """``GET /stalled``, by the server's ``ROCKETS_STALL_SECONDS`` unless ``min_seconds``."""
+        params: dict[str, str | int] = {}
+        if min_seconds is not None:
+            params["minSeconds"] = str(min_seconds)
+        return Call("GET", _STALLED, _read_stalled, params=params)
+
+    def plugins(self) -> Call[PluginsReport]:
+        """``GET /plugins``."""
+        return _PLUGINS
+
     def health(self) -> Call[Health]:
-        """``GET /health``: never retried, since it reports what it sees; its 503 is an answer."""
+        """``GET /health``: sent once, never retried, since it reports what it sees; its 503 is
+        an answer."""
         return _HEALTH
 
     def stream(
@@ -343,7 +439,7 @@ class Retries:
         return self._policy.delay(self._attempt, _retry_after(outcome))
 
     def _may_resend(self, failure: int | httpx.TransportError) -> bool:
-        if self._attempt >= self._policy.attempts:
+        if not self._call.retried or self._attempt >= self._policy.attempts:
             return False
         if isinstance(failure, httpx.ConnectError):
             return True  # nothing reached the server: safe to send anything again
@@ -455,9 +551,26 @@ class Resume(Generic[S]):
 
 
 class ClientBase(Generic[S]):
-    """What both clients hold: the retry policy, and the calls for their state type."""
+    """What both clients hold: the retry policy, the calls for their state type and the payload
+    Structs they know."""
 
-    def __init__(self, retry: RetryPolicy | None, state_type: type[S]) -> None:
+    def __init__(
+        self,
+        retry: RetryPolicy | None,
+        state_type: type[S],
+        payload_types: Iterable[type[msgspec.Struct]],
+    ) -> None:
         self.retry = retry or NO_RETRY
         self.state_type = state_type
         self._calls = Calls(state_type)
+        self._payloads = Payloads(payload_types)
+
+    def payload(self, event: EventView | MessageSummary) -> msgspec.Struct | dict[str, Any]:
+        """An event's ``message``, decoded: into the payload Struct given for its type
+        (``payload_types=``), else into a dict. Works for the events of :meth:`events`, of a
+        stream item (``item.data.event``) and for both sides of a conflict.
+
+        Raises:
+            InvalidResponseError: the payload does not fit the Struct given for its type.
+        """
+        return self._payloads.decode(event)

@@ -14,6 +14,7 @@ __all__ = [
     "NotFoundError",
     "PayloadTooLargeError",
     "RateLimitedError",
+    "RejectedError",
     "ServerError",
     "UnavailableError",
     "error_class",
@@ -74,6 +75,11 @@ class ApiError(ClientError):
     def path(self) -> str | None:
         return None if self.error is None else self.error.path
 
+    @property
+    def plugin(self) -> str | None:
+        """The plugin that refused the message (a 422), when one did."""
+        return None if self.error is None else self.error.plugin
+
 
 class BadRequestError(ApiError):
     """400: the request is malformed or fails validation; ``path`` says where."""
@@ -89,6 +95,11 @@ class ConflictError(ApiError):
 
 class PayloadTooLargeError(ApiError):
     """413: the request body is over the server's limit."""
+
+
+class RejectedError(ApiError):
+    """422: a plugin refused the message (a business rule of its ``validate_message`` hook);
+    ``plugin`` names it and ``detail`` gives its reason. Sending it again changes nothing."""
 
 
 class RateLimitedError(ApiError):
@@ -108,6 +119,7 @@ _BY_STATUS: dict[int, type[ApiError]] = {
     404: NotFoundError,
     409: ConflictError,
     413: PayloadTooLargeError,
+    422: RejectedError,
     429: RateLimitedError,
     503: UnavailableError,
 }

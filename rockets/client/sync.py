@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Literal
@@ -25,7 +25,15 @@ from rockets.client.core import (
     StreamItem,
 )
 from rockets.state import RocketState
-from rockets.wire import Ack, Envelope, EventView, Health
+from rockets.wire import (
+    Ack,
+    Envelope,
+    EventView,
+    Health,
+    PluginsReport,
+    StalledChannel,
+    StatePoint,
+)
 
 __all__ = ["RocketsClient"]
 
@@ -43,7 +51,11 @@ class RocketsClient(ClientBase[S]):
             ownership), for instance Litestar's ``TestClient`` to run in-process.
         transport: an httpx transport for a client this object creates.
         state_type: what rocket states decode into: ``RocketState`` (fields of plugins are
-            dropped), or a plugin's subclass of it that declares its fields.
+            dropped), a plugin's subclass of it that declares its fields, or several plugins'
+            subclasses joined by :func:`compose_state`.
+        payload_types: the payload Structs :meth:`payload` decodes events' messages into, by
+            the messageType each names (such as ``rockets_standard.messages.PAYLOAD_TYPES``);
+            a message of any other type decodes into a dict.
     """
 
     def __init__(
@@ -55,8 +67,9 @@ class RocketsClient(ClientBase[S]):
         http: httpx.Client | None = None,
         transport: httpx.BaseTransport | None = None,
         state_type: type[S] = RocketState,  # type: ignore[assignment]
+        payload_types: Iterable[type[msgspec.Struct]] = (),
     ) -> None:
-        super().__init__(retry, state_type)
+        super().__init__(retry, state_type, payload_types)
         self._owned = http is None
         self._http = http or httpx.Client(base_url=base_url, timeout=timeout, transport=transport)
 
@@ -134,11 +147,28 @@ class RocketsClient(ClientBase[S]):
         return self._run(self._calls.rocket(channel, at))
 
     def events(self, channel: str, start: int = 1, limit: int = 1000) -> Page[EventView]:
-        """A page of a rocket's applied events, from number ``start`` on."""
+        """A page of a rocket's applied events, from number ``start`` on (the API's ``from``).
+        :meth:`payload` decodes an event's ``message``."""
         return self._run(self._calls.events(channel, start, limit))
 
+    def history(self, channel: str, start: int = 1, limit: int = 1000) -> list[StatePoint[S]]:
+        """A rocket's state right after each of its events, from number ``start`` on (the
+        API's ``from``), replayed by the server from the log."""
+        return self._run(self._calls.history(channel, start, limit))
+
+    def stalled(self, min_seconds: float | None = None) -> list[StalledChannel]:
+        """Channels whose gap has stayed open at least ``min_seconds`` (by default the
+        server's ``ROCKETS_STALL_SECONDS``), the longest-waiting first."""
+        return self._run(self._calls.stalled(min_seconds))
+
+    def plugins(self) -> PluginsReport:
+        """What the server loaded: every plugin, message type (with its payload's JSON Schema)
+        and state field plugins add."""
+        return self._run(self._calls.plugins())
+
     def health(self) -> Health:
-        """The server's health report; ``status`` is ``unavailable`` when its store is not."""
+        """The server's health report; ``status`` is ``unavailable`` when its store is not.
+        Sent once: a connection error raises at once, never retried."""
         return self._run(self._calls.health())
 
     def stream(

@@ -12,7 +12,9 @@ import msgspec
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient, TestClient
+from rockets_fuel import FuelState, RocketRefueled
 from rockets_standard.messages import (
+    PAYLOAD_TYPES,
     RocketExploded,
     RocketLaunched,
     RocketMissionChanged,
@@ -30,16 +32,19 @@ from rockets.client import (
     NotFoundError,
     PayloadTooLargeError,
     RateLimitedError,
+    RejectedError,
     RetryPolicy,
     RocketsClient,
     UnavailableError,
+    as_state,
+    compose_state,
     message,
 )
 from rockets.errors import StoreError
 from rockets.settings import Settings
 from rockets.state import RocketState
 from rockets.stores import MemoryStore
-from rockets.wire import Envelope
+from rockets.wire import Envelope, PluginsReport, StalledChannel, StatePoint
 
 from ..conftest import ROOT, core_settings
 
@@ -405,3 +410,200 @@ def test_importing_the_sdk_loads_only_the_vocabulary_of_rockets() -> None:
         and not name.startswith("rockets.client.")
     }
     assert server == set()
+
+
+# --- history, stalled, plugins ---------------------------------------------------------------
+
+
+def test_history_stalled_and_plugins_decode_into_the_servers_structs(sdk: RocketsClient) -> None:
+    sdk.send(LAUNCH, channel="r", number=1)
+    sdk.send(RocketSpeedIncreased(by=10), channel="r", number=2)
+    sdk.send(RocketSpeedIncreased(by=1), channel="gap", number=3)
+    history = sdk.history("r")
+    assert all(isinstance(point, StatePoint) for point in history)
+    assert [(p.message_number, p.state.speed) for p in history] == [(1, 500), (2, 510)]
+    assert [p.message_number for p in sdk.history("r", start=2, limit=1)] == [2]
+    (stalled,) = sdk.stalled(min_seconds=0)
+    assert isinstance(stalled, StalledChannel)
+    assert (stalled.channel, stalled.awaited_number, stalled.pending) == ("gap", 1, 1)
+    assert sdk.stalled() == []  # by the server's ROCKETS_STALL_SECONDS
+    report = sdk.plugins()
+    assert isinstance(report, PluginsReport)
+    assert {t.name for t in report.message_types} == {
+        "RocketLaunched", "RocketSpeedIncreased", "RocketSpeedDecreased",
+        "RocketMissionChanged", "RocketExploded",
+    }  # fmt: skip
+    assert {p.source for p in report.plugins} == {"builtin"}
+
+
+@pytest.mark.anyio
+async def test_history_stalled_and_plugins_async(async_sdk: AsyncRocketsClient) -> None:
+    await async_sdk.send(LAUNCH, channel="a", number=1)
+    assert [p.state.speed for p in await async_sdk.history("a")] == [500]
+    assert await async_sdk.stalled(min_seconds=0) == []
+    assert len((await async_sdk.plugins()).message_types) == 5
+
+
+def test_history_states_are_the_clients_state_type() -> None:
+    app = create_app(Settings())  # the example package's state field, fuel, included
+    with TestClient(app) as http, RocketsClient(http=http, state_type=FuelState) as sdk:
+        sdk.send(RocketRefueled(amount=7), channel="f", number=1)
+        (point,) = sdk.history("f")
+    assert isinstance(point.state, FuelState)
+    assert point.state.fuel == 7
+
+
+# --- payloads ---------------------------------------------------------------------------------
+
+
+def test_an_events_message_decodes_into_the_payload_struct_given() -> None:
+    app = create_app(core_settings(plugins_dir=str(ROOT / "docs" / "examples" / "plugins")))
+    with TestClient(app) as http:
+        typed = RocketsClient(http=http, payload_types=PAYLOAD_TYPES)
+        typed.send(LAUNCH, channel="r", number=1)
+        typed.send(RocketSpeedIncreased(by=10), channel="r", number=2)
+        typed.send({"site": "LZ-1"}, message_type="RocketLanded", channel="r", number=3)
+        events = typed.events("r").items
+        assert [typed.payload(e) for e in events] == [
+            LAUNCH,
+            RocketSpeedIncreased(by=10),
+            {"site": "LZ-1"},  # a type the client has no Struct for
+        ]
+        untyped = RocketsClient(http=http)
+        assert untyped.payload(events[1]) == {"by": 10}
+        with pytest.raises(ConflictError) as conflict:
+            typed.send(RocketExploded(reason="x"), channel="r", number=2)
+    assert conflict.value.error is not None
+    assert conflict.value.error.conflict is not None
+    assert typed.payload(conflict.value.error.conflict.received) == RocketExploded(reason="x")
+
+
+def test_a_payload_struct_that_does_not_fit_is_an_invalid_response(app: Litestar) -> None:
+    class RocketLaunched(msgspec.Struct):  # the server's payload has no `countdown`
+        countdown: int
+
+    with TestClient(app) as http:
+        stale = RocketsClient(http=http, payload_types=[RocketLaunched])
+        stale.send(LAUNCH, channel="r", number=1)
+        (event,) = stale.events("r").items
+    with pytest.raises(InvalidResponseError, match="RocketLaunched payload does not fit"):
+        stale.payload(event)
+
+
+def test_two_payload_structs_for_one_type_are_refused() -> None:
+    class RocketExploded(msgspec.Struct):
+        why: str
+
+    with pytest.raises(ValueError, match="two payload types name the messageType 'RocketExploded'"):
+        RocketsClient(payload_types=[*PAYLOAD_TYPES, RocketExploded])
+
+
+# --- where= is checked before it is sent -----------------------------------------------------
+
+
+def counting_client(state_type: type[RocketState] = RocketState) -> tuple[RocketsClient, list[str]]:
+    """A client whose server answers every request with an empty listing, and the URLs asked."""
+    asked: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        asked.append(str(request.url))
+        return httpx.Response(200, json=[], headers={"x-total-count": "0"})
+
+    transport = httpx.MockTransport(answer)
+    return RocketsClient("http://testserver", transport=transport, state_type=state_type), asked
+
+
+def test_an_unknown_where_key_is_refused_before_sending() -> None:
+    sdk, asked = counting_client()
+    with pytest.raises(ValueError, match=r"'last_site' is not a field of RocketState.*state_type="):
+        sdk.rockets(where={"last_site": "LZ-1"})
+    with pytest.raises(ValueError, match="write it by its JSON name, 'lastMessageNumber'"):
+        sdk.rockets(where={"last_message_number": 3})
+    with pytest.raises(ValueError, match="'fuel' is not a field of RocketState"):
+        sdk.rockets(where={"fuel": 0})  # a plugin's field, but the client was not told of it
+    assert asked == []
+    sdk.rockets(where={"lastMessageNumber": 3})
+    assert asked == [
+        "http://testserver/rockets?sort=channel&order=asc&offset=0&lastMessageNumber=3"
+    ]
+
+
+def test_a_plugin_state_class_makes_its_fields_known_to_where() -> None:
+    app = create_app(Settings())
+    with TestClient(app) as http, RocketsClient(http=http, state_type=FuelState) as sdk:
+        sdk.send(RocketRefueled(amount=5), channel="full", number=1)
+        sdk.send(LAUNCH, channel="empty", number=1)
+        assert [r.channel for r in sdk.rockets(where={"fuel": 0}).items] == ["empty"]
+
+
+# --- a plugin's refusal ---------------------------------------------------------------------
+
+
+def test_a_plugins_refusal_is_a_rejected_error() -> None:
+    app = create_app(core_settings(plugins_dir=str(ROOT / "docs" / "examples" / "hooks")))
+    with TestClient(app) as http, RocketsClient(http=http) as sdk:
+        with pytest.raises(RejectedError) as refused:
+            sdk.send(RocketSpeedIncreased(by=20_000), channel="r", number=1)
+        with pytest.raises(RejectedError) as batch:
+            sdk.send_batch([message(RocketSpeedIncreased(by=20_000), channel="r", number=1)])
+    assert (refused.value.status, refused.value.plugin) == (422, "speed_limit")
+    assert refused.value.detail == "a speed increase of 20000 is more than 10000 at once"
+    assert batch.value.plugin == "speed_limit"
+
+
+# --- /health is a probe ----------------------------------------------------------------------
+
+
+def test_health_is_sent_once_even_when_the_connection_fails(app: Litestar) -> None:
+    def check(sdk: RocketsClient, flaky: Flaky) -> None:
+        with pytest.raises(ConnectionFailedError):
+            sdk.health()
+        assert flaky.calls == 1
+        assert sdk.health().status == "ok"
+
+    flaky_sync(app, [httpx.ConnectError("refused")])(check)
+
+
+# --- several plugins' state classes ----------------------------------------------------------
+
+
+class LandingState(RocketState, frozen=True, kw_only=True):
+    site: str | None = None
+    landings: list[str] = msgspec.field(default_factory=list, name="landingSites")
+
+
+class OtherFuel(RocketState, frozen=True, kw_only=True):
+    fuel: float = 0.0
+
+
+def test_two_state_classes_cannot_be_joined_by_inheritance() -> None:
+    with pytest.raises(TypeError, match="lay-out conflict"):
+        type("Both", (LandingState, FuelState), {})
+
+
+def test_compose_state_joins_their_fields_with_types_defaults_and_json_names() -> None:
+    both = compose_state(LandingState, FuelState)
+    assert issubclass(both, RocketState)
+    assert both.__name__ == "LandingStateAndFuelState"
+    blank = msgspec.json.decode(b'{"channel": "c"}', type=both)
+    assert (blank.site, blank.landings, blank.fuel) == (None, [], 0)
+    state = msgspec.json.decode(
+        b'{"channel": "c", "speed": 3, "site": "LZ-1", "landingSites": ["LZ-1"], "fuel": 9}',
+        type=both,
+    )
+    assert as_state(state, LandingState) == LandingState(
+        channel="c", speed=3, site="LZ-1", landings=["LZ-1"]
+    )
+    assert as_state(state, FuelState).fuel == 9
+    with pytest.raises(msgspec.ValidationError, match=r"\$.fuel"):
+        msgspec.json.decode(b'{"channel": "c", "fuel": "full"}', type=both)
+    assert compose_state(FuelState, FuelState, name="Fuel").__name__ == "Fuel"
+
+
+def test_compose_state_refuses_what_it_cannot_join() -> None:
+    with pytest.raises(TypeError, match=r"FuelState.fuel and OtherFuel.fuel differ"):
+        compose_state(FuelState, OtherFuel)
+    with pytest.raises(TypeError, match="not a subclass of RocketState"):
+        compose_state(FuelState, Envelope)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="at least one"):
+        compose_state()

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from ..conftest import ROOT
+from ..conftest import ROOT, core_settings
 
 DOCS = sorted([ROOT / "README.md", *(ROOT / "docs").rglob("*.md")])
 MARKED = re.compile(r"<!-- (example|excerpt): (?P<path>\S+) -->\n```\w*\n(?P<code>.*?)```", re.S)
@@ -56,15 +56,16 @@ def load_example(name: str) -> Any:
 
 def test_sdk_usage_example_runs(capsys: pytest.CaptureFixture[str]) -> None:
     from litestar.testing import AsyncTestClient, TestClient
+    from rockets_standard.messages import PAYLOAD_TYPES
 
     from rockets.app import create_app
     from rockets.client import AsyncRocketsClient, RocketsClient
-    from rockets.settings import Settings
 
     example = load_example("sdk_usage.py")
-    app = create_app(Settings(plugins_dir=str(ROOT / "docs" / "examples" / "plugins")))
+    app = create_app(core_settings())
     with TestClient(app) as http:
-        assert example.post_and_read(RocketsClient(http=http), "demo") == 1000
+        client = RocketsClient(http=http, payload_types=PAYLOAD_TYPES)
+        assert example.post_and_read(client, "demo") == 1000
 
     async def run_async() -> str:
         async with AsyncTestClient(app) as http:
@@ -73,6 +74,66 @@ def test_sdk_usage_example_runs(capsys: pytest.CaptureFixture[str]) -> None:
 
     assert asyncio.run(run_async()) == "exploded"
     out = capsys.readouterr().out
-    assert "demo: Falcon-9 at 1000 on ARTEMIS" in out
+    assert "Falcon-9 at 1000 on ARTEMIS" in out
+    assert "event 3: speed up by 300" in out
+    assert "speeds: [500, 700, 1000, 1000]" in out
     assert "404: no rocket on channel 'no-such-rocket'" in out
     assert "409: message 2 of channel 'demo' was already received" in out
+
+
+def test_sdk_compose_example_reads_two_plugins_fields(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from litestar.testing import TestClient
+
+    from rockets.app import create_app
+    from rockets.client import RocketsClient
+    from rockets.settings import Settings
+
+    plugins = ROOT / "docs" / "examples" / "state_plugins"
+    monkeypatch.syspath_prepend(str(plugins))  # the example imports the drop-in's classes
+    example = load_example("sdk_compose.py")
+    # The fuel package (installed in the test environment) and the crew drop-in.
+    app = create_app(Settings(plugins_dir=str(plugins)))
+    with TestClient(app) as http:
+        client = RocketsClient(http=http, state_type=example.FuelAndCrew)
+        assert example.fuel_and_crew(client, "crewed") == (300, 3)
+        rocket = client.rocket("crewed")
+    assert (rocket.fuel, rocket.crew, rocket.speed) == (300, 3, 100)
+    assert "1 rocket(s) with 300 fuel and 3 aboard" in capsys.readouterr().out
+
+
+def broken_tables(text: str) -> list[str]:
+    """Where a Markdown table of ``text`` breaks: rows after a blank line (a table that goes on
+    after one is a second table without a header, shown as text), or a row whose number of
+    cells is not its header's."""
+    problems = []
+    lines = text.splitlines()
+    fenced = False
+    cells = 0
+    for number, line in enumerate(lines, 1):
+        if line.startswith("```"):
+            fenced = not fenced
+        if fenced or not line.startswith("|"):
+            continue
+        count = len(re.findall(r"(?<!\\)\|", line.strip().strip("|"))) + 1
+        previous = lines[number - 2] if number > 1 else ""
+        if previous.startswith("|"):
+            if count != cells:
+                problems.append(f"line {number}: {count} cells, the header has {cells}")
+        else:
+            following = lines[number] if number < len(lines) else ""
+            if not re.fullmatch(r"\|[\s:|-]+\|?", following):
+                problems.append(f"line {number}: a table row without a header above it")
+            cells = count
+    return problems
+
+
+def test_the_checker_sees_a_table_broken_by_a_blank_line() -> None:
+    text = "| a | b |\n|---|---|\n| 1 | 2 |\n\n| 3 | 4 |\n"
+    assert broken_tables(text) == ["line 5: a table row without a header above it"]
+
+
+@pytest.mark.parametrize("doc", DOCS, ids=lambda p: str(p.relative_to(ROOT)))
+def test_every_table_is_whole(doc: Path) -> None:
+    assert broken_tables(doc.read_text()) == []

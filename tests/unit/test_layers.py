@@ -143,6 +143,7 @@ PLUGIN_FILES = sorted(
         *(ROOT / "plugins" / "rockets-fuel" / "rockets_fuel").glob("*.py"),
         *(ROOT / "docs" / "examples" / "plugins").glob("*.py"),
         *(ROOT / "docs" / "examples" / "hooks").glob("*.py"),
+        *(ROOT / "docs" / "examples" / "state_plugins").glob("*.py"),
     ]
 )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -10,8 +11,10 @@ import pytest
 from litestar.testing import TestClient
 
 from rockets.app import create_app
+from rockets.plugins import build_plugin_manager
+from rockets.settings import Settings
 
-from ..conftest import ROOT, core_settings
+from ..conftest import EXAMPLE_PACKAGE, ROOT, core_settings
 
 EXAMPLES = ROOT / "docs" / "examples" / "plugins"
 STANDARD = [
@@ -88,3 +91,34 @@ def test_core_names_no_standard_message_type() -> None:
         and pattern.search(path.read_text())
     ]
     assert offenders == []
+
+
+def blocking_warnings(caplog: pytest.LogCaptureFixture, blocked: tuple[str, ...]) -> list[str]:
+    """The WARNING lines about blocked names of a start with these ``blocked`` plugins, the
+    example drop-ins, and a standard type named in ``ROCKETS_PLUGINS`` instead of its entry
+    point."""
+    settings = Settings(
+        blocked_plugins=("rocket_exploded", *blocked),
+        plugins_dir=str(EXAMPLES),
+        plugin_modules=("rockets_standard.exploded",),
+    )
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="rockets.plugins"):
+        build_plugin_manager(settings)
+    return [r.getMessage() for r in caplog.records if "ROCKETS_BLOCKED_PLUGINS" in r.getMessage()]
+
+
+def test_a_blocked_name_that_matches_no_plugin_is_a_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    (line,) = blocking_warnings(caplog, ("fuel", "feul"))
+    assert "'feul'" in line
+    assert "'fuel'" not in line
+
+
+def test_blocked_names_of_every_kind_of_plugin_are_no_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # An entry point, a drop-in file, a module named in ROCKETS_PLUGINS.
+    named = (EXAMPLE_PACKAGE, "rocket_landed", "rockets_standard.exploded")
+    assert blocking_warnings(caplog, named) == []

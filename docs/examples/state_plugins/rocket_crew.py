@@ -1,0 +1,40 @@
+"""A drop-in plugin with a state field: the crew aboard (docs/sdk.md reads it, with the fuel
+plugin's field, through one client)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import msgspec
+
+from rockets import Count, Event, EventType, RocketState, hookimpl
+
+
+class CrewState(RocketState, frozen=True, kw_only=True):
+    """The state field this plugin owns."""
+
+    crew: int = 0
+
+
+class RocketCrewBoarded(msgspec.Struct, frozen=True):
+    """The payload: how many people boarded."""
+
+    count: Count
+
+
+def board(state: RocketState, event: Event[RocketCrewBoarded]) -> RocketState:
+    if state.status == "exploded":
+        return state
+    crew: int = getattr(state, "crew")  # noqa: B009 - RocketState itself does not declare it
+    return msgspec.structs.replace(state, crew=crew + event.message.count)
+
+
+@hookimpl
+def register_event_types() -> Sequence[EventType[Any]]:
+    return [EventType(schema=RocketCrewBoarded, apply=board, description="Adds to the crew.")]
+
+
+@hookimpl
+def extend_rocket_state() -> type[RocketState]:
+    return CrewState
