@@ -53,6 +53,7 @@ from rockets.settings import Settings
 from rockets.wire import ErrorBody
 
 __all__ = [
+    "ACCESS_TOKEN",
     "MESSAGES_PATH",
     "OPEN_PATHS",
     "WWW_AUTHENTICATE",
@@ -70,6 +71,9 @@ OPEN_PATHS = frozenset({"/health", "/"})
 (it holds no data; the data it reads needs a token as any read does)."""
 OPEN_PREFIXES = ("/dashboard/",)
 READING = frozenset({"GET", "HEAD", "OPTIONS"})
+ACCESS_TOKEN = "access_token"
+"""The query parameter that may carry a read token, where no header can be set (a browser's
+EventSource): every read route takes it."""
 WWW_AUTHENTICATE = 'Bearer realm="rockets"'
 ANSWER_HEADERS = ((b"x-content-type-options", b"nosniff"),)
 """What every answer carries; the dashboard's page adds its own (see rockets.dashboard)."""
@@ -260,7 +264,7 @@ class Edge:
             str(scope.get("method", "GET")),
             scope["path"],
             connection.headers.get("authorization", "").encode("latin-1"),
-            connection.query_params.get("access_token", "").encode(),
+            connection.query_params.get(ACCESS_TOKEN, "").encode(),
         )
         if not allowed:
             raise NotAuthorizedException(

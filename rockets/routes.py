@@ -3,6 +3,7 @@ and the exception handlers that make every error an :class:`ErrorBody`."""
 
 from __future__ import annotations
 
+import difflib
 import logging
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -21,15 +22,18 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from rockets.answers import (
     INTEGER_IN_DIGITS,
     INTERNAL,
+    NUMBER_IN_DIGITS,
     STORE_UNAVAILABLE,
     TOO_LARGE,
     error,
+    one_of,
     parameter_problem,
     retry_after,
+    unknown_parameter,
 )
 from rockets.dashboard import dashboard_handlers
 from rockets.errors import InputError, StoreError
-from rockets.ingress import Ingress
+from rockets.ingress import ACCESS_TOKEN, Ingress
 from rockets.introspection import PluginsReport
 from rockets.openapi import messages_operation_class, rockets_operation_class
 from rockets.projections import RunningProjection
@@ -68,13 +72,20 @@ def _on_input_error(_: Request[Any, Any, Any], exc: InputError) -> Response[Erro
     return _error_response(exc.body)
 
 
-def _spelled(request: Request[Any, Any, Any], key: str) -> str:
+def _parameter(request: Request[Any, Any, Any], key: str) -> tuple[str, Any]:
     """A parameter's name as the API spells it (``from``), where Litestar names the handler's
-    argument (``start``)."""
+    argument (``start``), and its type (None: not an argument of the handler)."""
     handler = request.scope.get("route_handler")
     field = handler.parsed_fn_signature.parameters.get(key) if handler is not None else None
     alias = getattr(getattr(field, "kwarg_definition", None), "name", None)
-    return alias if isinstance(alias, str) else key
+    return (alias if isinstance(alias, str) else key), getattr(field, "annotation", None)
+
+
+def _problem(annotation: Any, message: str) -> str:
+    """What is wrong with a value of type ``annotation``, in words: the allowed values where
+    there are few, else msgspec's sentence with its rule in words."""
+    allowed = _literal_values(annotation)
+    return one_of(allowed) if allowed is not None else plainly(message)
 
 
 def _on_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Response[ErrorBody]:
@@ -83,15 +94,15 @@ def _on_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> R
     if status == 413:
         detail = TOO_LARGE.detail
     if isinstance(exc, ValidationException) and isinstance(exc.extra, list) and exc.extra:
-        problems = [
-            parameter_problem(
-                getattr(item.get("source"), "value", "request"),
-                _spelled(request, str(item.get("key"))),
-                plainly(str(item.get("message"))),
+        problems = []
+        for item in exc.extra:
+            if not isinstance(item, dict):
+                continue
+            name, annotation = _parameter(request, str(item.get("key")))
+            source = getattr(item.get("source"), "value", "request")
+            problems.append(
+                parameter_problem(source, name, _problem(annotation, str(item.get("message"))))
             )
-            for item in exc.extra
-            if isinstance(item, dict)
-        ]
         detail = "; ".join(problems) or detail
     return _error_response(error(status, detail), exc.headers)
 
@@ -168,33 +179,47 @@ ChannelInQuery = Annotated[
 TextInQuery = Annotated[str | None, QueryParameter(pattern=PRINTABLE_PATTERN)]
 FromNumber = Annotated[int, QueryParameter(name="from", ge=1, le=MAX_MESSAGE_NUMBER)]
 
-_INTEGER = re.compile(r"-?[0-9]+")
+Kind = Literal["integer", "number"]
+_WRITTEN: dict[Kind, tuple[re.Pattern[str], str]] = {
+    "integer": (re.compile(r"-?[0-9]+"), INTEGER_IN_DIGITS),
+    "number": (re.compile(r"-?[0-9]+(?:\.[0-9]+)?"), NUMBER_IN_DIGITS),
+}
+"""How an integer and a number are written in a query: plain decimal digits."""
 
 
-def _is_integer(annotation: Any) -> bool:
-    """Whether a parameter of this type takes an integer (or nothing)."""
+def _members(annotation: Any) -> tuple[Any, ...]:
     info = msgspec.inspect.type_info(annotation)
-    if isinstance(info, msgspec.inspect.UnionType):
-        return any(isinstance(member, msgspec.inspect.IntType) for member in info.types)
-    return isinstance(info, msgspec.inspect.IntType)
+    return info.types if isinstance(info, msgspec.inspect.UnionType) else (info,)
 
 
-def _refuse_unless_integer(name: str, value: str) -> None:
-    # Litestar converts leniently, and msgspec then reads "1e3" and "1.0" as integers.
-    if not _INTEGER.fullmatch(value):
-        raise InputError(error(400, parameter_problem("query", name, INTEGER_IN_DIGITS)))
+def _kind(annotation: Any) -> Kind | None:
+    """Whether a parameter of this type takes an integer, a number, or something else."""
+    members = _members(annotation)
+    if any(isinstance(member, msgspec.inspect.IntType) for member in members):
+        return "integer"
+    if any(isinstance(member, msgspec.inspect.FloatType) for member in members):
+        return "number"
+    return None
 
 
-async def _integers_in_digits(request: Request[Any, Any, Any]) -> None:
-    """Refuse a query whose integer parameter is not written in digits (before Litestar
-    converts the parameters, in every read route)."""
-    for argument, field in request.route_handler.parsed_fn_signature.parameters.items():
-        kwarg = field.kwarg_definition
-        if isinstance(kwarg, QueryParameter) and _is_integer(field.annotation):
-            name = kwarg.name or argument
-            # Every value: Litestar takes the last of a repeated parameter.
-            for value in request.query_params.getall(name, ()):
-                _refuse_unless_integer(name, value)
+def _literal_values(annotation: Any) -> list[str] | None:
+    """The values a parameter of this type may take, when they are listed in the type."""
+    if annotation is None:
+        return None
+    for member in _members(annotation):
+        if isinstance(member, msgspec.inspect.LiteralType):
+            return [str(value) for value in member.values]
+    return None
+
+
+def _refuse_unless_written_right(name: str, value: str, kind: Kind | None) -> None:
+    # Litestar converts leniently, and msgspec then reads "1e3" and "1.0" as integers, "nan"
+    # and "inf" as numbers.
+    if kind is None:
+        return
+    pattern, problem = _WRITTEN[kind]
+    if not pattern.fullmatch(value):
+        raise InputError(error(400, parameter_problem("query", name, problem)))
 
 
 def _query(service: RocketService, request: Request[Any, Any, Any]) -> dict[str, Any]:
@@ -207,11 +232,10 @@ def _query(service: RocketService, request: Request[Any, Any, Any]) -> dict[str,
             continue
         try:
             msgspec.convert(raw, Printable)
-            if _is_integer(field.type):
-                _refuse_unless_integer(name, raw)
+            _refuse_unless_written_right(name, raw, _kind(field.type))
             where[name] = msgspec.convert(raw, field.type, strict=False)
         except msgspec.ValidationError as exc:
-            problem = plainly(str(exc))
+            problem = _problem(field.type, str(exc))
             raise InputError(error(400, parameter_problem("query", name, problem))) from None
     return where
 
@@ -231,6 +255,56 @@ def _projection_handler(running: RunningProjection) -> Callable[[], Awaitable[Re
     return projection
 
 
+class _QueryRules:
+    """What a read route takes in its query: the parameters it declares (as Litestar reads
+    them), those its ``opt["query"]`` adds (the plugins' fields of ``GET /rockets``, read by the
+    handler itself) and ``access_token``; found once per route handler."""
+
+    def __init__(self) -> None:
+        self._known: dict[int, tuple[list[str], dict[str, Kind | None]]] = {}
+
+    def of(self, request: Request[Any, Any, Any]) -> tuple[list[str], dict[str, Kind | None]]:
+        """The parameter names ``request``'s route takes, in order, and the kind of each."""
+        handler = request.route_handler
+        found = self._known.get(id(handler))
+        if found is None:
+            found = self._known[id(handler)] = self._find(handler, list(request.path_params))
+        return found
+
+    @staticmethod
+    def _find(
+        handler: HTTPRouteHandler, path_parameters: list[str]
+    ) -> tuple[list[str], dict[str, Kind | None]]:
+        # Litestar's own model of what it reads from a request: the query parameters it finds
+        # there are exactly those it would convert (and whatever name they are given).
+        model = handler.create_kwargs_model(
+            path_parameters=cast(Any, dict.fromkeys(path_parameters))
+        )
+        signature = handler.parsed_fn_signature.parameters
+        order = list(signature)
+        declared = sorted(model.expected_query_params, key=lambda p: order.index(p.field_name))
+        kinds: dict[str, Kind | None] = {
+            p.field_alias: _kind(signature[p.field_name].annotation) for p in declared
+        }
+        for name in handler.opt.get("query", ()):
+            kinds.setdefault(name, None)
+        kinds.setdefault(ACCESS_TOKEN, None)
+        return list(kinds), kinds
+
+
+def _meant(name: str, known: list[str]) -> str | None:
+    """The known parameter ``name`` probably stands for: the same letters but for case and
+    ``_`` (``last_site`` for ``lastSite``), else a close spelling."""
+
+    def letters(text: str) -> str:
+        return text.replace("_", "").lower()
+
+    same = [k for k in known if letters(k) == letters(name)]
+    close = difflib.get_close_matches(name, known, n=1)
+    candidates = same or close
+    return candidates[0] if candidates else None
+
+
 def build_routes(
     service: RocketService, ingress: Ingress, report: PluginsReport
 ) -> list[BaseRouteHandler]:
@@ -248,19 +322,34 @@ def build_routes(
     State = schema.state_type  # noqa: N806 - a type, used in annotations below
     sortable = list(schema.fields)
     heads: list[HTTPRouteHandler] = []
+    rules = _QueryRules()
+
+    async def check_query(request: Request[Any, Any, Any]) -> None:
+        """Refuse a query that names a parameter the route does not take, or whose integer or
+        number is not written in digits (before Litestar converts the parameters)."""
+        known, kinds = rules.of(request)
+        # The dashboard's page and files are for browsers, which may add what they like.
+        strict = request.route_handler.opt.get("strict_query", True)
+        for name in request.query_params:
+            if name not in kinds and strict:
+                problem = unknown_parameter(known, _meant(name, known))
+                raise InputError(error(400, parameter_problem("query", name, problem)))
+            # Every value: Litestar takes the last of a repeated parameter.
+            for value in request.query_params.getall(name, ()):
+                _refuse_unless_written_right(name, value, kinds.get(name))
 
     def read(path: str, **options: Any) -> Callable[[Callable[..., Any]], HTTPRouteHandler]:
-        """``GET path``, whose integer query values are written in digits; and ``HEAD path``,
+        """``GET path``, whose query is checked (:func:`check_query`); and ``HEAD path``,
         answered alike by the same handler (the server drops the body of a HEAD answer), kept in
         ``heads`` and out of the OpenAPI document, since every GET implies it."""
 
         def declare(handler: Callable[..., Any]) -> HTTPRouteHandler:
+            strict = options.get("include_in_schema", True)
+            options["opt"] = {**options.get("opt", {}), "strict_query": strict}
             hidden = {**options, "include_in_schema": False}
-            head = route(
-                path, http_method=HttpMethod.HEAD, before_request=_integers_in_digits, **hidden
-            )
+            head = route(path, http_method=HttpMethod.HEAD, before_request=check_query, **hidden)
             heads.append(head(handler))
-            return get(path, before_request=_integers_in_digits, **options)(handler)
+            return get(path, before_request=check_query, **options)(handler)
 
         return declare
 
@@ -307,7 +396,7 @@ def build_routes(
         ``mission`` and every plugin's state field filter by exact match. ``X-Total-Count``
         holds how many rockets matched before ``limit``/``offset``."""
         if sort not in schema.fields:
-            problem = f"use one of {', '.join(sortable)}"
+            problem = one_of(sortable)
             raise InputError(error(400, parameter_problem("query", "sort", problem)))
         query = RocketQuery(
             sort=sort,
@@ -400,6 +489,7 @@ def build_routes(
 
     @get(
         "/stream",
+        before_request=check_query,
         summary="Live events (server-sent events)",
         tags=["rockets"],
         responses=reads(),
@@ -475,6 +565,7 @@ def build_routes(
             tags=["rockets"],
             operation_class=rockets_operation_class(schema),
             responses=reads(503),
+            opt={"query": [field.json_name for field in schema.plugin_fields]},
         )(list_rockets),
         read(
             "/rockets/{channel:str}",
