@@ -35,7 +35,13 @@ from rockets.dashboard import dashboard_handlers
 from rockets.errors import InputError, StoreError
 from rockets.ingress import ACCESS_TOKEN, Ingress
 from rockets.introspection import PluginsReport
-from rockets.openapi import messages_operation_class, rockets_operation_class
+from rockets.openapi import (
+    DocumentedOperation,
+    messages_operation_class,
+    operation_class,
+    rockets_operation_class,
+    state_point_type,
+)
 from rockets.projections import RunningProjection
 from rockets.service import RocketService
 from rockets.state import RocketState
@@ -132,6 +138,7 @@ exception_handlers: dict[type[Exception] | int, Any] = {
 """Every error answer, whoever raised it, is an :class:`ErrorBody`."""
 
 
+EVENT_STREAM = "text/event-stream"
 LISTING_PIECE = 1000
 """Rocket states encoded and written at a time in a long listing: a client that does not read
 holds one piece of the server's memory, not the whole answer (each piece waits for the
@@ -161,11 +168,29 @@ _ERRORS = {
         "A number already taken by another message (a batch: one Ack per message)",
     ),
     401: _spec(ErrorBody, "A token is required (ROCKETS_INGEST_TOKEN / ROCKETS_READ_TOKEN)"),
+    405: _spec(
+        ErrorBody,
+        "A method the path does not take (`Allow` lists those it takes); HEAD is taken "
+        "wherever GET is, but by /stream",
+    ),
+    408: _spec(
+        ErrorBody,
+        "The request did not arrive whole within ROCKETS_REQUEST_TIMEOUT (its head as well as "
+        "its body under `rockets serve`)",
+    ),
     413: _spec(ErrorBody, "Request body too large"),
     415: _spec(ErrorBody, "The body is not sent as JSON"),
     429: _spec(ErrorBody | list[Ack], "Pending buffers full (a batch: one Ack per message)"),
+    431: _spec(
+        ErrorBody,
+        "The request's head is over ROCKETS_MAX_HEADER_BYTES, or has over ROCKETS_MAX_HEADERS "
+        "fields",
+    ),
+    500: _spec(ErrorBody, "A bug: the body carries no trace, the server log does"),
     503: _spec(ErrorBody, "Shutting down or store unavailable; see Retry-After"),
 }
+ANY_REQUEST = (405, 408, 431, 500)
+"""What any request may be answered, whatever its route."""
 
 
 # The path and query values of the API: a channel as POST /messages takes it, printable text
@@ -312,12 +337,16 @@ def build_routes(
     answered by ``ingress`` (the route is reached only through CORS, and documents it)."""
     settings = service.settings
     schema = service.registry.state
-    guarded = settings.ingest_token is not None or settings.read_token is not None
+
+    def errors(*codes: int, token: str | None) -> dict[int, ResponseSpec]:
+        """The documented errors of a route: ``codes``, a 401 when ``token`` is set, and what
+        any request may get."""
+        wanted = (*codes, 401) if token is not None else codes
+        return {code: _ERRORS[code] for code in sorted({*wanted, *ANY_REQUEST})}
 
     def reads(*codes: int) -> dict[int, ResponseSpec]:
         """The documented errors of a read route: a bad query, a token, and ``codes``."""
-        wanted = (400, 401, *codes) if settings.read_token is not None else (400, *codes)
-        return {code: _ERRORS[code] for code in wanted}
+        return errors(400, *codes, token=settings.read_token)
 
     State = schema.state_type  # noqa: N806 - a type, used in annotations below
     sortable = list(schema.fields)
@@ -343,6 +372,8 @@ def build_routes(
         answered alike by the same handler (the server drops the body of a HEAD answer), kept in
         ``heads`` and out of the OpenAPI document, since every GET implies it."""
 
+        options.setdefault("operation_class", DocumentedOperation)
+
         def declare(handler: Callable[..., Any]) -> HTTPRouteHandler:
             strict = options.get("include_in_schema", True)
             options["opt"] = {**options.get("opt", {}), "strict_query": strict}
@@ -357,11 +388,7 @@ def build_routes(
         "/messages",
         status_code=202,
         operation_class=messages_operation_class(service.registry, settings.max_batch),
-        responses={
-            code: _ERRORS[code]
-            for code in (400, 401, 409, 413, 415, 422, 429, 503)
-            if code != 401 or guarded
-        },
+        responses=errors(400, 409, 413, 415, 422, 429, 503, token=settings.ingest_token),
         summary="Post one message or a batch",
         tags=["messages"],
     )
@@ -434,6 +461,7 @@ def build_routes(
         "/rockets/{channel:str}/events",
         summary="A rocket's events",
         tags=["rockets"],
+        operation_class=operation_class("X-Total-Count"),
         responses=reads(404, 503),
     )
     async def get_events(
@@ -450,7 +478,8 @@ def build_routes(
         "/health",
         summary="Health",
         tags=["service"],
-        responses={503: _spec(Health, "The store is unreachable")},
+        # Open to all, tokens or not (load balancers ask it).
+        responses={**errors(400, token=None), 503: _spec(Health, "The store is unreachable")},
     )
     async def health() -> Response[Health]:
         """200 while the store is reachable; 503 otherwise, with ``failing`` naming the store
@@ -472,12 +501,6 @@ def build_routes(
         for at least ``minSeconds`` (default ``ROCKETS_STALL_SECONDS``), longest first."""
         return await service.stalled(min_seconds)
 
-    @read(
-        "/rockets/{channel:str}/history",
-        summary="A rocket's states over time",
-        tags=["rockets"],
-        responses=reads(404, 503),
-    )
     async def get_history(
         channel: ChannelInPath,
         start: FromNumber = 1,
@@ -487,12 +510,17 @@ def build_routes(
         from the log: for charts, such as speed over time)."""
         return await service.history(channel, start, limit)
 
+    # Documented with the app's state type, as the listing and the state are (see above).
+    get_history.__annotations__["return"] = list[state_point_type(State)]  # type: ignore[misc]
+
     @get(
         "/stream",
         before_request=check_query,
         summary="Live events (server-sent events)",
         tags=["rockets"],
-        responses=reads(),
+        media_type=EVENT_STREAM,
+        operation_class=DocumentedOperation,
+        responses=reads(503),
     )
     async def stream(
         channel: ChannelInQuery = None,
@@ -521,16 +549,21 @@ def build_routes(
 
         return Stream(
             chunks(),
-            media_type="text/event-stream",
+            media_type=EVENT_STREAM,
             headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
         )
 
     @read(
-        "/metrics", summary="Prometheus metrics", tags=["service"], media_type=CONTENT_TYPE_LATEST
+        "/metrics",
+        summary="Prometheus metrics",
+        tags=["service"],
+        media_type=CONTENT_TYPE_LATEST,
+        responses=reads(503),
     )
     async def metrics() -> Response[bytes]:
         """The service's metrics in Prometheus' text format (see docs/operations.md)."""
-        return Response(await service.metrics_text(), media_type=CONTENT_TYPE_LATEST)
+        # Litestar would add a second "; charset=utf-8" to this text/ media type, which has one.
+        return Response(await service.metrics_text(), headers={"content-type": CONTENT_TYPE_LATEST})
 
     @read("/plugins", summary="Loaded plugins", tags=["service"], responses=reads())
     async def list_plugins() -> PluginsReport:
@@ -574,7 +607,12 @@ def build_routes(
             responses=reads(404, 503),
         )(get_rocket),
         get_events,
-        get_history,
+        read(
+            "/rockets/{channel:str}/history",
+            summary="A rocket's states over time",
+            tags=["rockets"],
+            responses=reads(404, 503),
+        )(get_history),
         stream,
         metrics,
         health,
