@@ -208,3 +208,34 @@ def test_ingest_is_summarised_at_info(summary_lines: SummaryLines) -> None:
         client.post("/messages", json=message("s", 1, "RocketLaunched", LAUNCH))
         assert summary_lines.lines == []
     assert summary_lines.parsed() == [("2", "1 accepted, 1 duplicate", "0")]
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "status"),
+    [
+        ("GET", "/nowhere", 404),  # Litestar's router
+        ("GET", "/rockets/nobody", 404),  # the service
+        ("GET", "/dashboard/nothing.js", 404),  # the dashboard
+        ("DELETE", "/rockets", 405),
+        ("HEAD", "/stream", 405),
+        ("PUT", "/messages", 405),
+        ("GET", "/rockets?order=up", 400),
+    ],
+)
+def test_error_answers_have_the_request_id_too(
+    client: Client, method: str, url: str, status: int
+) -> None:
+    response = client.request(method, url, headers={"x-request-id": "trace-me"})
+    assert response.status_code == status
+    assert response.headers["x-request-id"] == "trace-me"
+    assert response.headers["x-content-type-options"] == "nosniff"
+    made = client.request(method, url).headers["x-request-id"]
+    assert re.fullmatch(r"[0-9a-f]{16}", made)
+
+
+@pytest.mark.parametrize(
+    "url", ["/metrics", "/", "/dashboard/app.js", "/dashboard/style.css", "/health", "/rockets"]
+)
+def test_a_content_type_names_its_charset_once(client: Client, url: str) -> None:
+    for response in (client.get(url), client.head(url)):
+        assert response.headers["content-type"].count("charset=") <= 1, url
