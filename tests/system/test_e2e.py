@@ -6,8 +6,10 @@ import asyncio
 import random
 import signal
 import socket
+import subprocess
 
 import httpx
+import pytest
 
 from ..conftest import ROOT
 from ..histories import Message, api_fields, deliveries, expected, history
@@ -82,16 +84,37 @@ def test_sigint_also_shuts_down_cleanly() -> None:
 
 
 def test_bad_configuration_stops_with_a_clear_message() -> None:
-    import subprocess
-
-    result = subprocess.run(
-        [str(BIN / "rockets"), "serve", "--store", "redis://nowhere"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = serve_command("--store", "redis://nowhere")
     assert result.returncode == 2
     assert "unknown store scheme 'redis'" in result.stderr
+
+
+def serve_command(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(BIN / "rockets"), "serve", *args], capture_output=True, text=True, timeout=60
+    )
+
+
+@pytest.mark.parametrize("port", ["99999", "0", "-1", "http"])
+def test_a_port_out_of_range_stops_the_start_in_one_line(port: str) -> None:
+    result = serve_command("--port", port)
+    assert result.returncode == 2
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("rockets serve: argument --port: "), line
+    assert "rockets ready" not in result.stdout + result.stderr
+
+
+def test_a_port_in_use_stops_the_start_before_ready_in_one_line() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = serve_command("--port", str(port))
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        f"rockets: cannot start: cannot listen on 127.0.0.1:{port}: Address already in use"
+    ]
+    assert result.stdout == ""
 
 
 def litestar_env(port: int, **extra: str) -> dict[str, str]:
