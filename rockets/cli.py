@@ -12,6 +12,7 @@ from typing import Any, NoReturn
 
 from rockets.errors import RocketsError
 from rockets.settings import Settings
+from rockets.words import counted
 
 __all__ = ["main"]
 
@@ -24,6 +25,7 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from rockets.app import create_app
+    from rockets.logs import rockets_logging
 
     overrides = {
         name: value
@@ -40,12 +42,11 @@ def _serve(args: argparse.Namespace) -> int:
     except RocketsError as exc:
         print(f"rockets: cannot start: {exc}", file=sys.stderr)
         return 2
+    # The rockets logger's lines look as under any server (the app gives them the same
+    # handler when none is set); here with the level and format asked for. uvicorn's own
+    # lines get the request id and, with --log-format json, JSON too.
+    rockets_logging(args.log_level, json=args.log_format == "json")
     log_config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
-    log_config["loggers"]["rockets"] = {
-        "handlers": ["default"],
-        "level": args.log_level.upper(),
-        "propagate": False,
-    }
     log_config["filters"] = {"request_id": {"()": "rockets.logs.RequestIdFilter"}}
     for handler in log_config["handlers"].values():
         handler["filters"] = ["request_id"]
@@ -175,7 +176,8 @@ def _rebuild(args: argparse.Namespace) -> int:
                 )
         finally:
             await store.close()
-        print(f"rebuilt {report.rockets} rockets: {report.changed} states changed")
+        changed = counted(report.changed, "state")
+        print(f"rebuilt {counted(report.rockets, 'rocket')}: {changed} changed")
         return 0
 
     try:

@@ -46,7 +46,7 @@ from rockets.answers import (
     unsupported_media_type,
 )
 from rockets.errors import InputError
-from rockets.logs import request_id
+from rockets.logs import log_refusal, request_id
 from rockets.metrics import Metrics
 from rockets.service import RocketService
 from rockets.settings import Settings
@@ -301,13 +301,15 @@ class Edge:
         """Answer ``body`` to a request the edge refuses before anything else sees it, and
         close the connection: what is left of the request is unread, and a client refused for
         holding too much must not keep holding the connection."""
+        rid = self.request_id(_scan(scope)[0])
+        if body.status < 500:
+            token = request_id.set(rid.decode("latin-1"))
+            try:
+                log_refusal(str(scope.get("method", "")), scope["path"], body)
+            finally:
+                request_id.reset(token)
         await self.send_json(
-            send,
-            body.status,
-            _encode(body),
-            self.request_id(_scan(scope)[0]),
-            retry_after(body.status),
-            close=True,
+            send, body.status, _encode(body), rid, retry_after(body.status), close=True
         )
 
     def too_many_headers(self, scope: Scope) -> bool:
@@ -408,6 +410,8 @@ class Ingress:
             log.exception("unhandled error on POST /messages")
             reply = IngestAnswer.of(INTERNAL)
         self.metrics.request(reply.status_code, time.perf_counter() - started)
+        if isinstance(reply.body, ErrorBody) and reply.status_code < 500:
+            log_refusal("POST", MESSAGES_PATH, reply.body)
         return reply
 
     async def _answer(
@@ -421,11 +425,11 @@ class Ingress:
         if edge.tokens.ingest is not None and not edge.tokens.allows(
             "POST", MESSAGES_PATH, authorization or b"", b""
         ):
-            return IngestAnswer.of(UNAUTHORIZED)
+            return self.service.refused(UNAUTHORIZED)
         if content_type is not None and b"json" not in content_type.lower():
-            return IngestAnswer.of(unsupported_media_type(content_type.decode("latin-1")))
+            return self.service.refused(unsupported_media_type(content_type.decode("latin-1")))
         if length is not None and length.isdigit() and int(length) > edge.max_body:
-            return IngestAnswer.of(TOO_LARGE)
+            return self.service.refused(TOO_LARGE)
         deadlines = edge.deadlines
         try:
             # The whole body is most often in the first message: read it here, the rest below,
@@ -440,9 +444,9 @@ class Ingress:
             if message.get("more_body"):
                 body = await self._read_rest(body, receive, deadline)
             elif len(body) > edge.max_body:
-                return IngestAnswer.of(TOO_LARGE)
+                return self.service.refused(TOO_LARGE)
         except InputError as exc:
-            return IngestAnswer.of(exc.body)
+            return self.service.refused(exc.body)
         return await self.service.ingest(body)
 
     async def _read_rest(self, first: bytes, receive: Receive, deadline: float) -> bytes:

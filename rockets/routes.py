@@ -35,6 +35,7 @@ from rockets.dashboard import dashboard_handlers
 from rockets.errors import InputError, StoreError
 from rockets.ingress import ACCESS_TOKEN, Ingress
 from rockets.introspection import PluginsReport
+from rockets.logs import log_refusal
 from rockets.openapi import (
     DocumentedOperation,
     messages_operation_class,
@@ -74,8 +75,16 @@ def _error_response(body: ErrorBody, headers: dict[str, str] | None = None) -> R
     return Response(content=body, status_code=body.status, headers=headers)
 
 
-def _on_input_error(_: Request[Any, Any, Any], exc: InputError) -> Response[ErrorBody]:
-    return _error_response(exc.body)
+def _refusal(
+    request: Request[Any, Any, Any], body: ErrorBody, headers: dict[str, str] | None = None
+) -> Response[ErrorBody]:
+    """The answer to a request refused (a 4xx), with its DEBUG line."""
+    log_refusal(request.method, request.url.path, body)
+    return _error_response(body, headers)
+
+
+def _on_input_error(request: Request[Any, Any, Any], exc: InputError) -> Response[ErrorBody]:
+    return _refusal(request, exc.body)
 
 
 def _parameter(request: Request[Any, Any, Any], key: str) -> tuple[str, Any]:
@@ -110,7 +119,10 @@ def _on_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> R
                 parameter_problem(source, name, _problem(annotation, str(item.get("message"))))
             )
         detail = "; ".join(problems) or detail
-    return _error_response(error(status, detail), exc.headers)
+    body = error(status, detail)
+    if status >= 500:
+        return _error_response(body, exc.headers)
+    return _refusal(request, body, exc.headers)
 
 
 def _retry_later(body: ErrorBody) -> Response[ErrorBody]:

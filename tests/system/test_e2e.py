@@ -180,3 +180,28 @@ def test_litestar_run_serves_the_same_front_door() -> None:
         assert httpx.get(f"{server.url}/rockets/door").json()["speed"] == 500
         code, output = server.stop()
     assert code in (0, -signal.SIGTERM), output
+
+
+def rockets_lines(output: str) -> list[str]:
+    """The lines of the rockets logger a server wrote as it started and stopped."""
+    return [
+        line for line in output.splitlines() if "rockets ready" in line or "rockets stop" in line
+    ]
+
+
+def test_rockets_lines_look_alike_under_both_servers() -> None:
+    """The app gives the rockets logger the handler rockets serve gives it, so `litestar run`
+    (which writes other loggers' lines in Litestar's format) writes them alike."""
+    outputs = []
+    port = free_port()
+    with running([str(BIN / "rockets"), "serve", "--port", str(port)], port) as server:
+        outputs.append(server.stop()[1])
+    port = free_port()
+    with running([str(BIN / "litestar"), "run"], port, env=litestar_env(port), cwd=ROOT) as server:
+        outputs.append(server.stop()[1])
+    served, run = (rockets_lines(output) for output in outputs)
+    assert served == run, outputs
+    assert served[0].startswith(
+        "INFO:     rockets ready: memory store (0 messages recovered, 0 rockets), 3 workers,"
+    )
+    assert served[-1] == "INFO:     rockets stopped: 0 rockets"
