@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import msgspec
@@ -29,6 +30,7 @@ __all__ = [
     "KINDS",
     "MALFORMED_REQUEST",
     "NO_SUCH_FILE",
+    "NUMBER_IN_DIGITS",
     "RETRY_AFTER_SECONDS",
     "STORE_UNAVAILABLE",
     "TOO_LARGE",
@@ -41,10 +43,12 @@ __all__ = [
     "headers_too_large",
     "ingest_answer",
     "not_found",
+    "one_of",
     "parameter_problem",
     "plugin_refusal",
     "request_timeout",
     "retry_after",
+    "unknown_parameter",
     "unsupported_media_type",
 ]
 
@@ -93,12 +97,29 @@ INTEGER_IN_DIGITS = (
     "fraction, '+' or space)"
 )
 """Why a query value such as ``1e3`` or ``1.0`` is refused where an integer is expected."""
+NUMBER_IN_DIGITS = (
+    "a number is written in decimal digits, with a leading '-' if negative and a fraction after "
+    "'.' if any (no exponent, '+', space, inf or nan)"
+)
+"""Why a query value such as ``1e3`` or ``nan`` is refused where a number is expected."""
 
 
 def parameter_problem(source: str, name: str, problem: str) -> str:
     """What is wrong with one parameter, naming it as the API spells it: ``query parameter
     'limit': ...``."""
     return f"{source} parameter {name!r}: {problem}"
+
+
+def one_of(values: Iterable[str]) -> str:
+    """What is wrong with a value where few are allowed: the allowed ones."""
+    return f"use one of {', '.join(values)}"
+
+
+def unknown_parameter(known: Sequence[str], meant: str | None) -> str:
+    """What is wrong with a query parameter a route does not take: the ones it takes, and the
+    one that was probably ``meant`` (a field's Python name for its JSON name, a typo)."""
+    guess = f" (did you mean {meant!r}?)" if meant is not None else ""
+    return f"unknown{guess}; this route takes {', '.join(known)}"
 
 
 def unsupported_media_type(content_type: str) -> ErrorBody:

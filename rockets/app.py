@@ -26,7 +26,7 @@ from rockets.errors import PluginError
 from rockets.hooks import PluginHooks
 from rockets.ingress import MESSAGES_PATH, Edge, Ingress
 from rockets.introspection import describe
-from rockets.logs import access_log
+from rockets.logs import access_log, default_logging
 from rockets.metrics import Metrics
 from rockets.pool import WorkerPool
 from rockets.projections import Projections
@@ -160,6 +160,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
 
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
+        default_logging()
         access_log(settings.access_log)
         await service.start()
         edge.deadlines.start()

@@ -8,10 +8,11 @@ import copy
 import logging.config
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 from rockets.errors import RocketsError
 from rockets.settings import Settings
+from rockets.words import counted
 
 __all__ = ["main"]
 
@@ -24,6 +25,7 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from rockets.app import create_app
+    from rockets.logs import rockets_logging
 
     overrides = {
         name: value
@@ -40,12 +42,11 @@ def _serve(args: argparse.Namespace) -> int:
     except RocketsError as exc:
         print(f"rockets: cannot start: {exc}", file=sys.stderr)
         return 2
+    # The rockets logger's lines look as under any server (the app gives them the same
+    # handler when none is set); here with the level and format asked for. uvicorn's own
+    # lines get the request id and, with --log-format json, JSON too.
+    rockets_logging(args.log_level, json=args.log_format == "json")
     log_config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
-    log_config["loggers"]["rockets"] = {
-        "handlers": ["default"],
-        "level": args.log_level.upper(),
-        "propagate": False,
-    }
     log_config["filters"] = {"request_id": {"()": "rockets.logs.RequestIdFilter"}}
     for handler in log_config["handlers"].values():
         handler["filters"] = ["request_id"]
@@ -53,7 +54,7 @@ def _serve(args: argparse.Namespace) -> int:
         for name in ("default", "access"):
             log_config["formatters"][name] = {"()": "rockets.logs.JsonFormatter"}
     logging.config.dictConfig(log_config)
-    from rockets.server import default_protocol_class, guarded_protocol
+    from rockets.server import BoundServer, default_protocol_class, guarded_protocol, listen
 
     # The protocol below enforces the request deadline from a request's first byte.
     app.ingress.edge.deadlines.leave_to_the_server()
@@ -71,6 +72,17 @@ def _serve(args: argparse.Namespace) -> int:
         timeout_graceful_shutdown=max(1, round(settings.shutdown_timeout)),
     )
     service = app.service
+    # The address is taken first: a port in use (or a host this machine does not have) stops
+    # the start before the store is opened and "ready" is logged.
+    try:
+        listening = listen(args.host, args.port)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        print(
+            f"rockets: cannot start: cannot listen on {args.host}:{args.port}: {reason}",
+            file=sys.stderr,
+        )
+        return 2
 
     async def serve() -> int:
         # The service starts here, before uvicorn, so that a store that cannot open or a plugin
@@ -82,15 +94,15 @@ def _serve(args: argparse.Namespace) -> int:
         except RocketsError as exc:
             print(f"rockets: cannot start: {exc}", file=sys.stderr)
             return 2
-        server = uvicorn.Server(config)
+        server = BoundServer(config)
         try:
-            await server.serve()
+            await server.serve(sockets=[listening])
         finally:
             await service.stop()
         return 0 if server.started else 1
 
     try:
-        with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+        with listening, asyncio.Runner(loop_factory=_loop_factory()) as runner:
             return runner.run(serve())
     except KeyboardInterrupt:
         return 0
@@ -164,7 +176,8 @@ def _rebuild(args: argparse.Namespace) -> int:
                 )
         finally:
             await store.close()
-        print(f"rebuilt {report.rockets} rockets: {report.changed} states changed")
+        changed = counted(report.changed, "state")
+        print(f"rebuilt {counted(report.rockets, 'rocket')}: {changed} changed")
         return 0
 
     try:
@@ -270,13 +283,24 @@ def _add_launch(commands: Any) -> None:
     launch.set_defaults(run=_launch)
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse's parser, whose refusal of the command line is one line on stderr (exit 2),
+    as every other mistake that stops a start is, rather than the usage and then the error."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="rockets", description=__doc__)
+    parser = _Parser(prog="rockets", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="serve the HTTP API")
     serve.add_argument("--host", default=DEFAULT_HOST, help=f"address (default {DEFAULT_HOST})")
     serve.add_argument(
-        "--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT})"
+        "--port",
+        type=_bounded(int, 1, 65535),
+        default=DEFAULT_PORT,
+        help=f"port, 1 to 65535 (default {DEFAULT_PORT})",
     )
     serve.add_argument(
         "--workers",

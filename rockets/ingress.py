@@ -46,13 +46,14 @@ from rockets.answers import (
     unsupported_media_type,
 )
 from rockets.errors import InputError
-from rockets.logs import request_id
+from rockets.logs import log_refusal, request_id
 from rockets.metrics import Metrics
 from rockets.service import RocketService
 from rockets.settings import Settings
 from rockets.wire import ErrorBody
 
 __all__ = [
+    "ACCESS_TOKEN",
     "MESSAGES_PATH",
     "OPEN_PATHS",
     "WWW_AUTHENTICATE",
@@ -70,6 +71,9 @@ OPEN_PATHS = frozenset({"/health", "/"})
 (it holds no data; the data it reads needs a token as any read does)."""
 OPEN_PREFIXES = ("/dashboard/",)
 READING = frozenset({"GET", "HEAD", "OPTIONS"})
+ACCESS_TOKEN = "access_token"
+"""The query parameter that may carry a read token, where no header can be set (a browser's
+EventSource): every read route takes it."""
 WWW_AUTHENTICATE = 'Bearer realm="rockets"'
 ANSWER_HEADERS = ((b"x-content-type-options", b"nosniff"),)
 """What every answer carries; the dashboard's page adds its own (see rockets.dashboard)."""
@@ -260,7 +264,7 @@ class Edge:
             str(scope.get("method", "GET")),
             scope["path"],
             connection.headers.get("authorization", "").encode("latin-1"),
-            connection.query_params.get("access_token", "").encode(),
+            connection.query_params.get(ACCESS_TOKEN, "").encode(),
         )
         if not allowed:
             raise NotAuthorizedException(
@@ -297,13 +301,15 @@ class Edge:
         """Answer ``body`` to a request the edge refuses before anything else sees it, and
         close the connection: what is left of the request is unread, and a client refused for
         holding too much must not keep holding the connection."""
+        rid = self.request_id(_scan(scope)[0])
+        if body.status < 500:
+            token = request_id.set(rid.decode("latin-1"))
+            try:
+                log_refusal(str(scope.get("method", "")), scope["path"], body)
+            finally:
+                request_id.reset(token)
         await self.send_json(
-            send,
-            body.status,
-            _encode(body),
-            self.request_id(_scan(scope)[0]),
-            retry_after(body.status),
-            close=True,
+            send, body.status, _encode(body), rid, retry_after(body.status), close=True
         )
 
     def too_many_headers(self, scope: Scope) -> bool:
@@ -404,6 +410,8 @@ class Ingress:
             log.exception("unhandled error on POST /messages")
             reply = IngestAnswer.of(INTERNAL)
         self.metrics.request(reply.status_code, time.perf_counter() - started)
+        if isinstance(reply.body, ErrorBody) and reply.status_code < 500:
+            log_refusal("POST", MESSAGES_PATH, reply.body)
         return reply
 
     async def _answer(
@@ -417,11 +425,11 @@ class Ingress:
         if edge.tokens.ingest is not None and not edge.tokens.allows(
             "POST", MESSAGES_PATH, authorization or b"", b""
         ):
-            return IngestAnswer.of(UNAUTHORIZED)
+            return self.service.refused(UNAUTHORIZED)
         if content_type is not None and b"json" not in content_type.lower():
-            return IngestAnswer.of(unsupported_media_type(content_type.decode("latin-1")))
+            return self.service.refused(unsupported_media_type(content_type.decode("latin-1")))
         if length is not None and length.isdigit() and int(length) > edge.max_body:
-            return IngestAnswer.of(TOO_LARGE)
+            return self.service.refused(TOO_LARGE)
         deadlines = edge.deadlines
         try:
             # The whole body is most often in the first message: read it here, the rest below,
@@ -436,9 +444,9 @@ class Ingress:
             if message.get("more_body"):
                 body = await self._read_rest(body, receive, deadline)
             elif len(body) > edge.max_body:
-                return IngestAnswer.of(TOO_LARGE)
+                return self.service.refused(TOO_LARGE)
         except InputError as exc:
-            return IngestAnswer.of(exc.body)
+            return self.service.refused(exc.body)
         return await self.service.ingest(body)
 
     async def _read_rest(self, first: bytes, receive: Receive, deadline: float) -> bytes:

@@ -29,6 +29,7 @@ from rockets.errors import PluginError
 from rockets.scenario import VERIFIED_FIELDS, Scenario
 from rockets.state import RocketState
 from rockets.wire import Envelope
+from rockets.words import counted
 
 __all__ = [
     "LaunchOptions",
@@ -72,7 +73,12 @@ class Plan(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class SendReport(msgspec.Struct, kw_only=True):
+    """What reached the server: the messages and requests it answered (an error answer
+    included), and of those messages the ones it had been sent before; the requests that never
+    reached it are counted in ``errors`` only."""
+
     deliveries: int = 0
+    duplicates: int = 0
     requests: int = 0
     seconds: float = 0.0
     latencies: list[float] = msgspec.field(default_factory=list)
@@ -177,10 +183,13 @@ async def send(
     for request in plan.requests:
         queue.put_nowait(request)
 
+    reached: set[tuple[str | None, int | None]] = set()
+
     async def sender() -> None:
         while not queue.empty():
             request = queue.get_nowait()
             started = time.perf_counter()
+            answered = True
             try:
                 if len(request) == 1:
                     await client.send(request[0])
@@ -189,10 +198,17 @@ async def send(
             except ApiError as exc:
                 report.errors[f"HTTP {exc.status}"] += 1
             except ConnectionFailedError:
+                # Nothing reached the server: nothing sent, and no latency to speak of.
                 report.errors["connection"] += 1
-            report.latencies.append(time.perf_counter() - started)
-            report.requests += 1
-            report.deliveries += len(request)
+                answered = False
+            if answered:
+                report.latencies.append(time.perf_counter() - started)
+                report.requests += 1
+                report.deliveries += len(request)
+                for envelope in request:
+                    key = (envelope.metadata.channel, envelope.metadata.message_number)
+                    report.duplicates += key in reached
+                    reached.add(key)
             progress.advance(task, len(request))
             if options.message_delay:
                 await asyncio.sleep(options.message_delay)
@@ -235,6 +251,29 @@ async def verify(client: AsyncRocketsClient, plan: Plan, timeout: float) -> Veri
         await asyncio.sleep(0.2)
 
 
+def _of(done: int, planned: int, noun: str) -> str:
+    """``5 messages`` when all planned were, ``0 of 5 messages`` otherwise."""
+    return counted(done, noun) if done == planned else f"{done} of {counted(planned, noun)}"
+
+
+def _sent(report: SendReport, plan: Plan) -> str:
+    """The line that sums up what reached the server, out of what was planned."""
+    messages = _of(report.deliveries, sum(len(r) for r in plan.requests), "message")
+    requests = _of(report.requests, len(plan.requests), "request")
+    rate = report.deliveries / report.seconds if report.seconds else 0.0
+    line = (
+        f"sent {messages} ({counted(report.duplicates, 'duplicate')}) in {requests}, "
+        f"{report.seconds:.2f}s, {rate:,.0f} msgs/s"
+    )
+    if report.latencies:
+        line += (
+            f"; latency p50 {_ms(report.latencies, 50):.1f}ms "
+            f"p95 {_ms(report.latencies, 95):.1f}ms p99 {_ms(report.latencies, 99):.1f}ms"
+        )
+    errors = ", ".join(f"{k}: {v}" for k, v in sorted(report.errors.items())) or "none"
+    return f"{line}; errors: {errors}"
+
+
 def _ms(values: Sequence[float], q: int) -> float:
     if len(values) < 2:
         return (values[0] if values else 0.0) * 1000
@@ -245,10 +284,12 @@ async def _run(options: LaunchOptions, scenario: Scenario, console: Console) -> 
     plan = plan_traffic(scenario, options)
     url = base_url(options.url)
     console.print(
-        f"launching {options.rockets} rockets at {url}: {plan.messages} messages + "
-        f"{plan.duplicates} duplicates, reorder={options.reorder}, "
+        f"launching {counted(options.rockets, 'rocket')} at {url}: "
+        f"{counted(plan.messages, 'message')} + {counted(plan.duplicates, 'duplicate')}, "
+        f"reorder={options.reorder}, "
         f"batch={options.batch_size}, concurrency={options.concurrency}, "
-        f"delay={options.message_delay * 1000:g}ms, scenario={scenario.name}"
+        f"delay={options.message_delay * 1000:g}ms, scenario={scenario.name}",
+        markup=False,
     )
     async with AsyncRocketsClient(url) as client:
         columns = (
@@ -257,16 +298,11 @@ async def _run(options: LaunchOptions, scenario: Scenario, console: Console) -> 
             MofNCompleteColumn(),
             TimeElapsedColumn(),
         )
-        with Progress(*columns, console=console, transient=True) as progress:
+        # A bar only on a terminal: piped, it would leave an empty line.
+        bar = Progress(*columns, console=console, transient=True, disable=not console.is_terminal)
+        with bar as progress:
             report = await send(client, plan, options, progress)
-        rate = report.deliveries / report.seconds if report.seconds else 0.0
-        errors = ", ".join(f"{k}: {v}" for k, v in sorted(report.errors.items())) or "none"
-        console.print(
-            f"sent {report.deliveries} messages ({plan.duplicates} duplicates) in "
-            f"{report.requests} requests, {report.seconds:.2f}s, {rate:,.0f} msgs/s; latency "
-            f"p50 {_ms(report.latencies, 50):.1f}ms p95 {_ms(report.latencies, 95):.1f}ms "
-            f"p99 {_ms(report.latencies, 99):.1f}ms; errors: {errors}"
-        )
+        console.print(_sent(report, plan), markup=False)
         failed = bool(report.errors)
         if options.verify:
             result = await verify(client, plan, options.verify_timeout)
@@ -285,7 +321,9 @@ async def _run(options: LaunchOptions, scenario: Scenario, console: Console) -> 
 
 def launch(options: LaunchOptions, scenario: Scenario, console: Console | None = None) -> int:
     """Run one launch; return the exit status (0: sent without error and, if asked, verified)."""
-    console = console or Console()
+    # Lines are not wrapped: piped output (a file, a CI log) keeps one line per line, where
+    # rich would wrap at its default width of 80 columns.
+    console = console or Console(soft_wrap=True)
     try:
         return asyncio.run(_run(options, scenario, console))
     except ClientError as exc:

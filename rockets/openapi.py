@@ -1,8 +1,10 @@
-"""OpenAPI description of ``POST /messages``, whose handler reads the raw body itself.
+"""What the OpenAPI document says beyond what Litestar finds in the handlers' signatures.
 
-Litestar documents a request body only for a typed ``data`` parameter, so the body schema is
-built here from the registry (one envelope per message type, or an array of them) and attached
-through the route's ``operation_class``.
+Litestar documents a request body only for a typed ``data`` parameter, so the body schema of
+``POST /messages`` is built here from the registry (one envelope per message type, or an array
+of them); ``GET /rockets`` gets its plugin filters and sortable fields; every answer declares
+the headers rockets sends with it (``Retry-After``, ``WWW-Authenticate``, ``Allow``,
+``X-Total-Count``). All of it is attached through the routes' ``operation_class``.
 """
 
 from __future__ import annotations
@@ -10,12 +12,14 @@ from __future__ import annotations
 import copy
 import dataclasses
 import inspect
-from typing import Any
+from typing import Any, ClassVar, cast
 
 import msgspec
 from litestar.enums import ParamType
 from litestar.openapi.spec import (
+    OpenAPIHeader,
     OpenAPIMediaType,
+    OpenAPIResponse,
     Operation,
     Parameter,
     Reference,
@@ -25,14 +29,18 @@ from litestar.openapi.spec import (
 from litestar.openapi.spec.enums import OpenAPIFormat, OpenAPIType
 
 from rockets.registry import Registry
+from rockets.state import RocketState
 from rockets.statetype import StateSchema
-from rockets.wire import Metadata
+from rockets.wire import MAX_COUNT, Metadata, StatePoint
 
 __all__ = [
+    "DocumentedOperation",
     "json_schema",
     "message_body_schema",
     "messages_operation_class",
+    "operation_class",
     "rockets_operation_class",
+    "state_point_type",
     "to_openapi",
 ]
 
@@ -121,6 +129,80 @@ def message_body_schema(registry: Registry, max_batch: int) -> dict[str, Any]:
     return {"oneOf": [one, batch]}
 
 
+_SECONDS = Schema(type=OpenAPIType.INTEGER, minimum=0)
+HEADERS = {
+    "Retry-After": OpenAPIHeader(
+        schema=_SECONDS, required=True, description="Seconds to wait before sending it again."
+    ),
+    "WWW-Authenticate": OpenAPIHeader(
+        schema=Schema(type=OpenAPIType.STRING),
+        required=True,
+        description='The scheme the token goes in: `Bearer realm="rockets"`.',
+    ),
+    "Allow": OpenAPIHeader(
+        schema=Schema(type=OpenAPIType.STRING),
+        required=True,
+        description="The methods the path takes.",
+    ),
+    "X-Total-Count": OpenAPIHeader(
+        schema=Schema(type=OpenAPIType.INTEGER, minimum=0, maximum=MAX_COUNT),
+        required=True,
+        description="How many there are in all, before `limit` and `offset`.",
+    ),
+}
+"""The headers rockets sends with some answers, as the OpenAPI document declares them."""
+_BY_STATUS = {401: "WWW-Authenticate", 405: "Allow", 429: "Retry-After", 503: "Retry-After"}
+
+
+@dataclasses.dataclass
+class DocumentedOperation(Operation):
+    """An operation whose answers declare the headers rockets sends with them: by status, and
+    ``success_headers`` with a 2xx."""
+
+    success_headers: ClassVar[tuple[str, ...]] = ()
+
+    def __post_init__(self) -> None:
+        for code, response in (self.responses or {}).items():
+            if not isinstance(response, OpenAPIResponse):
+                continue
+            status = int(code)
+            names = self.success_headers if 200 <= status < 300 else ()
+            if status in _BY_STATUS:
+                names = (*names, _BY_STATUS[status])
+            if names:
+                response.headers = {**(response.headers or {}), **{n: HEADERS[n] for n in names}}
+
+
+def operation_class(*success_headers: str) -> type[DocumentedOperation]:
+    """A :class:`DocumentedOperation` whose 2xx answer also carries ``success_headers``."""
+
+    @dataclasses.dataclass
+    class WithHeaders(DocumentedOperation):
+        pass
+
+    WithHeaders.success_headers = success_headers
+    return WithHeaders
+
+
+def state_point_type(state_type: type[RocketState]) -> type[StatePoint]:
+    """The ``StatePoint`` of an app whose state type is ``state_type`` (plugins' fields
+    included), for the document to describe what ``/history`` sends; one class name, so that
+    the document's schema names stay the classes' own."""
+    if state_type is RocketState:
+        return StatePoint
+    point = msgspec.defstruct(
+        StatePoint.__name__,
+        [("state", state_type)],
+        bases=(StatePoint,),
+        module=StatePoint.__module__,
+        namespace={"__doc__": StatePoint.__doc__},
+        frozen=True,
+        kw_only=True,
+        rename="camel",
+    )
+    return cast(type[StatePoint], point)
+
+
 def messages_operation_class(registry: Registry, max_batch: int) -> type[Operation]:
     """An ``Operation`` subclass that documents the request body of ``POST /messages``."""
     body = RequestBody(
@@ -134,8 +216,9 @@ def messages_operation_class(registry: Registry, max_batch: int) -> type[Operati
     )
 
     @dataclasses.dataclass
-    class MessagesOperation(Operation):
+    class MessagesOperation(DocumentedOperation):
         def __post_init__(self) -> None:
+            super().__post_init__()
             self.request_body = body
 
     return MessagesOperation
@@ -158,8 +241,11 @@ def rockets_operation_class(schema: StateSchema) -> type[Operation]:
     ]
 
     @dataclasses.dataclass
-    class RocketsOperation(Operation):
+    class RocketsOperation(DocumentedOperation):
+        success_headers = ("X-Total-Count",)
+
         def __post_init__(self) -> None:
+            super().__post_init__()
             parameters = list(self.parameters or [])
             for parameter in parameters:
                 if isinstance(parameter, Parameter) and parameter.name == "sort":

@@ -3,6 +3,7 @@ and the exception handlers that make every error an :class:`ErrorBody`."""
 
 from __future__ import annotations
 
+import difflib
 import logging
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -21,17 +22,27 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from rockets.answers import (
     INTEGER_IN_DIGITS,
     INTERNAL,
+    NUMBER_IN_DIGITS,
     STORE_UNAVAILABLE,
     TOO_LARGE,
     error,
+    one_of,
     parameter_problem,
     retry_after,
+    unknown_parameter,
 )
 from rockets.dashboard import dashboard_handlers
 from rockets.errors import InputError, StoreError
-from rockets.ingress import Ingress
+from rockets.ingress import ACCESS_TOKEN, Ingress
 from rockets.introspection import PluginsReport
-from rockets.openapi import messages_operation_class, rockets_operation_class
+from rockets.logs import log_refusal
+from rockets.openapi import (
+    DocumentedOperation,
+    messages_operation_class,
+    operation_class,
+    rockets_operation_class,
+    state_point_type,
+)
 from rockets.projections import RunningProjection
 from rockets.service import RocketService
 from rockets.state import RocketState
@@ -64,17 +75,32 @@ def _error_response(body: ErrorBody, headers: dict[str, str] | None = None) -> R
     return Response(content=body, status_code=body.status, headers=headers)
 
 
-def _on_input_error(_: Request[Any, Any, Any], exc: InputError) -> Response[ErrorBody]:
-    return _error_response(exc.body)
+def _refusal(
+    request: Request[Any, Any, Any], body: ErrorBody, headers: dict[str, str] | None = None
+) -> Response[ErrorBody]:
+    """The answer to a request refused (a 4xx), with its DEBUG line."""
+    log_refusal(request.method, request.url.path, body)
+    return _error_response(body, headers)
 
 
-def _spelled(request: Request[Any, Any, Any], key: str) -> str:
+def _on_input_error(request: Request[Any, Any, Any], exc: InputError) -> Response[ErrorBody]:
+    return _refusal(request, exc.body)
+
+
+def _parameter(request: Request[Any, Any, Any], key: str) -> tuple[str, Any]:
     """A parameter's name as the API spells it (``from``), where Litestar names the handler's
-    argument (``start``)."""
+    argument (``start``), and its type (None: not an argument of the handler)."""
     handler = request.scope.get("route_handler")
     field = handler.parsed_fn_signature.parameters.get(key) if handler is not None else None
     alias = getattr(getattr(field, "kwarg_definition", None), "name", None)
-    return alias if isinstance(alias, str) else key
+    return (alias if isinstance(alias, str) else key), getattr(field, "annotation", None)
+
+
+def _problem(annotation: Any, message: str) -> str:
+    """What is wrong with a value of type ``annotation``, in words: the allowed values where
+    there are few, else msgspec's sentence with its rule in words."""
+    allowed = _literal_values(annotation)
+    return one_of(allowed) if allowed is not None else plainly(message)
 
 
 def _on_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Response[ErrorBody]:
@@ -83,17 +109,20 @@ def _on_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> R
     if status == 413:
         detail = TOO_LARGE.detail
     if isinstance(exc, ValidationException) and isinstance(exc.extra, list) and exc.extra:
-        problems = [
-            parameter_problem(
-                getattr(item.get("source"), "value", "request"),
-                _spelled(request, str(item.get("key"))),
-                plainly(str(item.get("message"))),
+        problems = []
+        for item in exc.extra:
+            if not isinstance(item, dict):
+                continue
+            name, annotation = _parameter(request, str(item.get("key")))
+            source = getattr(item.get("source"), "value", "request")
+            problems.append(
+                parameter_problem(source, name, _problem(annotation, str(item.get("message"))))
             )
-            for item in exc.extra
-            if isinstance(item, dict)
-        ]
         detail = "; ".join(problems) or detail
-    return _error_response(error(status, detail), exc.headers)
+    body = error(status, detail)
+    if status >= 500:
+        return _error_response(body, exc.headers)
+    return _refusal(request, body, exc.headers)
 
 
 def _retry_later(body: ErrorBody) -> Response[ErrorBody]:
@@ -121,6 +150,7 @@ exception_handlers: dict[type[Exception] | int, Any] = {
 """Every error answer, whoever raised it, is an :class:`ErrorBody`."""
 
 
+EVENT_STREAM = "text/event-stream"
 LISTING_PIECE = 1000
 """Rocket states encoded and written at a time in a long listing: a client that does not read
 holds one piece of the server's memory, not the whole answer (each piece waits for the
@@ -150,11 +180,29 @@ _ERRORS = {
         "A number already taken by another message (a batch: one Ack per message)",
     ),
     401: _spec(ErrorBody, "A token is required (ROCKETS_INGEST_TOKEN / ROCKETS_READ_TOKEN)"),
+    405: _spec(
+        ErrorBody,
+        "A method the path does not take (`Allow` lists those it takes); HEAD is taken "
+        "wherever GET is, but by /stream",
+    ),
+    408: _spec(
+        ErrorBody,
+        "The request did not arrive whole within ROCKETS_REQUEST_TIMEOUT (its head as well as "
+        "its body under `rockets serve`)",
+    ),
     413: _spec(ErrorBody, "Request body too large"),
     415: _spec(ErrorBody, "The body is not sent as JSON"),
     429: _spec(ErrorBody | list[Ack], "Pending buffers full (a batch: one Ack per message)"),
+    431: _spec(
+        ErrorBody,
+        "The request's head is over ROCKETS_MAX_HEADER_BYTES, or has over ROCKETS_MAX_HEADERS "
+        "fields",
+    ),
+    500: _spec(ErrorBody, "A bug: the body carries no trace, the server log does"),
     503: _spec(ErrorBody, "Shutting down or store unavailable; see Retry-After"),
 }
+ANY_REQUEST = (405, 408, 431, 500)
+"""What any request may be answered, whatever its route."""
 
 
 # The path and query values of the API: a channel as POST /messages takes it, printable text
@@ -168,33 +216,47 @@ ChannelInQuery = Annotated[
 TextInQuery = Annotated[str | None, QueryParameter(pattern=PRINTABLE_PATTERN)]
 FromNumber = Annotated[int, QueryParameter(name="from", ge=1, le=MAX_MESSAGE_NUMBER)]
 
-_INTEGER = re.compile(r"-?[0-9]+")
+Kind = Literal["integer", "number"]
+_WRITTEN: dict[Kind, tuple[re.Pattern[str], str]] = {
+    "integer": (re.compile(r"-?[0-9]+"), INTEGER_IN_DIGITS),
+    "number": (re.compile(r"-?[0-9]+(?:\.[0-9]+)?"), NUMBER_IN_DIGITS),
+}
+"""How an integer and a number are written in a query: plain decimal digits."""
 
 
-def _is_integer(annotation: Any) -> bool:
-    """Whether a parameter of this type takes an integer (or nothing)."""
+def _members(annotation: Any) -> tuple[Any, ...]:
     info = msgspec.inspect.type_info(annotation)
-    if isinstance(info, msgspec.inspect.UnionType):
-        return any(isinstance(member, msgspec.inspect.IntType) for member in info.types)
-    return isinstance(info, msgspec.inspect.IntType)
+    return info.types if isinstance(info, msgspec.inspect.UnionType) else (info,)
 
 
-def _refuse_unless_integer(name: str, value: str) -> None:
-    # Litestar converts leniently, and msgspec then reads "1e3" and "1.0" as integers.
-    if not _INTEGER.fullmatch(value):
-        raise InputError(error(400, parameter_problem("query", name, INTEGER_IN_DIGITS)))
+def _kind(annotation: Any) -> Kind | None:
+    """Whether a parameter of this type takes an integer, a number, or something else."""
+    members = _members(annotation)
+    if any(isinstance(member, msgspec.inspect.IntType) for member in members):
+        return "integer"
+    if any(isinstance(member, msgspec.inspect.FloatType) for member in members):
+        return "number"
+    return None
 
 
-async def _integers_in_digits(request: Request[Any, Any, Any]) -> None:
-    """Refuse a query whose integer parameter is not written in digits (before Litestar
-    converts the parameters, in every read route)."""
-    for argument, field in request.route_handler.parsed_fn_signature.parameters.items():
-        kwarg = field.kwarg_definition
-        if isinstance(kwarg, QueryParameter) and _is_integer(field.annotation):
-            name = kwarg.name or argument
-            # Every value: Litestar takes the last of a repeated parameter.
-            for value in request.query_params.getall(name, ()):
-                _refuse_unless_integer(name, value)
+def _literal_values(annotation: Any) -> list[str] | None:
+    """The values a parameter of this type may take, when they are listed in the type."""
+    if annotation is None:
+        return None
+    for member in _members(annotation):
+        if isinstance(member, msgspec.inspect.LiteralType):
+            return [str(value) for value in member.values]
+    return None
+
+
+def _refuse_unless_written_right(name: str, value: str, kind: Kind | None) -> None:
+    # Litestar converts leniently, and msgspec then reads "1e3" and "1.0" as integers, "nan"
+    # and "inf" as numbers.
+    if kind is None:
+        return
+    pattern, problem = _WRITTEN[kind]
+    if not pattern.fullmatch(value):
+        raise InputError(error(400, parameter_problem("query", name, problem)))
 
 
 def _query(service: RocketService, request: Request[Any, Any, Any]) -> dict[str, Any]:
@@ -207,11 +269,10 @@ def _query(service: RocketService, request: Request[Any, Any, Any]) -> dict[str,
             continue
         try:
             msgspec.convert(raw, Printable)
-            if _is_integer(field.type):
-                _refuse_unless_integer(name, raw)
+            _refuse_unless_written_right(name, raw, _kind(field.type))
             where[name] = msgspec.convert(raw, field.type, strict=False)
         except msgspec.ValidationError as exc:
-            problem = plainly(str(exc))
+            problem = _problem(field.type, str(exc))
             raise InputError(error(400, parameter_problem("query", name, problem))) from None
     return where
 
@@ -231,6 +292,56 @@ def _projection_handler(running: RunningProjection) -> Callable[[], Awaitable[Re
     return projection
 
 
+class _QueryRules:
+    """What a read route takes in its query: the parameters it declares (as Litestar reads
+    them), those its ``opt["query"]`` adds (the plugins' fields of ``GET /rockets``, read by the
+    handler itself) and ``access_token``; found once per route handler."""
+
+    def __init__(self) -> None:
+        self._known: dict[int, tuple[list[str], dict[str, Kind | None]]] = {}
+
+    def of(self, request: Request[Any, Any, Any]) -> tuple[list[str], dict[str, Kind | None]]:
+        """The parameter names ``request``'s route takes, in order, and the kind of each."""
+        handler = request.route_handler
+        found = self._known.get(id(handler))
+        if found is None:
+            found = self._known[id(handler)] = self._find(handler, list(request.path_params))
+        return found
+
+    @staticmethod
+    def _find(
+        handler: HTTPRouteHandler, path_parameters: list[str]
+    ) -> tuple[list[str], dict[str, Kind | None]]:
+        # Litestar's own model of what it reads from a request: the query parameters it finds
+        # there are exactly those it would convert (and whatever name they are given).
+        model = handler.create_kwargs_model(
+            path_parameters=cast(Any, dict.fromkeys(path_parameters))
+        )
+        signature = handler.parsed_fn_signature.parameters
+        order = list(signature)
+        declared = sorted(model.expected_query_params, key=lambda p: order.index(p.field_name))
+        kinds: dict[str, Kind | None] = {
+            p.field_alias: _kind(signature[p.field_name].annotation) for p in declared
+        }
+        for name in handler.opt.get("query", ()):
+            kinds.setdefault(name, None)
+        kinds.setdefault(ACCESS_TOKEN, None)
+        return list(kinds), kinds
+
+
+def _meant(name: str, known: list[str]) -> str | None:
+    """The known parameter ``name`` probably stands for: the same letters but for case and
+    ``_`` (``last_site`` for ``lastSite``), else a close spelling."""
+
+    def letters(text: str) -> str:
+        return text.replace("_", "").lower()
+
+    same = [k for k in known if letters(k) == letters(name)]
+    close = difflib.get_close_matches(name, known, n=1)
+    candidates = same or close
+    return candidates[0] if candidates else None
+
+
 def build_routes(
     service: RocketService, ingress: Ingress, report: PluginsReport
 ) -> list[BaseRouteHandler]:
@@ -238,29 +349,50 @@ def build_routes(
     answered by ``ingress`` (the route is reached only through CORS, and documents it)."""
     settings = service.settings
     schema = service.registry.state
-    guarded = settings.ingest_token is not None or settings.read_token is not None
+
+    def errors(*codes: int, token: str | None) -> dict[int, ResponseSpec]:
+        """The documented errors of a route: ``codes``, a 401 when ``token`` is set, and what
+        any request may get."""
+        wanted = (*codes, 401) if token is not None else codes
+        return {code: _ERRORS[code] for code in sorted({*wanted, *ANY_REQUEST})}
 
     def reads(*codes: int) -> dict[int, ResponseSpec]:
         """The documented errors of a read route: a bad query, a token, and ``codes``."""
-        wanted = (400, 401, *codes) if settings.read_token is not None else (400, *codes)
-        return {code: _ERRORS[code] for code in wanted}
+        return errors(400, *codes, token=settings.read_token)
 
     State = schema.state_type  # noqa: N806 - a type, used in annotations below
     sortable = list(schema.fields)
     heads: list[HTTPRouteHandler] = []
+    rules = _QueryRules()
+
+    async def check_query(request: Request[Any, Any, Any]) -> None:
+        """Refuse a query that names a parameter the route does not take, or whose integer or
+        number is not written in digits (before Litestar converts the parameters)."""
+        known, kinds = rules.of(request)
+        # The dashboard's page and files are for browsers, which may add what they like.
+        strict = request.route_handler.opt.get("strict_query", True)
+        for name in request.query_params:
+            if name not in kinds and strict:
+                problem = unknown_parameter(known, _meant(name, known))
+                raise InputError(error(400, parameter_problem("query", name, problem)))
+            # Every value: Litestar takes the last of a repeated parameter.
+            for value in request.query_params.getall(name, ()):
+                _refuse_unless_written_right(name, value, kinds.get(name))
 
     def read(path: str, **options: Any) -> Callable[[Callable[..., Any]], HTTPRouteHandler]:
-        """``GET path``, whose integer query values are written in digits; and ``HEAD path``,
+        """``GET path``, whose query is checked (:func:`check_query`); and ``HEAD path``,
         answered alike by the same handler (the server drops the body of a HEAD answer), kept in
         ``heads`` and out of the OpenAPI document, since every GET implies it."""
 
+        options.setdefault("operation_class", DocumentedOperation)
+
         def declare(handler: Callable[..., Any]) -> HTTPRouteHandler:
+            strict = options.get("include_in_schema", True)
+            options["opt"] = {**options.get("opt", {}), "strict_query": strict}
             hidden = {**options, "include_in_schema": False}
-            head = route(
-                path, http_method=HttpMethod.HEAD, before_request=_integers_in_digits, **hidden
-            )
+            head = route(path, http_method=HttpMethod.HEAD, before_request=check_query, **hidden)
             heads.append(head(handler))
-            return get(path, before_request=_integers_in_digits, **options)(handler)
+            return get(path, before_request=check_query, **options)(handler)
 
         return declare
 
@@ -268,11 +400,7 @@ def build_routes(
         "/messages",
         status_code=202,
         operation_class=messages_operation_class(service.registry, settings.max_batch),
-        responses={
-            code: _ERRORS[code]
-            for code in (400, 401, 409, 413, 415, 422, 429, 503)
-            if code != 401 or guarded
-        },
+        responses=errors(400, 409, 413, 415, 422, 429, 503, token=settings.ingest_token),
         summary="Post one message or a batch",
         tags=["messages"],
     )
@@ -307,7 +435,7 @@ def build_routes(
         ``mission`` and every plugin's state field filter by exact match. ``X-Total-Count``
         holds how many rockets matched before ``limit``/``offset``."""
         if sort not in schema.fields:
-            problem = f"use one of {', '.join(sortable)}"
+            problem = one_of(sortable)
             raise InputError(error(400, parameter_problem("query", "sort", problem)))
         query = RocketQuery(
             sort=sort,
@@ -345,6 +473,7 @@ def build_routes(
         "/rockets/{channel:str}/events",
         summary="A rocket's events",
         tags=["rockets"],
+        operation_class=operation_class("X-Total-Count"),
         responses=reads(404, 503),
     )
     async def get_events(
@@ -361,7 +490,8 @@ def build_routes(
         "/health",
         summary="Health",
         tags=["service"],
-        responses={503: _spec(Health, "The store is unreachable")},
+        # Open to all, tokens or not (load balancers ask it).
+        responses={**errors(400, token=None), 503: _spec(Health, "The store is unreachable")},
     )
     async def health() -> Response[Health]:
         """200 while the store is reachable; 503 otherwise, with ``failing`` naming the store
@@ -383,12 +513,6 @@ def build_routes(
         for at least ``minSeconds`` (default ``ROCKETS_STALL_SECONDS``), longest first."""
         return await service.stalled(min_seconds)
 
-    @read(
-        "/rockets/{channel:str}/history",
-        summary="A rocket's states over time",
-        tags=["rockets"],
-        responses=reads(404, 503),
-    )
     async def get_history(
         channel: ChannelInPath,
         start: FromNumber = 1,
@@ -398,11 +522,17 @@ def build_routes(
         from the log: for charts, such as speed over time)."""
         return await service.history(channel, start, limit)
 
+    # Documented with the app's state type, as the listing and the state are (see above).
+    get_history.__annotations__["return"] = list[state_point_type(State)]  # type: ignore[misc]
+
     @get(
         "/stream",
+        before_request=check_query,
         summary="Live events (server-sent events)",
         tags=["rockets"],
-        responses=reads(),
+        media_type=EVENT_STREAM,
+        operation_class=DocumentedOperation,
+        responses=reads(503),
     )
     async def stream(
         channel: ChannelInQuery = None,
@@ -431,16 +561,21 @@ def build_routes(
 
         return Stream(
             chunks(),
-            media_type="text/event-stream",
+            media_type=EVENT_STREAM,
             headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
         )
 
     @read(
-        "/metrics", summary="Prometheus metrics", tags=["service"], media_type=CONTENT_TYPE_LATEST
+        "/metrics",
+        summary="Prometheus metrics",
+        tags=["service"],
+        media_type=CONTENT_TYPE_LATEST,
+        responses=reads(503),
     )
     async def metrics() -> Response[bytes]:
         """The service's metrics in Prometheus' text format (see docs/operations.md)."""
-        return Response(await service.metrics_text(), media_type=CONTENT_TYPE_LATEST)
+        # Litestar would add a second "; charset=utf-8" to this text/ media type, which has one.
+        return Response(await service.metrics_text(), headers={"content-type": CONTENT_TYPE_LATEST})
 
     @read("/plugins", summary="Loaded plugins", tags=["service"], responses=reads())
     async def list_plugins() -> PluginsReport:
@@ -477,6 +612,7 @@ def build_routes(
             tags=["rockets"],
             operation_class=rockets_operation_class(schema),
             responses=reads(503),
+            opt={"query": [field.json_name for field in schema.plugin_fields]},
         )(list_rockets),
         read(
             "/rockets/{channel:str}",
@@ -485,7 +621,12 @@ def build_routes(
             responses=reads(404, 503),
         )(get_rocket),
         get_events,
-        get_history,
+        read(
+            "/rockets/{channel:str}/history",
+            summary="A rocket's states over time",
+            tags=["rockets"],
+            responses=reads(404, 503),
+        )(get_history),
         stream,
         metrics,
         health,

@@ -1,7 +1,10 @@
-"""The uvicorn protocol ``rockets serve`` runs: uvicorn's own, with the limits uvicorn lacks and
-an ASGI app cannot set — a deadline for reading a request's head, a bound on the head's size and
-a cap on open connections — answered in rockets' JSON with Retry-After where it helps, as are
-the requests uvicorn's parser refuses (uvicorn answers those in plain text).
+"""What ``rockets serve`` runs of uvicorn: its server, on a socket bound before the service starts
+(so that an address in use stops the start before anything else), and its HTTP protocol.
+
+The protocol is uvicorn's own, with the limits uvicorn lacks and an ASGI app cannot set — a
+deadline for reading a request's head, a bound on the head's size and a cap on open connections —
+answered in rockets' JSON with Retry-After where it helps, as are the requests uvicorn's parser
+refuses (uvicorn answers those in plain text).
 
 uvicorn waits for a request's headers and body as long as the client likes, so a client that
 trickles bytes (or connects and says nothing) holds a connection forever. Here, every request
@@ -16,13 +19,16 @@ httptools keeps a header line in memory however long it grows.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import signal
+import socket
 from collections.abc import Callable
 from types import FrameType
 from typing import Any
 
 import msgspec
+import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from rockets.answers import (
@@ -36,7 +42,7 @@ from rockets.errors import InputError
 from rockets.settings import Settings
 from rockets.wire import ErrorBody
 
-__all__ = ["default_protocol_class", "guarded_protocol", "on_stop_signals"]
+__all__ = ["BoundServer", "default_protocol_class", "guarded_protocol", "listen", "on_stop_signals"]
 
 
 def _raw_response(status: int, reason: str, body: ErrorBody) -> bytes:
@@ -188,3 +194,34 @@ def on_stop_signals(callback: Callable[[], None]) -> None:
             signal.signal(signum, chain(signal.getsignal(signum)))
         except ValueError:  # not the main thread
             return
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A socket bound to ``host:port``, as uvicorn would bind it.
+
+    Raises:
+        OSError: the address is in use, or not one of this machine's.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+class BoundServer(uvicorn.Server):
+    """uvicorn's server on a socket bound beforehand, saying where it listens as it would have
+    if it had bound the socket itself (it says nothing when handed one)."""
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started and sockets:
+            host, port = sockets[0].getsockname()[:2]
+            address = f"[{host}]" if ":" in host else host
+            logging.getLogger("uvicorn.error").info(
+                "Uvicorn running on http://%s:%d (Press CTRL+C to quit)", address, port
+            )

@@ -46,6 +46,7 @@ from rockets.wire import (
     StalledChannel,
     StatePoint,
 )
+from rockets.words import counted
 
 __all__ = ["RocketService", "ServiceView"]
 
@@ -125,12 +126,11 @@ class RocketService:
         self._started = True
         self.summary.start()
         log.info(
-            "rockets ready: %s store (%d messages recovered, %d rockets), %d workers, "
-            "message types: %s",
+            "rockets ready: %s store (%s recovered, %s), %s, message types: %s",
             self.store.name,
-            recovered,
-            await self.store.count(),
-            self.pool.size,
+            counted(recovered, "message"),
+            counted(await self.store.count(), "rocket"),
+            counted(self.pool.size, "worker"),
             ", ".join(self.registry.names),
         )
 
@@ -186,7 +186,7 @@ class RocketService:
         self._started = False
         self.hub.close()
         await self.summary.stop()
-        log.info("rockets stopping: applying %d queued requests", self.pool.queued)
+        log.info("rockets stopping: applying %s", counted(self.pool.queued, "queued request"))
         await self.pool.close()
         await self._stop_following()
         await self.hooks.shutdown(self.view)
@@ -198,7 +198,7 @@ class RocketService:
             log.warning("rockets stopped; the store did not answer: %s", exc)
             return
         await self.store.close()
-        log.info("rockets stopped: %d rockets", rockets)
+        log.info("rockets stopped: %s", counted(rockets, "rocket"))
 
     async def ingest(self, body: bytes) -> IngestAnswer:
         """Decode, validate, sequence, apply and store the messages of one request body.
@@ -211,13 +211,13 @@ class RocketService:
             decoded = self.codec.decode(body, datetime.now(UTC))
         except InputError as exc:
             self.metrics.count([("", "invalid")])
-            return IngestAnswer.of(exc.body)
+            return self.refused(exc.body)
         records = decoded.records
         if self.hooks.has_validators:
             refusal = self._validate(records, decoded.is_batch)
             if refusal is not None:
                 self.metrics.count((r.message_type, "rejected") for r in records)
-                return IngestAnswer.of(refusal)
+                return self.refused(refusal)
         answers = await self._dispatch(records)
         answer, statuses = ingest_answer(records, answers, decoded.is_batch)
         self.metrics.count(zip([r.message_type for r in records], statuses, strict=True))
@@ -233,6 +233,12 @@ class RocketService:
                     status,
                 )
         return answer
+
+    def refused(self, body: ErrorBody) -> IngestAnswer:
+        """The answer to a ``POST /messages`` refused whole, before any of its messages was
+        taken (by the edge, the codec or a plugin's validator), counted for the summary."""
+        self.summary.refused(body.error)
+        return IngestAnswer.of(body)
 
     def _validate(self, records: list[Record], is_batch: bool) -> ErrorBody | None:
         """Ask the plugins' validators about every message; the first refusal, if any."""

@@ -8,6 +8,7 @@ only.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated, Any, Generic, Literal
 
@@ -23,6 +24,7 @@ __all__ = [
     "MAX_COUNT",
     "MAX_MESSAGE_NUMBER",
     "PRINTABLE_PATTERN",
+    "UNPRINTABLE",
     "Ack",
     "AckStatus",
     "Channel",
@@ -66,6 +68,8 @@ such as a speed or an amount."""
 # separators, which end a line in JavaScript and in log viewers; and the bidi embedding,
 # override and isolate controls, which make text display in another order than it is stored.
 _UNPRINTABLE = r"\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069"
+UNPRINTABLE = re.compile(f"[{_UNPRINTABLE}]")
+"""One character that printable text may not hold."""
 # A pattern is searched, and Python's "$" also matches before a final newline: "(?![\s\S])" is
 # the end of the text in Python and in the JSON Schema's (ECMAScript's) dialect alike.
 PRINTABLE_PATTERN = rf"^[^{_UNPRINTABLE}]*(?![\s\S])"

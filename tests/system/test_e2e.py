@@ -6,8 +6,10 @@ import asyncio
 import random
 import signal
 import socket
+import subprocess
 
 import httpx
+import pytest
 
 from ..conftest import ROOT
 from ..histories import Message, api_fields, deliveries, expected, history
@@ -82,16 +84,37 @@ def test_sigint_also_shuts_down_cleanly() -> None:
 
 
 def test_bad_configuration_stops_with_a_clear_message() -> None:
-    import subprocess
-
-    result = subprocess.run(
-        [str(BIN / "rockets"), "serve", "--store", "redis://nowhere"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = serve_command("--store", "redis://nowhere")
     assert result.returncode == 2
     assert "unknown store scheme 'redis'" in result.stderr
+
+
+def serve_command(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(BIN / "rockets"), "serve", *args], capture_output=True, text=True, timeout=60
+    )
+
+
+@pytest.mark.parametrize("port", ["99999", "0", "-1", "http"])
+def test_a_port_out_of_range_stops_the_start_in_one_line(port: str) -> None:
+    result = serve_command("--port", port)
+    assert result.returncode == 2
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("rockets serve: argument --port: "), line
+    assert "rockets ready" not in result.stdout + result.stderr
+
+
+def test_a_port_in_use_stops_the_start_before_ready_in_one_line() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = serve_command("--port", str(port))
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        f"rockets: cannot start: cannot listen on 127.0.0.1:{port}: Address already in use"
+    ]
+    assert result.stdout == ""
 
 
 def litestar_env(port: int, **extra: str) -> dict[str, str]:
@@ -157,3 +180,28 @@ def test_litestar_run_serves_the_same_front_door() -> None:
         assert httpx.get(f"{server.url}/rockets/door").json()["speed"] == 500
         code, output = server.stop()
     assert code in (0, -signal.SIGTERM), output
+
+
+def rockets_lines(output: str) -> list[str]:
+    """The lines of the rockets logger a server wrote as it started and stopped."""
+    return [
+        line for line in output.splitlines() if "rockets ready" in line or "rockets stop" in line
+    ]
+
+
+def test_rockets_lines_look_alike_under_both_servers() -> None:
+    """The app gives the rockets logger the handler rockets serve gives it, so `litestar run`
+    (which writes other loggers' lines in Litestar's format) writes them alike."""
+    outputs = []
+    port = free_port()
+    with running([str(BIN / "rockets"), "serve", "--port", str(port)], port) as server:
+        outputs.append(server.stop()[1])
+    port = free_port()
+    with running([str(BIN / "litestar"), "run"], port, env=litestar_env(port), cwd=ROOT) as server:
+        outputs.append(server.stop()[1])
+    served, run = (rockets_lines(output) for output in outputs)
+    assert served == run, outputs
+    assert served[0].startswith(
+        "INFO:     rockets ready: memory store (0 messages recovered, 0 rockets), 3 workers,"
+    )
+    assert served[-1] == "INFO:     rockets stopped: 0 rockets"

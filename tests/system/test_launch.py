@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 
 import pytest
@@ -35,9 +36,21 @@ def test_launch_verify_passes_against_a_correct_server() -> None:
             "--verify",
         )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "verify: PASS: 15/15 rockets" in result.stdout
-    assert "errors: none" in result.stdout
-    assert "msgs/s" in result.stdout
+    # Piped, every line stays whole (rich wrapped them at 80 columns), and no bar is left.
+    launching, sent, verified = result.stdout.splitlines()
+    planned = re.fullmatch(
+        r"launching 15 rockets at http://127\.0\.0\.1:\d+: 375 messages \+ (\d+) duplicates, "
+        r"reorder=shuffle, batch=3, concurrency=4, delay=0ms, scenario=standard",
+        launching,
+    )
+    assert planned, launching
+    duplicates = int(planned[1])
+    assert re.fullmatch(
+        rf"sent {375 + duplicates} messages \({duplicates} duplicates\) in \d+ requests, "
+        r"\S+s, \S+ msgs/s; latency p50 \S+ms p95 \S+ms p99 \S+ms; errors: none",
+        sent,
+    ), sent
+    assert verified.startswith("verify: PASS: 15/15 rockets in the expected state after ")
 
 
 def test_launch_verify_fails_against_a_wrong_server() -> None:
@@ -70,7 +83,14 @@ def test_launch_reports_an_unreachable_server() -> None:
         "--duplicates=0",
     )
     assert result.returncode == 1
-    assert "connection: 1" in result.stdout
+    # Nothing reached the server: nothing was sent (it said "sent 1 messages").
+    launching, sent = result.stdout.splitlines()
+    assert launching.startswith("launching 1 rocket at ")
+    assert re.fullmatch(
+        r"sent 0 of 1 message \(0 duplicates\) in 0 of 1 request, \S+s, 0 msgs/s; "
+        r"errors: connection: 1",
+        sent,
+    ), sent
 
 
 @pytest.mark.parametrize(

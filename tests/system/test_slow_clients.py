@@ -200,3 +200,31 @@ def test_connections_beyond_the_cap_get_503_with_retry_after(serve: Serve) -> No
         # The server closes its side only after forgetting the connection, so all 8 places
         # are free again.
         serves(server)
+
+
+def test_every_operation_declares_the_408_a_half_request_gets(serve: Serve) -> None:
+    """What the OpenAPI document says of a request that does not arrive whole, against what
+    the server answers on each of its paths (tests/unit/test_openapi.py checks every other
+    status; this one needs the server's own deadline)."""
+    with serve(DEADLINE) as server:
+        document = httpx.get(f"{server.url}/schema/openapi.json", timeout=HANG_GUARD).json()
+        operations = [
+            (method, template)
+            for template, methods in document["paths"].items()
+            for method in methods
+        ]
+        # All at once: each waits for the one deadline, not one after the other.
+        socks = []
+        for method, template in operations:
+            sock = connect(server)
+            path = template.replace("{channel}", "r").encode()
+            sock.sendall(method.upper().encode() + b" " + path + b" HTTP/1.1\r\nHost: x\r\n")
+            socks.append(sock)
+        for (method, template), sock in zip(operations, socks, strict=True):
+            with sock:
+                status, headers, body = answer(read_all(sock))
+            assert status == 408, (method, template)
+            declared = document["paths"][template][method]["responses"]["408"]
+            assert headers["content-type"] in declared["content"], (method, template)
+            assert body["error"] == "request_timeout"
+        serves(server)

@@ -137,3 +137,36 @@ def test_the_checker_sees_a_table_broken_by_a_blank_line() -> None:
 @pytest.mark.parametrize("doc", DOCS, ids=lambda p: str(p.relative_to(ROOT)))
 def test_every_table_is_whole(doc: Path) -> None:
     assert broken_tables(doc.read_text()) == []
+
+
+def test_the_sort_row_of_the_api_lists_every_state_field() -> None:
+    import msgspec
+
+    from rockets.state import RocketState
+
+    row = next(
+        line for line in (ROOT / "docs" / "api.md").read_text().splitlines()
+        if line.startswith("| `sort` |")
+    )  # fmt: skip
+    listed = set(re.findall(r"`(\w+)`", row.split("|")[3]))
+    fields = {field.encode_name for field in msgspec.structs.fields(RocketState)}
+    assert fields - listed == set()
+
+
+def test_the_cli_guide_names_every_option_of_every_command() -> None:
+    import argparse
+
+    from rockets.cli import _parser
+
+    guide = (ROOT / "docs" / "cli.md").read_text()
+    commands = next(
+        action for action in _parser()._actions if isinstance(action, argparse._SubParsersAction)
+    )
+    missing = [
+        f"rockets {name} {option}"
+        for name, command in commands.choices.items()
+        for action in command._actions
+        for option in action.option_strings
+        if option.startswith("--") and option != "--help" and f"`{option}`" not in guide
+    ]
+    assert missing == []

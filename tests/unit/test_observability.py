@@ -15,7 +15,7 @@ from rockets.app import create_app
 from rockets.logs import JsonFormatter, RequestIdFilter, request_id
 from rockets.summary import IngestSummary
 
-from ..conftest import core_settings, message
+from ..conftest import ROOT, core_settings, message
 from ..gated_store import HANG_GUARD
 
 Client = TestClient[Any]
@@ -109,7 +109,8 @@ def test_json_log_lines_carry_the_request_id() -> None:
 
 
 SUMMARY = re.compile(
-    r"ingested (\d+) messages in the last \S+s \(\d+/s\): (.+); (\d+) requests queued"
+    r"ingested (?P<messages>\d+) messages? in the last \S+s \(\d+/s\)(?:: (?P<outcomes>.+?))?"
+    r"(?:; refused (?P<refused>\d+) requests?: (?P<errors>.+?))?; (?P<queued>\d+) requests? queued"
 )
 
 
@@ -135,11 +136,18 @@ class SummaryLines(logging.Handler):
         self._arrived.clear()
         return self.lines[-1]
 
-    def parsed(self) -> list[tuple[str, ...]]:
-        """(messages, outcomes, queued) of every line."""
+    def matched(self) -> list[re.Match[str]]:
         found = [SUMMARY.fullmatch(line) for line in self.lines]
         assert all(found), self.lines
-        return [m.groups() for m in found if m is not None]
+        return [m for m in found if m is not None]
+
+    def parsed(self) -> list[tuple[str, ...]]:
+        """(messages, outcomes, queued) of every line."""
+        return [m.group("messages", "outcomes", "queued") for m in self.matched()]
+
+    def refused(self) -> list[tuple[str, ...]]:
+        """(requests, errors) refused in every line."""
+        return [m.group("refused", "errors") for m in self.matched()]
 
 
 @pytest.fixture
@@ -208,3 +216,164 @@ def test_ingest_is_summarised_at_info(summary_lines: SummaryLines) -> None:
         client.post("/messages", json=message("s", 1, "RocketLaunched", LAUNCH))
         assert summary_lines.lines == []
     assert summary_lines.parsed() == [("2", "1 accepted, 1 duplicate", "0")]
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "status"),
+    [
+        ("GET", "/nowhere", 404),  # Litestar's router
+        ("GET", "/rockets/nobody", 404),  # the service
+        ("GET", "/dashboard/nothing.js", 404),  # the dashboard
+        ("DELETE", "/rockets", 405),
+        ("HEAD", "/stream", 405),
+        ("PUT", "/messages", 405),
+        ("GET", "/rockets?order=up", 400),
+    ],
+)
+def test_error_answers_have_the_request_id_too(
+    client: Client, method: str, url: str, status: int
+) -> None:
+    response = client.request(method, url, headers={"x-request-id": "trace-me"})
+    assert response.status_code == status
+    assert response.headers["x-request-id"] == "trace-me"
+    assert response.headers["x-content-type-options"] == "nosniff"
+    made = client.request(method, url).headers["x-request-id"]
+    assert re.fullmatch(r"[0-9a-f]{16}", made)
+
+
+@pytest.mark.parametrize(
+    "url", ["/metrics", "/", "/dashboard/app.js", "/dashboard/style.css", "/health", "/rockets"]
+)
+def test_a_content_type_names_its_charset_once(client: Client, url: str) -> None:
+    for response in (client.get(url), client.head(url)):
+        assert response.headers["content-type"].count("charset=") <= 1, url
+
+
+def test_a_count_of_one_is_singular(summary_lines: SummaryLines) -> None:
+    summary = IngestSummary(3600, lambda: 1)
+    summary.count(["accepted"])
+    summary.flush()
+    assert summary_lines.lines[0].startswith("ingested 1 message in the last ")
+    assert summary_lines.lines[0].endswith(": 1 accepted; 1 request queued")
+
+
+def test_summary_counts_requests_refused_whole(summary_lines: SummaryLines) -> None:
+    summary = IngestSummary(3600, lambda: 0)
+    summary.refused("malformed_json")
+    summary.refused("too_large")
+    summary.refused("malformed_json")
+    summary.flush()  # refused requests alone make a line
+    summary.count(["accepted"])
+    summary.refused("rejected")
+    summary.flush()
+    assert summary_lines.parsed() == [("0", None, "0"), ("1", "1 accepted", "0")]
+    assert summary_lines.refused() == [("3", "2 malformed_json, 1 too_large"), ("1", "1 rejected")]
+
+
+class Lines(logging.Handler):
+    """Every line a logger writes, formatted, and its request id."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.lines: list[tuple[str, str]] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append((record.getMessage(), request_id.get() or "-"))
+
+
+@pytest.fixture
+def refused_lines() -> Iterator[Lines]:
+    logger = logging.getLogger("rockets.refused")
+    handler = Lines()
+    level = logger.level
+    logger.setLevel(logging.DEBUG)
+    logger.addHandler(handler)
+    try:
+        yield handler
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+
+
+def test_every_refused_request_is_a_debug_line_and_counted(
+    refused_lines: Lines, summary_lines: SummaryLines
+) -> None:
+    settings = core_settings(
+        log_summary_seconds=86_400,
+        max_body_bytes=1000,
+        plugins_dir=str(ROOT / "docs" / "examples" / "hooks"),  # a validator, for the 422
+    )
+    with TestClient(create_app(settings)) as client:
+        client.post("/messages", content=b"{", headers={"x-request-id": "bad-json"})
+        client.post("/messages", json=message("r", 1, "RocketLaunched", {"type": "F"}))
+        client.post("/messages", content=b"x" * 2000)
+        client.post("/messages", content=b"{}", headers={"content-type": "text/plain"})
+        client.post("/messages", json=message("r", 1, "RocketSpeedIncreased", {"by": 10**6}))
+        client.get("/rockets?order=up")
+        client.get("/rockets/a%0Ab")
+        client.post("/messages", json=message("r", 1, "RocketLaunched", LAUNCH))  # taken
+    assert refused_lines.lines == [
+        ("POST /messages: 400 malformed_json at $: Input data was truncated", "bad-json"),
+        (
+            "POST /messages: 400 invalid_message at $.message: Object missing required field "
+            "`launchSpeed`",
+            ANY_ID,
+        ),
+        (
+            "POST /messages: 413 too_large: the request body is larger than this server accepts",
+            ANY_ID,
+        ),
+        (
+            "POST /messages: 415 unsupported_media_type: send JSON (Content-Type: "
+            "application/json), not 'text/plain'",
+            ANY_ID,
+        ),
+        (
+            "POST /messages: 422 rejected at $: a speed increase of 1000000 is more than 10000 "
+            "at once",
+            ANY_ID,
+        ),
+        ("GET /rockets: 400 bad_request: query parameter 'order': use one of asc, desc", ANY_ID),
+        (
+            "GET /rockets/a\\u000ab: 400 bad_request: path parameter 'channel': Expected "
+            "printable text without '/' (no control character, line or paragraph separator, or "
+            "bidi embedding, override or isolate control)",
+            ANY_ID,
+        ),
+    ]
+    assert summary_lines.parsed() == [("1", "1 accepted", "0")]
+    assert summary_lines.refused() == [
+        (
+            "5",
+            "1 invalid_message, 1 malformed_json, 1 rejected, 1 too_large, 1 unsupported_media_type",
+        )
+    ]
+
+
+class AnyId(str):
+    """Equal to any request id the server made."""
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, str) and re.fullmatch(r"[0-9a-f]{16}", other) is not None
+
+    __hash__ = str.__hash__
+
+
+ANY_ID = AnyId()
+
+
+def test_the_start_and_stop_lines_count_in_words() -> None:
+    lines = Lines()
+    logger = logging.getLogger("rockets")
+    logger.addHandler(lines)
+    try:
+        with TestClient(create_app(core_settings(worker_count=1))) as client:
+            client.post("/messages", json=message("s", 1, "RocketLaunched", LAUNCH))
+    finally:
+        logger.removeHandler(lines)
+    said = [text for text, _ in lines.lines]
+    assert said[0].startswith(
+        "rockets ready: memory store (0 messages recovered, 0 rockets), 1 worker,"
+    )
+    assert "rockets stopping: applying 0 queued requests" in said
+    assert said[-1] == "rockets stopped: 1 rocket"

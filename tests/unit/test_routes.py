@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import random
+import re
 import urllib.parse
 import uuid
 from collections.abc import Iterator
@@ -9,13 +10,14 @@ from typing import Any
 import pytest
 from litestar.testing import TestClient
 
+from rockets.answers import INTEGER_IN_DIGITS, NUMBER_IN_DIGITS, one_of
 from rockets.app import create_app
 from rockets.dashboard import STATIC
 from rockets.errors import StoreError
 from rockets.settings import Settings
 from rockets.stores import Commit, MemoryStore
 
-from ..conftest import core_settings
+from ..conftest import ROOT, core_settings
 from ..histories import Message, api_fields, deliveries, expected, history
 
 Client = TestClient  # type: ignore[type-arg]
@@ -675,3 +677,105 @@ def test_a_second_metadata_key_is_refused_and_nothing_is_stored(client: Client) 
         "path": "$.metadata",
     }
     assert client.get("/rockets").json() == []
+
+
+# A plugin whose fields have a JSON name other than their Python name (`last_site` is
+# `lastSite`) and few allowed values (`landing`), besides the example package's `fuel`.
+LANDING = core_settings().with_values(
+    blocked_plugins=(), plugins_dir=str(ROOT / "tests" / "plugins" / "landing")
+)
+API = (ROOT / "docs" / "api.md").read_text()
+
+
+def wrong_values(schema: dict[str, Any]) -> list[tuple[str, str | None]]:
+    """Values a query parameter with this schema refuses, each with the problem the answer
+    must state after the parameter's name (None: msgspec's own sentence about a range)."""
+    variants = [schema, *schema.get("oneOf", ()), *schema.get("anyOf", ())]
+    kinds = {v.get("type") for v in variants}
+    enum = next((v["enum"] for v in variants if "enum" in v), None)
+    if enum is not None:
+        return [("nope", one_of(enum))]
+    wrong: list[tuple[str, str | None]] = []
+    if "integer" in kinds:
+        wrong += [("1e3", INTEGER_IN_DIGITS), ("x", INTEGER_IN_DIGITS)]
+    if "number" in kinds:
+        wrong += [("1e3", NUMBER_IN_DIGITS), ("nan", NUMBER_IN_DIGITS)]
+    for bound, step in (("minimum", -1), ("maximum", 1)):
+        if (limit := next((v[bound] for v in variants if bound in v), None)) is not None:
+            wrong.append((str(int(limit) + step), None))
+    if "string" in kinds:
+        # Every text of a query is printable (docs/api.md), whether its schema says so or not.
+        wrong.append(("a\x00b", "Expected printable text"))
+        if (longest := schema.get("maxLength")) is not None:
+            wrong.append(("c" * (longest + 1), f"Expected `str` of length <= {longest}"))
+    return wrong
+
+
+def test_every_documented_query_parameter_is_named_as_documented_when_refused() -> None:
+    """Walks the OpenAPI document: every query parameter of every route, given a wrong value,
+    is refused with a 400 naming it as the API spells it, listing the allowed values where the
+    document lists them, with no regex or internal name; every route refuses a parameter it
+    does not take, listing exactly the documented ones (and access_token), and takes those."""
+    with TestClient(create_app(LANDING)) as client:
+        client.post("/messages", json=launch("r"))
+        document = client.get("/schema/openapi.json").json()
+        walked = set()
+        for template, operations in document["paths"].items():
+            if "get" not in operations:
+                continue
+            path = template.replace("{channel}", "r")
+            query = [p for p in operations["get"].get("parameters", []) if p["in"] == "query"]
+            names = [p["name"] for p in query]
+            unknown = client.get(path, params={"bogus": "1"})
+            assert unknown.status_code == 400, template
+            assert unknown.json()["detail"] == (
+                "query parameter 'bogus': unknown; this route takes "
+                + ", ".join([*names, "access_token"])
+            )
+            if template != "/stream":  # it would never end; its channel is refused below
+                assert client.get(path, params={"access_token": "t"}).status_code == 200
+            for parameter in query:
+                name = parameter["name"]
+                wrong = wrong_values(parameter["schema"])
+                assert wrong, f"{template}: no wrong value known for {name}"
+                for value, problem in wrong:
+                    answer = client.get(path, params={name: value})
+                    assert answer.status_code == 400, (template, name, value)
+                    detail = answer.json()["detail"]
+                    assert detail.startswith(f"query parameter {name!r}: "), detail
+                    if problem is not None:
+                        assert detail.removeprefix(f"query parameter {name!r}: ").startswith(
+                            problem
+                        ), detail
+                    assert "regex" not in detail, detail
+                    assert "enum" not in detail, detail
+                walked.add((template, name))
+                if "plugin" not in parameter.get("description", ""):
+                    mentioned = re.search(rf"`\??{re.escape(name)}=?`", API)
+                    assert mentioned, f"docs/api.md does not mention {name}"
+    assert {name for _, name in walked} >= {
+        "sort", "order", "status", "type", "mission", "limit", "offset", "fuel", "lastSite",
+        "landing", "at", "from", "minSeconds", "channel",
+    }  # fmt: skip
+
+
+def test_a_plugin_field_is_filtered_by_its_json_name_only() -> None:
+    with TestClient(create_app(LANDING)) as client:
+        client.post("/messages", json=launch("r"))
+        assert channels(client.get("/rockets?lastSite=LZ-1")) == []
+        wrong = client.get("/rockets?last_site=LZ-1")
+        assert wrong.status_code == 400
+        assert wrong.json()["detail"] == (
+            "query parameter 'last_site': unknown (did you mean 'lastSite'?); this route takes "
+            "sort, order, status, type, mission, limit, offset, fuel, lastSite, landing, "
+            "access_token"
+        )
+        assert client.get("/rockets?landing=moon").json()["detail"] == (
+            "query parameter 'landing': use one of pad, ship"
+        )
+
+
+def test_the_dashboard_page_takes_any_query(client: Client) -> None:
+    # A page and its files are opened by browsers, which may add what they like.
+    assert client.get("/?utm_source=x").status_code == 200
+    assert client.get("/dashboard/app.js?v=2").status_code == 200
