@@ -8,15 +8,14 @@ from __future__ import annotations
 
 import importlib
 import importlib.metadata
-import importlib.util
 import logging
-import sys
 from pathlib import Path
 
 import msgspec
 import pluggy
 
 from rockets import hookspecs
+from rockets.dropin import import_file
 from rockets.errors import PluginError
 from rockets.settings import Settings
 from rockets.wire import PluginSource
@@ -179,16 +178,8 @@ def load_directory(pm: PluginManager, directory: Path) -> None:
             continue
         if pm.get_plugin(name) is not None:
             raise PluginError(f"drop-in plugin {str(path)!r}: a plugin named {name!r} is loaded")
-        module_name = f"rockets_dropin_{name}"
-        spec = importlib.util.spec_from_file_location(module_name, path)
-        if spec is None or spec.loader is None:
-            raise PluginError(f"drop-in plugin {str(path)!r} cannot be imported")
-        module = importlib.util.module_from_spec(spec)
-        # Registered before it runs, so that msgspec and typing can resolve its annotations.
-        sys.modules[module_name] = module
         try:
-            spec.loader.exec_module(module)
+            module = import_file(path)
         except Exception as exc:
-            del sys.modules[module_name]
             raise PluginError(f"drop-in plugin {str(path)!r} failed to import: {exc!r}") from exc
         _register(pm, module, PluginInfo(name=name, source="file", file=str(path)))

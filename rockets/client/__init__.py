@@ -9,11 +9,13 @@ Structs are in ``rockets_standard.messages``), or a plain mapping with an explic
 ``message_type=`` for a type the SDK does not know. Given payload Structs
 (``payload_types=``), a client decodes events' messages into them (``client.payload(event)``).
 Given a plugin's state class (``state_type=``), or several joined by :func:`compose_state`, it
-decodes rocket states with the plugins' fields. ``docs/sdk.md`` has worked examples.
+decodes rocket states with the plugins' fields; a drop-in plugin's file is imported by its
+path with :func:`import_plugin_file`, as the server imports it. ``docs/sdk.md`` has worked
+examples.
 
-The package imports ``rockets.wire`` and ``rockets.state`` and nothing else of rockets:
-:mod:`~rockets.client.core` builds every request and reads every answer, free of I/O, and
-:mod:`~rockets.client.sync` and :mod:`~rockets.client.aio` only send them.
+The package imports ``rockets.wire``, ``rockets.state`` and ``rockets.dropin`` and nothing else
+of rockets: :mod:`~rockets.client.core` builds every request and reads every answer, free of
+I/O, and :mod:`~rockets.client.sync` and :mod:`~rockets.client.aio` only send them.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from rockets.client.errors import (
 )
 from rockets.client.states import as_state, compose_state
 from rockets.client.sync import RocketsClient
+from rockets.dropin import import_file as import_plugin_file
 
 __all__ = [
     "DEFAULT_URL",
@@ -58,5 +61,6 @@ __all__ = [
     "UnavailableError",
     "as_state",
     "compose_state",
+    "import_plugin_file",
     "message",
 ]

@@ -103,6 +103,27 @@ def test_sdk_compose_example_reads_two_plugins_fields(
     assert "1 rocket(s) with 300 fuel and 3 aboard" in capsys.readouterr().out
 
 
+def test_sdk_dropin_example_imports_the_plugin_by_its_path(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from litestar.testing import TestClient
+
+    from rockets.app import create_app
+    from rockets.client import RocketsClient
+    from rockets.settings import Settings
+
+    example = load_example("sdk_dropin.py")
+    plugins = ROOT / "docs" / "examples" / "state_plugins"
+    app = create_app(Settings(plugins_dir=str(plugins)))
+    with TestClient(app) as http:
+        client = RocketsClient(http=http, state_type=example.crew_plugin.CrewState)
+        assert example.board(client, "crewed") == 3
+        rocket = client.rocket("crewed")
+    assert type(rocket).__name__ == "CrewState"
+    assert (rocket.crew, rocket.speed, rocket.mission) == (3, 100, "ISS")
+    assert "crewed: 3 aboard" in capsys.readouterr().out
+
+
 def broken_tables(text: str) -> list[str]:
     """Where a Markdown table of ``text`` breaks: rows after a blank line (a table that goes on
     after one is a second table without a header, shown as text), or a row whose number of
