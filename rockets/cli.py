@@ -292,7 +292,10 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="rockets", description=__doc__)
+    parser = _Parser(
+        prog="rockets",
+        description="rockets: serve rocket telemetry, launch test rockets at a server, rebuild kept states.",
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="serve the HTTP API")
     serve.add_argument("--host", default=DEFAULT_HOST, help=f"address (default {DEFAULT_HOST})")
@@ -306,7 +309,8 @@ def _parser() -> argparse.ArgumentParser:
         "--workers",
         type=int,
         default=None,
-        help="asyncio workers that apply messages (default: WORKER_COUNT, else 3)",
+        help="asyncio workers that apply messages "
+        f"(default: ROCKETS_WORKER_COUNT, else {Settings().worker_count})",
     )
     serve.add_argument(
         "--store", default=None, help="store URL (default: ROCKETS_STORE, else memory://)"

@@ -149,6 +149,11 @@ HEADERS = {
         required=True,
         description="How many there are in all, before `limit` and `offset`.",
     ),
+    "X-Position": OpenAPIHeader(
+        schema=Schema(type=OpenAPIType.INTEGER, minimum=0),
+        required=True,
+        description="The log position of the last event the value has taken in.",
+    ),
 }
 """The headers rockets sends with some answers, as the OpenAPI document declares them."""
 _BY_STATUS = {401: "WWW-Authenticate", 405: "Allow", 429: "Retry-After", 503: "Retry-After"}

@@ -597,6 +597,7 @@ def build_routes(
             summary=f"Projection {name}",
             description=running.kind.description or None,
             tags=["projections"],
+            operation_class=operation_class("X-Position"),
             responses=reads(),
         )(_projection_handler(running))
         for name, running in service.projections.running.items()

@@ -42,11 +42,16 @@ NOT_SEEN_HERE = {
         ("get", "/health"),
         ("get", "/stalled"),
         ("get", "/plugins"),
+        ("get", "/projections"),
+        ("get", "/projections/fleet"),
     ]
 } | {
     ("post", "/messages", 408),  # the same deadline, on the body: tests/system/test_e2e.py
     ("get", "/plugins", 500),  # its answer is made when the app is built: no store, no bug
     ("get", "/stream", 500),  # the hub is in memory: no store either
+    # Projections are kept in memory and fed by the follower: a read touches no store.
+    ("get", "/projections", 500),
+    ("get", "/projections/fleet", 500),
 }
 
 
@@ -150,6 +155,8 @@ READS = {
     "/health": "/health",
     "/stalled": "/stalled",
     "/plugins": "/plugins",
+    "/projections": "/projections",
+    "/projections/fleet": "/projections/fleet",
 }
 
 
@@ -286,3 +293,14 @@ def test_every_state_the_document_describes_has_the_fields_sent(
         if "state" in schema["properties"]:
             schema = schema_of(document, schema["properties"]["state"])
         assert set(schema["properties"]) == set(state), template
+
+
+def test_a_projection_declares_the_position_it_answers_with(document: dict[str, Any]) -> None:
+    answer = document["paths"]["/projections/fleet"]["get"]["responses"]["200"]
+    assert answer["headers"]["X-Position"]["schema"] == {"type": "integer", "minimum": 0}
+    with TestClient(create_app(SETTINGS)) as client:
+        post(client, message("r", 1, "RocketLaunched", LAUNCH))
+        positions = set()
+        while "1" not in positions:  # the follower takes the event in soon after the answer
+            positions.add(client.get("/projections/fleet").headers["x-position"])
+        assert positions <= {"0", "1"}
