@@ -294,7 +294,8 @@ class _Parser(argparse.ArgumentParser):
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="rockets",
-        description="rockets: serve rocket telemetry, launch test rockets at a server, rebuild kept states.",
+        description="rockets: serve rocket telemetry, launch test rockets at a server, "
+        "rebuild kept states.",
     )
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="serve the HTTP API")
