@@ -52,8 +52,20 @@ def _malformed(detail: str, path: str = "$") -> InputError:
     return InputError(ErrorBody(status=400, error="malformed_json", detail=detail, path=path))
 
 
-def _not_utf8(exc: UnicodeDecodeError) -> InputError:
-    return _malformed(f"the body is not valid UTF-8 ({exc.reason} at byte {exc.start})")
+def _not_utf8(exc: UnicodeDecodeError, path: str = "$") -> InputError:
+    part = "the body" if path == "$" else "the message"
+    return _malformed(f"{part} is not valid UTF-8 ({exc.reason} at byte {exc.start})", path)
+
+
+def _undecodable(exc: msgspec.DecodeError, text: bytes, path: str = "$") -> InputError:
+    """The 400 for text msgspec could not decode. Bad UTF-8 gets one sentence of ours, since
+    msgspec words it differently from one release to the next (and 0.22 raised
+    ``UnicodeDecodeError`` instead); looked for only here, on the error path."""
+    try:
+        text.decode()
+    except UnicodeDecodeError as bad:
+        return _not_utf8(bad, path)
+    return _malformed(f"{exc}", path)
 
 
 def parse_message_time(value: str | None, received_at: datetime) -> datetime:
@@ -111,7 +123,7 @@ class Codec:
         except msgspec.ValidationError as exc:
             raise _invalid(*_split(exc)) from None
         except msgspec.DecodeError as exc:
-            raise _malformed(f"{exc}") from None
+            raise _undecodable(exc, body) from None
         except RecursionError:
             raise _malformed(_TOO_DEEP) from None
         except UnicodeDecodeError as exc:
@@ -155,11 +167,11 @@ class Codec:
         try:
             # A plain decode keeps one of equal keys: what is left, written again, is counted.
             distinct = keys_in_text(self._encoder.encode(self._plain.decode(body)))
-        except msgspec.DecodeError as exc:
-            raise _malformed(f"{exc}") from None
+        except msgspec.DecodeError as exc:  # bad UTF-8 in an unknown field, which was skipped
+            raise _undecodable(exc, body) from None
         except RecursionError:
             raise _malformed(_TOO_DEEP) from None
-        except UnicodeDecodeError as exc:  # in an unknown field, which the decoders skipped
+        except UnicodeDecodeError as exc:
             raise _not_utf8(exc) from None
         if keys_in_text(body) == distinct:
             return
@@ -187,10 +199,12 @@ class Codec:
         except msgspec.ValidationError as exc:
             detail, path = _split(exc)
             raise _invalid(detail, f"{where}.message{path[1:]}") from None
+        except msgspec.DecodeError as exc:
+            raise _undecodable(exc, bytes(envelope.message), f"{where}.message") from None
         except RecursionError:
             raise _malformed(_TOO_DEEP, f"{where}.message") from None
         except UnicodeDecodeError as exc:
-            raise _malformed(f"not valid UTF-8 ({exc.reason})", f"{where}.message") from None
+            raise _not_utf8(exc, f"{where}.message") from None
         encoded = self._encoder.encode(payload)
         if len(encoded) > self._max_payload:
             raise _invalid(
