@@ -6,6 +6,9 @@ deadline for reading a request's head, a bound on the head's size and a cap on o
 answered in rockets' JSON with Retry-After where it helps, as are the requests uvicorn's parser
 refuses (uvicorn answers those in plain text).
 
+Each answer that declares its length leaves in one write of the socket, its head and body
+together (uvicorn writes them apart: two system calls where one will do).
+
 uvicorn waits for a request's headers and body as long as the client likes, so a client that
 trickles bytes (or connects and says nothing) holds a connection forever. Here, every request
 must arrive whole within ``request_timeout`` seconds of its first byte (of the connection, for
@@ -73,6 +76,12 @@ def guarded_protocol(base: type[Any], settings: Settings) -> type[asyncio.Protoc
     head_answer_body = headers_too_large(max_head, settings.max_headers)
     head_answer = _raw_response(431, "Request Header Fields Too Large", head_answer_body)
     malformed_answer = _raw_response(400, "Bad Request", MALFORMED_REQUEST)
+    plain_cycle: type[Any] | None = None
+    one_write: type[Any] | None = None
+    if hasattr(base, "on_headers_complete"):
+        from uvicorn.protocols.http.httptools_impl import RequestResponseCycle
+
+        plain_cycle, one_write = RequestResponseCycle, one_write_cycle(RequestResponseCycle)
 
     class Guarded(base):  # type: ignore[misc]
         _deadline: asyncio.TimerHandle | None = None
@@ -116,6 +125,10 @@ def guarded_protocol(base: type[Any], settings: Settings) -> type[asyncio.Protoc
                     # Raising stops the parser; uvicorn then calls send_400_response.
                     raise InputError(head_answer_body)
                 super().on_headers_complete()
+                cycle = self.cycle
+                if type(cycle) is plain_cycle:
+                    # Its ASGI task is created but has not run yet: it sends through this class.
+                    cycle.__class__ = one_write
 
         def send_400_response(self, msg: str) -> None:
             self._refuse(head_answer if self._oversized else malformed_answer)
@@ -151,6 +164,67 @@ def guarded_protocol(base: type[Any], settings: Settings) -> type[asyncio.Protoc
     Guarded.__name__ = f"Guarded{base.__name__}"
     Guarded.__qualname__ = Guarded.__name__
     return Guarded
+
+
+class _Gathered:
+    """The transport a cycle writes an answer's head and body to: it keeps the bytes, for one
+    write to the real ``transport`` (:meth:`flush`, or a close, which writes them first)."""
+
+    def __init__(self, transport: asyncio.Transport) -> None:
+        self.transport = transport
+        self.parts: list[bytes] = []
+
+    def write(self, data: bytes) -> None:
+        self.parts.append(data)
+
+    def flush(self) -> None:
+        parts, self.parts = self.parts, []
+        if parts:
+            self.transport.write(b"".join(parts))
+
+    def close(self) -> None:
+        self.flush()
+        self.transport.close()
+
+    def is_closing(self) -> bool:
+        return self.transport.is_closing()
+
+
+def one_write_cycle(base: type[Any]) -> type[Any]:
+    """A subclass of uvicorn's request-response cycle class ``base`` (httptools') that sends
+    an answer declaring its length in one write: the head is held until the body's first
+    part, which is at hand when the length is known (a streamed answer declares none, and its
+    head leaves at once)."""
+
+    class OneWrite(base):  # type: ignore[misc]
+        _held: Any = None
+
+        async def send(self, message: Any) -> None:
+            held = self._held
+            if held is None:
+                if message["type"] == "http.response.start" and _declares_length(message):
+                    self._held = message
+                    return
+                await super().send(message)
+                return
+            self._held = None
+            cycle: Any = self  # uvicorn's class types its transport as an asyncio.Transport
+            transport = cycle.transport
+            gathered = _Gathered(transport)
+            cycle.transport = gathered
+            try:
+                await super().send(held)
+                await super().send(message)
+            finally:
+                cycle.transport = transport
+            gathered.flush()
+
+    OneWrite.__name__ = OneWrite.__qualname__ = f"OneWrite{base.__name__}"
+    return OneWrite
+
+
+def _declares_length(start: Any) -> bool:
+    return any(name.lower() == b"content-length" for name, _ in start.get("headers", ()))
 
 
 def _head_size(protocol: Any) -> int:
