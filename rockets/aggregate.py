@@ -11,9 +11,9 @@ from typing import Any
 
 import msgspec
 
-from rockets.errors import SequenceError
+from rockets.errors import SequenceError, UnreadableEventError
 from rockets.records import Record
-from rockets.registry import Registry
+from rockets.registry import RegisteredType, Registry
 from rockets.state import Event, RocketState
 
 __all__ = [
@@ -23,6 +23,7 @@ __all__ = [
     "fold",
     "initial_state",
     "same_message",
+    "shown",
     "upcast",
 ]
 
@@ -32,12 +33,39 @@ def initial_state(registry: Registry, channel: str) -> RocketState:
     return registry.state.initial(channel)
 
 
+def _registered(registry: Registry, record: Record) -> RegisteredType:
+    registered = registry.get(record.message_type)
+    if registered is None:
+        raise UnreadableEventError(
+            f"event {record.channel}#{record.message_number} is a {record.message_type}, which "
+            "no loaded plugin registers: every process serving this store (and rockets rebuild) "
+            "needs the plugins that wrote its events"
+        )
+    return registered
+
+
+def _payload(registered: RegisteredType, record: Record) -> Any:
+    """The payload of a stored record in the current version of its schema."""
+    try:
+        return registered.payload_of(record.payload, record.version)
+    except Exception as exc:
+        raise UnreadableEventError(
+            f"event {record.channel}#{record.message_number} ({record.message_type}, payload "
+            f"version {record.version}) cannot be read by plugin {registered.plugin!r}: "
+            f"{type(exc).__name__}: {exc}"
+        ) from exc
+
+
 def event_of(registry: Registry, record: Record) -> Event[Any]:
     """The :class:`Event` a plugin sees for a record: its payload decoded (by the codec
-    already, for a record that came in a request; here, for one read back from a store)."""
+    already, for a record that came in a request; here, for one read back from a store).
+
+    Raises:
+        UnreadableEventError: a stored record this app's plugins cannot read.
+    """
     message = record.message
     if message is None:
-        message = registry[record.message_type].payload_of(record.payload, record.version)
+        message = _payload(_registered(registry, record), record)
     return Event(
         channel=record.channel,
         message_number=record.message_number,
@@ -50,11 +78,15 @@ def event_of(registry: Registry, record: Record) -> Event[Any]:
 
 def upcast(registry: Registry, record: Record) -> Record:
     """``record`` with its payload in the current version of its type's schema (itself when it
-    is already): what ``/events`` shows, and what a new delivery is compared with."""
-    registered = registry[record.message_type]
+    is already): what ``/events`` shows, and what a new delivery is compared with.
+
+    Raises:
+        UnreadableEventError: a stored record this app's plugins cannot read.
+    """
+    registered = _registered(registry, record)
     if record.version == registered.version:
         return record
-    message = registered.payload_of(record.payload, record.version)
+    message = _payload(registered, record)
     return msgspec.structs.replace(
         record,
         payload=msgspec.json.encode(message),
@@ -63,12 +95,26 @@ def upcast(registry: Registry, record: Record) -> Record:
     )
 
 
+def shown(registry: Registry, record: Record) -> tuple[Record, UnreadableEventError | None]:
+    """``record`` as the API shows it: brought up to date when this app's plugins can read it,
+    as stored otherwise (with the reason), so that one event a process cannot read (a type it
+    does not load, a newer version of a payload during an upgrade) never hides the others."""
+    try:
+        return upcast(registry, record), None
+    except UnreadableEventError as exc:
+        return record, exc
+
+
 def same_message(registry: Registry, kept: Record, received: Record) -> bool:
     """Whether ``received`` is a duplicate of ``kept`` (same type and payload), whichever
     version of the payload's schema ``kept`` was written in."""
     if kept.same_message(received):
         return True
-    return kept.version != received.version and upcast(registry, kept).same_message(received)
+    if kept.version == received.version:
+        return False
+    current, unreadable = shown(registry, kept)
+    # What cannot be read cannot be shown equal: the first one stays, as for any conflict.
+    return unreadable is None and current.same_message(received)
 
 
 def apply_record(registry: Registry, state: RocketState, record: Record) -> RocketState:
@@ -82,7 +128,7 @@ def apply_record(registry: Registry, state: RocketState, record: Record) -> Rock
             f"event {record.channel}#{record.message_number} cannot follow "
             f"{state.channel}#{state.last_message_number}"
         )
-    registered = registry[record.message_type]
+    registered = _registered(registry, record)
     new = registered.event_type.apply(state, event_of(registry, record))
     if new is state:
         return msgspec.structs.replace(state, last_message_number=record.message_number)

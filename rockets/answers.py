@@ -84,6 +84,14 @@ def error(status: int, detail: str, kind: ErrorKind | None = None, **extra: Any)
 
 
 INTERNAL = error(500, "internal error; see the server log")
+
+
+def unreadable_event(exc: Exception) -> ErrorBody:
+    """A read that needs an event this process's plugins cannot read (its sentence says
+    which, and what is missing)."""
+    return error(500, f"{exc}")
+
+
 UNAUTHORIZED = error(401, "this request needs 'Authorization: Bearer <token>' with a valid token")
 TOO_LARGE = error(413, "the request body is larger than this server accepts")
 TOO_MANY_CONNECTIONS = error(503, "too many open connections: retry later")

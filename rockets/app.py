@@ -20,6 +20,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.plugins.prometheus import PrometheusConfig
 
 from rockets import __version__
+from rockets.aggregate import shown
 from rockets.codec import Codec
 from rockets.engine import Engine, Listener, Outcome
 from rockets.errors import PluginError
@@ -73,6 +74,8 @@ def build_service(
     encoder = msgspec.json.Encoder()
 
     def streamed(record: Record, state: RocketState) -> str:
+        # Another process may have written it in an older version of its payload.
+        record, _ = shown(registry, record)
         event = StreamedEvent(channel=record.channel, event=EventView.of(record), state=state)
         return encoder.encode(event).decode()
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import msgspec
 
-from rockets.aggregate import apply_record, initial_state, same_message
+from rockets.aggregate import apply_record, initial_state, same_message, shown
 from rockets.errors import StoreError, TransientStoreError
 from rockets.records import Applied, Record
 from rockets.registry import Registry
@@ -86,6 +86,10 @@ class Engine:
                 results.append(exc)
         return results
 
+    def _shown(self, existing: Record, same: bool) -> Record:
+        """The kept message a conflict is told with, in the current version of its payload."""
+        return existing if same else shown(self.registry, existing)[0]
+
     async def _retrying(self, jobs: list[list[Record]]) -> list[list[Outcome]]:
         """Run the group again when the store says a concurrent writer got in the way."""
         for attempt in range(TRANSIENT_RETRIES):
@@ -148,12 +152,12 @@ class Engine:
                             raise StoreError(f"event {channel}#{key[1]} is missing from the store")
                         same = same_message(self.registry, existing, record)
                         verdict = Verdict.DUPLICATE if same else Verdict.CONFLICT
-                        outcomes.append(Outcome(record, verdict, existing))
+                        outcomes.append(Outcome(record, verdict, self._shown(existing, same)))
                     elif verdict is Verdict.CONFLICT and offer.existing is not None:
                         # Waiting since before the plugin's schema changed: compared up to date.
                         same = same_message(self.registry, offer.existing, record)
                         verdict = Verdict.DUPLICATE if same else Verdict.CONFLICT
-                        outcomes.append(Outcome(record, verdict, offer.existing))
+                        outcomes.append(Outcome(record, verdict, self._shown(offer.existing, same)))
                     else:
                         outcomes.append(Outcome(record, verdict, offer.existing))
                 results.append(outcomes)

@@ -18,6 +18,7 @@ __all__ = [
     "SettingsError",
     "StoreError",
     "TransientStoreError",
+    "UnreadableEventError",
 ]
 
 
@@ -28,6 +29,12 @@ class RocketsError(Exception):
 class PluginError(RocketsError):
     """A plugin could not be loaded, registered something invalid, or failed in a hook that
     must not fail; the message names the plugin."""
+
+
+class UnreadableEventError(PluginError):
+    """A stored event this app's plugins cannot read: its type is registered by no loaded
+    plugin, it was written by a newer version of its payload than the plugin knows, or an
+    upcaster failed on it. The message names the event and, where there is one, the plugin."""
 
 
 class SettingsError(RocketsError):

@@ -55,6 +55,9 @@ class PluginManager(pluggy.PluginManager):
         self.sources: dict[str, PluginInfo] = {}
         self.offered: set[str] = set()
         """The name of every plugin offered to this manager, loaded or blocked."""
+        self.warnings: list[str] = []
+        """What loading found worth a WARNING, told when the service starts: the app may be
+        built before the logging is set (``litestar run`` builds it to read its routes)."""
 
     def skips(self, name: str) -> bool:
         """Whether the plugin offered as ``name`` is blocked (and so is not to be loaded)."""
@@ -76,9 +79,9 @@ def build_plugin_manager(settings: Settings) -> PluginManager:
     ``plugin_autoload`` is off), then the importable ``plugin_modules``, then every ``*.py``
     file of ``plugins_dir`` (names starting with ``_`` are skipped) in name order. A plugin
     whose name (entry-point name, module name, or file name without ``.py``) is in
-    ``blocked_plugins`` is skipped; a name there that no plugin was offered under is logged as a
-    WARNING (a misspelt name would block nothing). With ``trace_hooks``, every hook call is
-    logged (logger ``rockets.hooks``, level INFO).
+    ``blocked_plugins`` is skipped; a name there that no plugin was offered under is a warning
+    (``warnings``, logged when the service starts: a misspelt name would block nothing). With
+    ``trace_hooks``, every hook call is logged (logger ``rockets.hooks``, level INFO).
 
     Raises:
         PluginError: a plugin fails to import, implements a hook that does not exist, or has the
@@ -95,10 +98,9 @@ def build_plugin_manager(settings: Settings) -> PluginManager:
         load_directory(pm, Path(settings.plugins_dir))
     for name in settings.blocked_plugins:
         if name not in pm.offered:
-            log.warning(
-                "ROCKETS_BLOCKED_PLUGINS names %r, but no plugin of that name was offered (an "
-                "entry point, a module of ROCKETS_PLUGINS or a drop-in file): is it misspelt?",
-                name,
+            pm.warnings.append(
+                f"ROCKETS_BLOCKED_PLUGINS names {name!r}, but no plugin of that name was offered "
+                "(an entry point, a module of ROCKETS_PLUGINS or a drop-in file): is it misspelt?"
             )
     try:
         pm.check_pending()

@@ -17,6 +17,7 @@ from typing import Any
 import msgspec
 
 from rockets.aggregate import event_of
+from rockets.errors import UnreadableEventError
 from rockets.records import Applied
 from rockets.registry import ProjectionType, Registry
 from rockets.stores import Store
@@ -38,6 +39,7 @@ class RunningProjection:
         self.kind = kind
         self.position = 0
         self.error: str | None = None
+        self.failed_at: int | None = None
         self.saved = 0
         self._encoder = msgspec.json.Encoder()
         self._decoder: msgspec.json.Decoder[Any] = msgspec.json.Decoder(type(kind.initial))
@@ -63,7 +65,14 @@ class RunningProjection:
             position=self.position,
             status="stopped" if self.error is not None else "running",
             error=self.error,
+            failed_at=self.failed_at,
         )
+
+    def stop(self, position: int, error: str) -> None:
+        """Stop at the event at ``position``, which it could not take: its value stays that of
+        the event before."""
+        self.error = error
+        self.failed_at = position
 
     def encode(self) -> bytes:
         return self.encode_value(self.value)
@@ -113,9 +122,10 @@ class Projections:
         return self.running.get(name)
 
     @property
-    def lowest(self) -> int:
-        """The position the least advanced projection has reached."""
-        return min((p.position for p in self.running.values()), default=0)
+    def lowest(self) -> int | None:
+        """The position the least advanced running projection has reached (None: none runs,
+        none waits for anything)."""
+        return min((p.position for p in self.running.values() if p.error is None), default=None)
 
     async def restore(self, store: Store) -> None:
         """Start every projection from the value the store kept for it, if any."""
@@ -123,31 +133,44 @@ class Projections:
             projection.restore(await store.load_projection(projection.name))
 
     def apply(self, events: Sequence[Applied]) -> None:
-        """Feed every running projection the events it has not seen yet."""
+        """Feed every running projection the events it has not seen yet. A projection that
+        cannot take an event (its apply raises, or the event cannot be read by this app's
+        plugins) is stopped there; the others, and the caller, go on."""
         active = [p for p in self.running.values() if p.error is None]
         if not active:
             return
         registry = self.registry
         for applied in events:
-            event = None
-            for projection in active:
-                if projection.error is not None or applied.position <= projection.position:
-                    continue
-                if event is None:
-                    event = event_of(registry, applied.record)
+            position = applied.position
+            waiting = [p for p in active if p.error is None and position > p.position]
+            if not waiting:
+                continue
+            try:
+                event = event_of(registry, applied.record)
+            except UnreadableEventError as exc:
+                for projection in waiting:
+                    projection.stop(position, str(exc))
+                log.error(
+                    "projections %s stopped at position %d: %s",
+                    ", ".join(repr(p.name) for p in waiting),
+                    position,
+                    exc,
+                )
+                continue
+            for projection in waiting:
                 try:
                     projection.value = projection.kind.apply(projection.value, event, applied.state)
                 except Exception as exc:
-                    projection.error = f"{type(exc).__name__}: {exc}"
+                    projection.stop(position, f"{type(exc).__name__}: {exc}")
                     log.exception(
                         "projection %r (plugin %r) failed at position %d; it is stopped, its "
                         "value stays as it was",
                         projection.name,
                         projection.plugin,
-                        applied.position,
+                        position,
                     )
                     continue
-                projection.position = applied.position
+                projection.position = position
 
     async def save(self, store: Store, *, every: int = SAVE_EVERY) -> None:
         """Keep the values that moved ``every`` events or more since they were last kept."""

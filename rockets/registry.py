@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import Any, Generic, TypeVar, cast
+from typing import Any, Generic, TypeVar, cast, get_type_hints
 
 import msgspec
 
 from rockets.errors import PluginError
-from rockets.naming import camel_case_problem
+from rockets.naming import camel_case_problem, served_names_problem
 from rockets.state import Event, RocketState
 from rockets.statetype import StateSchema, build_state_schema
 from rockets.wire import message_type_of
@@ -86,6 +86,13 @@ class ProjectionType(msgspec.Struct, Generic[V], frozen=True, kw_only=True):
     version: int = 1
     description: str = ""
     serve: Callable[[V], Any] | None = None
+
+    def served_type(self) -> Any:
+        """The type of what the API answers: ``serve``'s return annotation, or the value's
+        own type."""
+        if self.serve is None:
+            return type(self.initial)
+        return get_type_hints(self.serve)["return"]
 
 
 class RegisteredType(msgspec.Struct, frozen=True, kw_only=True):
@@ -261,6 +268,16 @@ def check_projections(
                     f"plugin {plugin!r}: projection {item.name!r} has version "
                     f"{item.version!r}; versions start at 1"
                 )
+            try:
+                served = item.served_type()
+            except (KeyError, NameError, TypeError) as exc:
+                raise PluginError(
+                    f"plugin {plugin!r}: projection {item.name!r}: serve needs a return "
+                    f"annotation that names what it answers ({type(exc).__name__}: {exc})"
+                ) from None
+            problem = served_names_problem(served)
+            if problem is not None:
+                raise PluginError(f"plugin {plugin!r}: projection {item.name!r}: {problem}")
             found[item.name] = plugin
             checked.append((plugin, item))
     return checked

@@ -7,7 +7,7 @@ import difflib
 import logging
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Annotated, Any, Literal, cast, get_type_hints
+from typing import Annotated, Any, Literal, cast
 
 import msgspec
 from litestar import Request, Response, get, post, route
@@ -30,9 +30,10 @@ from rockets.answers import (
     parameter_problem,
     retry_after,
     unknown_parameter,
+    unreadable_event,
 )
 from rockets.dashboard import dashboard_handlers
-from rockets.errors import InputError, StoreError
+from rockets.errors import InputError, StoreError, UnreadableEventError
 from rockets.ingress import ACCESS_TOKEN, Ingress
 from rockets.introspection import PluginsReport
 from rockets.logs import log_refusal
@@ -136,6 +137,15 @@ def _on_store_error(request: Request[Any, Any, Any], exc: StoreError) -> Respons
     return _retry_later(STORE_UNAVAILABLE)
 
 
+def _on_unreadable(
+    request: Request[Any, Any, Any], exc: UnreadableEventError
+) -> Response[ErrorBody]:
+    # A log this process's plugins cannot read: no bug of the request, nothing a retry
+    # changes, and the sentence says which event and which plugin; no traceback.
+    log.error("%s %s: %s", request.method, request.url.path, exc)
+    return _error_response(unreadable_event(exc))
+
+
 def _on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[ErrorBody]:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return _error_response(INTERNAL)
@@ -144,6 +154,7 @@ def _on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[
 exception_handlers: dict[type[Exception] | int, Any] = {
     InputError: _on_input_error,
     StoreError: _on_store_error,
+    UnreadableEventError: _on_unreadable,
     HTTPException: _on_http_exception,
     Exception: _on_unexpected,
 }
@@ -281,7 +292,7 @@ def _projection_handler(running: RunningProjection) -> Callable[[], Awaitable[Re
     """``GET /projections/{name}``: the value as served, typed in OpenAPI by what it serves,
     and ``X-Position``, the log position it has taken in."""
     kind = running.kind
-    served = get_type_hints(kind.serve)["return"] if kind.serve else type(kind.initial)
+    served = kind.served_type()
 
     async def projection() -> Response[Any]:
         headers = {"X-Position": str(running.position)}

@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from rockets.aggregate import apply_record, apply_records, event_of, initial_state, upcast
+from rockets.aggregate import apply_record, apply_records, event_of, initial_state, shown
 from rockets.answers import (
     Answer,
     IngestAnswer,
@@ -52,6 +52,10 @@ __all__ = ["RocketService", "ServiceView"]
 
 REPLAY_SLICE = 1000
 """Events replayed between two turns of the event loop (``?at=N``, ``/history``)."""
+WARNED_KEPT = 4096
+"""Distinct warnings remembered so as to be logged once."""
+CATCH_UP_REPORT = 100_000
+"""Events between two log lines of a projection catching up at start."""
 
 log = logging.getLogger("rockets")
 ingest_log = logging.getLogger("rockets.ingest")
@@ -100,6 +104,7 @@ class RocketService:
         self._follower: asyncio.Task[None] | None = None
         self.summary = IngestSummary(settings.log_summary_seconds, lambda: pool.queued)
         self._started = False
+        self._warned: set[str] = set()
 
     async def start(self) -> None:
         """Open the store (which rebuilds what it keeps in memory), start the workers, run the
@@ -107,15 +112,18 @@ class RocketService:
         closes what it opened."""
         if self._started:
             return
+        for warning in self.hooks.manager.warnings:
+            log.warning("%s", warning)
         recovered = await self.open_store()
         try:
             await self.projections.restore(self.store)
             position = await self.store.position()
+            if self.projections:
+                await self._catch_up(position)
             self.hub.start_at(position)
             self._followed = position
             self._followed_changed = asyncio.Event()  # of the event loop that serves
-            after = min(position, self.projections.lowest) if self.projections else position
-            self._follower = asyncio.create_task(self._follow(after), name="rockets-log")
+            self._follower = asyncio.create_task(self._follow(position), name="rockets-log")
             self.pool.start()
             await self.hooks.startup(self.view)
         except BaseException:
@@ -144,7 +152,8 @@ class RocketService:
 
     async def _follow(self, after: int) -> None:
         """Feed the stream and the projections every event of the log, in position order: this
-        process's and, on a store several processes share, every other's."""
+        process's and, on a store several processes share, every other's. Nothing an event
+        holds stops the follower: a projection that cannot take it is stopped alone."""
         async for batch in self.store.follow(after):
             self.hub.publish(batch)
             if self.projections:
@@ -155,6 +164,33 @@ class RocketService:
                     log.warning("projections not kept this time: %s", exc)
             self._followed = batch[-1].position
             self._followed_changed.set()
+
+    async def _catch_up(self, target: int) -> None:
+        """Bring the projections kept behind the log (PostgreSQL keeps them, and a new version
+        of one starts from the first event) up to ``target`` before the service is ready, so
+        that the stream is live from the start and no projection is served half built."""
+        projections = self.projections
+        start = projections.lowest
+        if start is None or start >= target:
+            return
+        log.info("projections: catching up with %s", counted(target - start, "event"))
+        reported = start
+        batches = self.store.follow(start)
+        try:
+            async for batch in batches:
+                projections.apply(batch)
+                reached = batch[-1].position
+                if reached - reported >= CATCH_UP_REPORT or reached >= target:
+                    log.info("projections: at position %d of %d", min(reached, target), target)
+                    reported = reached
+                lowest = projections.lowest
+                if reached >= target or lowest is None or lowest >= target:
+                    break
+        finally:
+            close = getattr(batches, "aclose", None)
+            if close is not None:
+                await close()
+        await projections.save(self.store, every=1)
 
     async def _stop_following(self) -> None:
         """Let the follower catch up with what this process stored, then stop it."""
@@ -287,6 +323,15 @@ class RocketService:
         # Every index belongs to exactly one share, so no slot is left empty.
         return cast(list[Answer], answers)
 
+    def _warn_once(self, text: str) -> None:
+        """Log ``text`` as a WARNING the first time it comes (a few thousand are remembered):
+        a read asked again and again must not flood the log."""
+        if text in self._warned:
+            return
+        if len(self._warned) < WARNED_KEPT:
+            self._warned.add(text)
+        log.warning("%s", text)
+
     async def rocket(self, channel: str) -> RocketState:
         """The current state of ``channel``.
 
@@ -316,7 +361,15 @@ class RocketService:
         """A page of ``channel``'s applied events, and how many events it has in all."""
         total = (await self.rocket(channel)).last_message_number
         records = await self.store.events(channel, start, limit)
-        return total, [EventView.of(upcast(self.registry, r)) for r in records]
+        return total, [EventView.of(self.shown(record)) for record in records]
+
+    def shown(self, record: Record) -> Record:
+        """``record`` as the API shows it (see :func:`rockets.aggregate.shown`); one this
+        process cannot read is shown as stored, and said once in the log."""
+        record, unreadable = shown(self.registry, record)
+        if unreadable is not None:
+            self._warn_once(f"{unreadable}; shown as stored")
+        return record
 
     async def history(self, channel: str, start: int, limit: int) -> list[StatePoint]:
         """The rocket's state after each of its events ``start`` to ``start + limit - 1``,

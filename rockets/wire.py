@@ -276,9 +276,9 @@ class Health(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, rena
 
 
 class ProjectionInfo(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, rename="camel"):
-    """A projection, as ``GET /projections`` and ``GET /plugins`` describe it: where it stands
-    in the log, and whether it runs (``stopped``: its apply failed at ``position``; ``error``
-    says how)."""
+    """A projection, as ``GET /projections`` and ``GET /plugins`` describe it: the position of
+    the last event it took, and whether it runs (``stopped``: it could not take the event at
+    ``failedAt``, its value stays that of ``position``; ``error`` says why)."""
 
     name: str
     plugin: str
@@ -287,6 +287,7 @@ class ProjectionInfo(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=Tr
     position: int
     status: Literal["running", "stopped"]
     error: str | None = None
+    failed_at: int | None = None
 
 
 PluginSource = Literal["builtin", "entrypoint", "module", "file", "registered"]

@@ -1,15 +1,18 @@
 """Projections and the log over real server processes: two processes on one PostgreSQL see
-every process's events (stream and projections), and a restart starts from the kept value."""
+every process's events (stream and projections), one that cannot read an event still follows
+the log, and a restart starts from the kept value, or rebuilds it before it is ready."""
 
 from __future__ import annotations
 
 import signal
+from pathlib import Path
 from typing import Any
 
 import httpx
 import msgspec
 import psycopg
 
+from ..conftest import ROOT
 from ..server import BIN, Server, free_port, running
 
 LAUNCHES = [
@@ -86,3 +89,86 @@ def test_a_restart_starts_from_the_kept_value(postgres_url: str) -> None:
         fleet = fleet_at(server, 3)
         assert fleet["rockets"] == 3
         assert fleet["byType"] == {"F9": 1, "Falcon-9": 1, "Soyuz": 1}
+
+
+LANDED = ROOT / "docs" / "examples" / "plugins" / "rocket_landed.py"
+
+
+def test_a_process_without_a_plugin_others_have_keeps_following_the_log(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    # A rolling upgrade: the second process loads a message type the first does not.
+    plugins = tmp_path / "plugins"
+    plugins.mkdir()
+    (plugins / LANDED.name).write_text(LANDED.read_text())
+    ports = [free_port(), free_port()]
+    with (
+        running(serve(ports[0], postgres_url), ports[0]) as old,
+        running(
+            serve(ports[1], postgres_url), ports[1], env={"ROCKETS_PLUGINS_DIR": str(plugins)}
+        ) as new,
+        httpx.stream("GET", f"{old.url}/stream", timeout=30) as stream,
+    ):
+        lines = stream.iter_lines()
+        assert next(lines).startswith("retry:")
+        launch(old, "r", "Falcon-9", 900, "ARTEMIS")
+        landed = {
+            "metadata": {"channel": "r", "messageNumber": 2, "messageType": "RocketLanded"},
+            "message": {"site": "LZ-1"},
+        }
+        assert httpx.post(f"{new.url}/messages", json=landed).status_code == 202
+        launch(old, "s", "Soyuz", 300, "APOLLO")  # after the event the first cannot read
+        streamed = []
+        for line in lines:
+            # A ping is sent only when nothing happened for a while: the stream stopped.
+            assert not line.startswith(":"), f"the stream went quiet after {streamed}"
+            if line.startswith("data: "):
+                streamed.append(msgspec.json.decode(line[6:])["event"])
+                if len(streamed) == 3:
+                    break
+        # Its stream goes on, the unreadable event shown as stored.
+        assert [e["messageType"] for e in streamed] == [
+            "RocketLaunched",
+            "RocketLanded",
+            "RocketLaunched",
+        ]
+        assert streamed[1]["message"] == {"site": "LZ-1"}
+        assert fleet_at(new, 3)["rockets"] == 2
+        fleet = next(p for p in httpx.get(f"{old.url}/projections").json() if p["name"] == "fleet")
+        assert (fleet["status"], fleet["position"], fleet["failedAt"]) == ("stopped", 1, 2)
+        assert "RocketLanded, which no loaded plugin registers" in fleet["error"]
+        events = httpx.get(f"{old.url}/rockets/r/events")
+        assert events.status_code == 200
+        assert events.json()[1]["message"] == {"site": "LZ-1"}
+        replay = httpx.get(f"{old.url}/rockets/r", params={"at": 2})
+        assert replay.status_code == 500
+        assert "RocketLanded, which no loaded plugin registers" in replay.json()["detail"]
+        assert httpx.get(f"{old.url}/health").status_code == 200
+
+
+def test_a_projection_rebuilt_at_start_is_whole_once_the_server_is_ready(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    plugins = tmp_path / "plugins"
+    plugins.mkdir()
+    missions = ROOT / "docs" / "examples" / "projections" / "missions.py"
+    (plugins / missions.name).write_text(missions.read_text())
+    env = {"ROCKETS_PLUGINS_DIR": str(plugins)}
+    port = free_port()
+    with running(serve(port, postgres_url), port, env=env) as server:
+        for channel, kind, speed, mission in LAUNCHES:
+            launch(server, channel, kind, speed, mission)
+        fleet_at(server, 3)
+        server.stop(signal.SIGTERM)
+    # A new version of the projection: its kept value is dropped, rebuilt from the first event.
+    text = missions.read_text()
+    assert 'name="missions",' in text
+    bumped = text.replace('name="missions",', 'name="missions", version=2,')
+    (plugins / missions.name).write_text(bumped)
+    port = free_port()
+    with running(serve(port, postgres_url), port, env=env) as server:
+        first = httpx.get(f"{server.url}/projections/missions")  # no waiting: it is whole
+        assert first.headers["x-position"] == "3"
+        assert first.json()["events"] == {"APOLLO": 1, "ARTEMIS": 2}
+        _, output = server.stop(signal.SIGTERM)
+    assert "projections: catching up with 3 events" in output

@@ -6,6 +6,7 @@ section in docs/plugin_hooks.md headed by its exact signature.
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import re
 import sys
@@ -18,8 +19,8 @@ import pytest
 from litestar.testing import TestClient
 
 from rockets import hookspecs
-from rockets.app import create_app, load_plugins
-from rockets.errors import PluginError
+from rockets.app import build_service, create_app, load_plugins
+from rockets.errors import PluginError, UnreadableEventError
 from rockets.launch import find_scenario
 from rockets.settings import Settings
 
@@ -421,6 +422,7 @@ def test_hook_register_projections_that_fails_is_stopped_not_the_ingest(tmp_path
         seen = {p["name"]: p for p in client.get("/projections").json()}["seen"]
         assert seen["status"] == "stopped"
         assert seen["position"] == 1  # the last event it took in
+        assert seen["failedAt"] == 2  # the one it could not take
         assert "ValueError: no bad rockets" in seen["error"]
         assert client.get("/projections/seen").json() == {"n": 1}  # frozen
         assert client.get("/rockets/later").status_code == 200  # ingestion went on
@@ -438,6 +440,15 @@ def test_hook_register_projections_that_fails_is_stopped_not_the_ingest(tmp_path
         ("[ProjectionType(name='v', initial=V(), apply=None)]", "needs a callable apply"),
         ("[ProjectionType(name='v', initial=V(), apply=f, version=0)]", "versions start at 1"),
         ("[ProjectionType(name='fleet', initial=V(), apply=f)]", "registered twice"),
+        ("[ProjectionType(name='v', initial=Snake(), apply=f)]", r"'dock_count' \(should be"),
+        (
+            "[ProjectionType(name='v', initial=V(), apply=f, serve=to_snake)]",
+            r"Snake: .*'dock_count'",
+        ),
+        (
+            "[ProjectionType(name='v', initial=V(), apply=f, serve=lambda v: v)]",
+            "serve needs a return annotation",
+        ),
     ],
 )
 def test_hook_register_projections_refuses_what_cannot_run(
@@ -446,7 +457,9 @@ def test_hook_register_projections_refuses_what_cannot_run(
     (tmp_path / "odd.py").write_text(
         "import msgspec\nfrom rockets import ProjectionType, hookimpl\n\n"
         "class V(msgspec.Struct):\n    n: int = 0\n\n"
+        "class Snake(msgspec.Struct):\n    dock_count: int = 0\n\n"
         "def f(value, event, state):\n    return value\n\n"
+        "def to_snake(value: V) -> list[Snake]:\n    return []\n\n"
         f"@hookimpl\ndef register_projections():\n    return {returned}\n"
     )
     with pytest.raises(PluginError, match=complaint):
@@ -539,7 +552,10 @@ def test_events_of_an_older_payload_version_are_upcast_when_read(tmp_path: Path)
         resend = message("r", 2, "RocketLanded", {"landingSite": "LZ-1"})
         assert client.post("/messages", json=resend).json()["status"] == "duplicate"
         other = message("r", 2, "RocketLanded", {"landingSite": "LZ-2"})
-        assert client.post("/messages", json=other).status_code == 409
+        refused = client.post("/messages", json=other)
+        assert refused.status_code == 409
+        conflict = refused.json()["conflict"]  # the kept one told in version 2 as well
+        assert conflict["existing"]["message"] == {"landingSite": "LZ-1", "pad": None}
         report = client.get("/plugins").json()
         versions = {t["name"]: t["version"] for t in report["messageTypes"]}
         assert versions["RocketLanded"] == 2
@@ -561,6 +577,10 @@ def test_events_of_an_older_payload_version_are_upcast_when_read(tmp_path: Path)
         ("EventType(schema=P, apply=f, version=0)", "versions start at 1"),
         ("EventType(schema=P, apply=f, version=2, upcasters={1: f, 2: f})", r"got \[1, 2\]"),
         ("EventType(schema=Snake, apply=f)", r"'touchdown_speed' \(should be 'touchdownSpeed'\)"),
+        (
+            "EventType(schema=Docked, apply=f)",
+            r"Port: .*'port_name' \(should be 'portName'\).*\(in Docked.docks\)",
+        ),
     ],
 )
 def test_versions_upcasters_and_names_are_checked_at_start(
@@ -570,6 +590,8 @@ def test_versions_upcasters_and_names_are_checked_at_start(
         "import msgspec\nfrom rockets import EventType, hookimpl\n\n"
         "class P(msgspec.Struct):\n    n: int = 0\n\n"
         "class Snake(msgspec.Struct):\n    touchdown_speed: int = 0\n\n"
+        "class Port(msgspec.Struct):\n    port_name: str = ''\n\n"
+        "class Docked(msgspec.Struct, rename='camel'):\n    docks: list[Port] = []\n\n"
         "def f(*args):\n    return args[0]\n\n"
         f"@hookimpl\ndef register_event_types():\n    return [{event_type}]\n"
     )
@@ -586,3 +608,54 @@ def test_state_fields_follow_the_naming_rule(tmp_path: Path) -> None:
     )
     with pytest.raises(PluginError, match=r"'last_site' \(should be 'lastSite'\)"):
         create_app(Settings(plugins_dir=str(tmp_path)))
+
+
+def stored_landing(tmp_path: Path, plugin: Path) -> tuple[str, Path]:
+    """A SQLite store holding a RocketLanded of ``plugin``'s version, and the plugin folder."""
+    store = f"sqlite:///{tmp_path}/rockets.db"
+    plugins = tmp_path / "plugins"
+    plugins.mkdir()
+    with TestClient(app_with(plugin, tmp_path=plugins, store=store)) as client:
+        assert client.post("/messages", json=launched("r", 1, "LUNA")).status_code == 202
+        site = "landingSite" if plugin == LANDED_V2 else "site"
+        landed = message("r", 2, "RocketLanded", {site: "LZ-1"})
+        assert client.post("/messages", json=landed).status_code == 202
+    return store, plugins
+
+
+@pytest.mark.parametrize(
+    ("plugin", "then", "complaint"),
+    [
+        (LANDED_V1, None, "event r#2 is a RocketLanded, which no loaded plugin registers"),
+        (
+            LANDED_V2,
+            LANDED_V1,
+            r"event r#2 \(RocketLanded, payload version 2\) cannot be read by plugin "
+            r"'rocket_landed': PluginError: .*knows version 1 at most",
+        ),
+        (
+            LANDED_V1,
+            "broken",
+            r"event r#2 \(RocketLanded, payload version 1\) cannot be read by plugin "
+            r"'rocket_landed': ValueError: bad old",
+        ),
+    ],
+)
+def test_a_stored_event_the_plugins_cannot_read_stops_the_start_in_one_sentence(
+    tmp_path: Path, plugin: Path, then: Path | str | None, complaint: str
+) -> None:
+    # Its plugin not loaded, a newer version than the plugin knows, an upcaster that fails.
+    store, plugins = stored_landing(tmp_path, plugin)
+    dropped = plugins / "rocket_landed.py"
+    if then is None:
+        dropped.unlink()
+    elif then == "broken":
+        upcaster = 'return {"landingSite": payload["site"]}'
+        assert upcaster in LANDED_V2.read_text()
+        dropped.write_text(LANDED_V2.read_text().replace(upcaster, 'raise ValueError("bad old")'))
+    else:
+        assert isinstance(then, Path)
+        dropped.write_text(then.read_text())
+    service = build_service(Settings(plugins_dir=str(plugins), store=store))
+    with pytest.raises(UnreadableEventError, match=complaint):
+        asyncio.run(service.start())
