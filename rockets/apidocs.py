@@ -60,7 +60,12 @@ CSP = (
 script and style stay allowed: Litestar's Swagger UI page starts the UI, with the document
 in it, from an inline script, and both UIs set inline styles."""
 
-_PAGE_HEADERS = {"content-security-policy": CSP, "referrer-policy": "no-referrer"}
+# As the dashboard's page (rockets.dashboard), the other pages a browser renders.
+_PAGE_HEADERS = {
+    "content-security-policy": CSP,
+    "x-frame-options": "DENY",
+    "referrer-policy": "no-referrer",
+}
 
 # No favicon to fetch (the browser would ask for /favicon.ico otherwise), as the dashboard.
 _NO_FAVICON = "<link rel='icon' href='data:,'>"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,9 @@ from litestar.testing import TestClient
 from openapi_ui_bundles import rapidoc, swagger_ui
 
 from rockets.apidocs import ASSETS, ASSETS_PREFIX, CSP
+from rockets.app import create_app
+
+from ..conftest import core_settings
 
 Client = TestClient  # type: ignore[type-arg]
 
@@ -97,3 +101,20 @@ def test_the_document_is_served_as_before(client: Client) -> None:
     assert "content-security-policy" not in document.headers  # the pages' header only
     for path in ("/schema/openapi.yaml", "/schema/openapi.yml"):
         assert client.get(path).text.startswith("components:")
+
+
+@pytest.fixture
+def guarded() -> Iterator[Client]:
+    with TestClient(create_app(core_settings(read_token="read-secret"))) as client:
+        yield client
+
+
+def test_with_a_read_token_the_files_are_open_but_the_pages_and_the_document_are_not(
+    guarded: Client,
+) -> None:
+    # A browser sends ?access_token= with the page it opens, never with the files it loads.
+    for name in ASSETS:
+        assert guarded.get(ASSETS_PREFIX + name).status_code == 200
+    for path in (*PAGES, "/schema/openapi.json"):
+        assert guarded.get(path).status_code == 401
+        assert guarded.get(f"{path}?access_token=read-secret").status_code == 200
