@@ -29,6 +29,7 @@ __all__ = [
     "INTERNAL",
     "KINDS",
     "MALFORMED_REQUEST",
+    "NO_SUCH_DOCS_FILE",
     "NO_SUCH_FILE",
     "NUMBER_IN_DIGITS",
     "RETRY_AFTER_SECONDS",
@@ -100,6 +101,7 @@ CLIENT_GONE = error(400, "the client went away before sending the whole body")
 MALFORMED_REQUEST = error(400, "not a valid HTTP/1.1 request")
 STORE_UNAVAILABLE = error(503, "the store did not answer: retry later (GET /health says why)")
 NO_SUCH_FILE = error(404, "the dashboard has no such file")
+NO_SUCH_DOCS_FILE = error(404, "the API documentation has no such file")
 INTEGER_IN_DIGITS = (
     "an integer is written in decimal digits, with a leading '-' if negative (no exponent, "
     "fraction, '+' or space)"

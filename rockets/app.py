@@ -21,6 +21,7 @@ from litestar.plugins.prometheus import PrometheusConfig
 
 from rockets import __version__
 from rockets.aggregate import shown
+from rockets.apidocs import DOCS_PATH, docs_router, render_plugins
 from rockets.codec import Codec
 from rockets.engine import Engine, Listener, Outcome
 from rockets.errors import PluginError
@@ -197,8 +198,10 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
                 title="rockets",
                 version=__version__,
                 description="Event-sourced rocket telemetry: post messages, read rocket states.",
-                path="/schema",
+                path=DOCS_PATH,  # what Litestar's CLI shows; the router is the one served
                 create_examples=False,
+                openapi_router=docs_router(),
+                render_plugins=render_plugins(),
             ),
         )
     except ImproperlyConfiguredException as exc:

@@ -45,6 +45,7 @@ from rockets.answers import (
     retry_after,
     unsupported_media_type,
 )
+from rockets.apidocs import ASSETS_PREFIX
 from rockets.errors import InputError
 from rockets.logs import log_refusal, request_id
 from rockets.metrics import Metrics
@@ -69,7 +70,9 @@ MESSAGES_PATH = "/messages"
 OPEN_PATHS = frozenset({"/health", "/"})
 """Paths that never need a token: the health check, for load balancers, and the dashboard's page
 (it holds no data; the data it reads needs a token as any read does)."""
-OPEN_PREFIXES = ("/dashboard/",)
+OPEN_PREFIXES = ("/dashboard/", ASSETS_PREFIX)
+"""And the files under these: the dashboard's, and those of the API documentation pages (the
+published files of Swagger UI and RapiDoc). The pages themselves and the document are reads."""
 READING = frozenset({"GET", "HEAD", "OPTIONS"})
 ACCESS_TOKEN = "access_token"
 """The query parameter that may carry a read token, where no header can be set (a browser's
@@ -93,7 +96,8 @@ _MAX_REQUEST_ID = 128
 class Tokens:
     """Who may do what: a request that writes (any method but GET, HEAD, OPTIONS) needs the
     ingest token when one is set; one that reads needs the read token or the ingest token when
-    a read token is set. ``/health`` and the dashboard's page and files need none."""
+    a read token is set. ``/health``, the dashboard's page and files and the API documentation's
+    files need none."""
 
     def __init__(self, settings: Settings) -> None:
         self.ingest = settings.ingest_token.encode() if settings.ingest_token else None

@@ -1,0 +1,105 @@
+"""The API documentation pages in a real browser that has no way out of this machine: every
+request to a host other than the server's is refused (and recorded), and each page must still
+list every operation of the OpenAPI document, with nothing refused and no console error."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Locator, Page, Route, expect
+
+from ..server import BIN, Server, free_port, running
+
+PAGES = ["/schema", "/schema/swagger", "/schema/rapidoc"]
+RENDERING = 15_000
+"""How long the first operation may take to appear (ms): Swagger UI parses a 1.4 MB script on
+two shared cores; later checks find the page already drawn."""
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[Server]:
+    port = free_port()
+    with running([str(BIN / "rockets"), "serve", "--port", str(port)], port) as started:
+        yield started
+
+
+@pytest.fixture(scope="module")
+def operations(server: Server) -> list[tuple[str, str]]:
+    """Every (method, path) the document lists."""
+    document = httpx.get(f"{server.url}/schema/openapi.json", timeout=5).json()
+    found = [(method, path) for path, item in document["paths"].items() for method in item]
+    assert {("post", "/messages"), ("get", "/rockets")} <= set(found)
+    return found
+
+
+@dataclass
+class Offline:
+    """A page whose requests beyond the server are refused, and what it tried and said."""
+
+    page: Page
+    refused: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+@pytest.fixture
+def offline(browser: Browser, server: Server) -> Iterator[Offline]:
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    seen = Offline(context.new_page())
+    host = urlsplit(server.url).hostname
+
+    def only_this_server(route: Route) -> None:
+        if urlsplit(route.request.url).hostname == host:
+            route.continue_()
+        else:
+            seen.refused.append(route.request.url)
+            route.abort("internetdisconnected")
+
+    context.route("**/*", only_this_server)
+    seen.page.on("console", lambda m: seen.problems.append(m.text) if m.type == "error" else None)
+    seen.page.on("pageerror", lambda e: seen.problems.append(str(e)))
+    yield seen
+    context.close()
+
+
+def listed(page: Page, url: str, method: str, path: str) -> Locator:
+    """Where ``url``'s page shows the operation ``method path`` (RapiDoc draws in a shadow root,
+    which Playwright's CSS locators enter)."""
+    if url.endswith("/rapidoc"):
+        labels = page.locator(f"[part~='section-operation'].{method} [part='label-operation-path']")
+        return labels.filter(has_text=re.compile(f"^{re.escape(path)}$"))
+    return page.locator(f".opblock-{method} .opblock-summary-path[data-path='{path}']")
+
+
+@pytest.mark.parametrize("url", PAGES)
+def test_the_page_lists_every_operation_with_nothing_from_outside(
+    offline: Offline, server: Server, operations: list[tuple[str, str]], url: str
+) -> None:
+    offline.page.goto(server.url + url)
+    (method, path), *others = operations
+    expect(listed(offline.page, url, method, path)).to_be_visible(timeout=RENDERING)
+    for method, path in others:
+        expect(listed(offline.page, url, method, path)).to_be_visible()
+    assert offline.refused == []
+    assert offline.problems == []  # no script error, no CSP refusal, no failed load
+
+
+def test_swagger_ui_tries_a_request_out(offline: Offline, server: Server) -> None:
+    """The page is not only drawn: it calls the API (the CSP lets it talk to this server)."""
+    page = offline.page
+    page.goto(f"{server.url}/schema/swagger")
+    block = page.locator(
+        ".opblock-get", has=page.locator(".opblock-summary-path[data-path='/rockets']")
+    )
+    block.locator(".opblock-summary").click(timeout=RENDERING)
+    block.get_by_role("button", name="Try it out").click()
+    block.get_by_role("button", name="Execute").click()
+    expect(block.locator(".live-responses-table tr.response .response-col_status")).to_have_text(
+        "200"
+    )
+    assert offline.refused == []
+    assert offline.problems == []
