@@ -60,10 +60,18 @@ OpenPage = Callable[..., Page]
 
 
 @pytest.fixture
-def server() -> Iterator[Server]:
+def server_env() -> dict[str, str]:
+    """What the test's server has in its environment besides the stall delay (a test
+    parametrizes it to change that)."""
+    return {}
+
+
+@pytest.fixture
+def server(server_env: dict[str, str]) -> Iterator[Server]:
     port = free_port()
     command = [str(BIN / "rockets"), "serve", "--port", str(port)]
-    with running(command, port, env={"ROCKETS_STALL_SECONDS": STALL_SECONDS}) as started:
+    env = {"ROCKETS_STALL_SECONDS": STALL_SECONDS, **server_env}
+    with running(command, port, env=env) as started:
         yield started
 
 
@@ -359,6 +367,27 @@ def test_the_fleet_panel_counts_what_was_posted_and_follows_the_stream(
         falcon.click()
         expect(rows(page)).to_have_count(6)
         assert "type" not in query(page)
+
+
+@pytest.mark.parametrize("server_env", [{"ROCKETS_BLOCKED_PLUGINS": "rocket_fleet"}])
+def test_without_the_fleet_projection_the_page_counts_by_itself(
+    open_page: OpenPage, server: Server
+) -> None:
+    with RocketsClient(server.url) as sdk:
+        fleet = seed(sdk, count=12)
+        page = open_page()
+        expect(page.locator("#fleet")).to_have_attribute("data-source", "page")
+        expect(page.locator("#fleet-source")).to_be_visible()
+        expect(page.locator("#fleet-total")).to_have_text("12")
+        for kind, counts in (("type", fleet.types), ("mission", fleet.missions)):
+            # The panel lists the largest counts first, ties by name.
+            value, n = min(Counter(counts.values()).items(), key=lambda item: (-item[1], item[0]))
+            expect(fleet_count(page, kind, value)).to_have_text(str(n))
+        expect(fleet_count(page, "status", "exploded")).to_have_text(str(len(fleet.exploded)))
+        # A count made by the page follows the stream as well.
+        calm = next(c for c in sorted(fleet.types) if c not in fleet.exploded and c != fleet.gap)
+        sdk.send(RocketExploded(reason="GUIDANCE_LOST"), channel=calm)
+        expect(fleet_count(page, "status", "exploded")).to_have_text(str(len(fleet.exploded) + 1))
 
 
 def test_search_and_filters_narrow_the_rows_and_live_in_the_url(

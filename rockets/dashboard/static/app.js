@@ -72,16 +72,29 @@ function upsert(state, live) {
   scheduleRender();
 }
 
-async function loadAll() {
+// With `again`, the listing replaces what the page had: rockets it no longer has (a new run of
+// an in-memory server) go, unless the stream told of them meanwhile.
+async function loadAll(again = false) {
+  const started = performance.now();
+  const listed = new Set();
   let offset = 0;
   loading = { loaded: 0, total: null };
   for (;;) {
     const { body, count: total } = await getCounted(`/rockets?limit=${PAGE}&offset=${offset}`, "x-total-count");
-    for (const state of body) upsert(state, false);
+    for (const state of body) {
+      listed.add(state.channel);
+      upsert(state, false);
+    }
     offset += body.length;
     loading = { loaded: offset, total };
     scheduleRender();
     if (!body.length || !(offset < total)) break;
+  }
+  if (again) {
+    for (const [channel, state] of rockets) {
+      if (!listed.has(channel) && state._at < started) rockets.delete(channel);
+    }
+    prefixesStale = true;
   }
   loading = null;
   loaded = true;
@@ -210,6 +223,8 @@ function placeholder(gap) {
 
 // --- the live stream ---
 
+const RECONNECT = 5000; // ms before opening a stream the browser gave up on
+
 function connect() {
   const source = new EventSource(api("/stream"));
   const live = (on) => {
@@ -217,7 +232,17 @@ function connect() {
     $("live-text").textContent = on ? "live" : "reconnecting…";
   };
   source.addEventListener("open", () => live(true));
-  source.addEventListener("error", () => live(false));
+  source.addEventListener("error", () => {
+    live(false);
+    // The browser retries by itself, with the last event's id, unless it was answered with an
+    // error (a 503 when the server has too many streams): then a new stream, and a new listing
+    // for what it cannot resume.
+    if (source.readyState !== EventSource.CLOSED) return;
+    setTimeout(() => {
+      connect();
+      loadAll(true).catch(console.warn);
+    }, RECONNECT);
+  });
   source.addEventListener("applied", (message) => {
     const data = JSON.parse(message.data);
     const before = rockets.get(data.channel);
@@ -230,7 +255,7 @@ function connect() {
   });
   // Events were missed for good (a new server run, or this page fell too far behind).
   source.addEventListener("reset", () => {
-    loadAll().catch(console.warn);
+    loadAll(true).catch(console.warn);
     wantFleet(true);
     wantGaps(0);
   });

@@ -94,6 +94,10 @@ export class Detail {
 
   showState(state, gap) {
     if (!state) return;
+    const key = `${gap?.stalled}:${gap?.waitingSeconds}`;
+    if (state === this.shown && key === this.shownGap) return;
+    this.shown = state;
+    this.shownGap = key;
     const note = $("detail-gap");
     note.hidden = !(state.pending > 0);
     if (state.pending > 0) {

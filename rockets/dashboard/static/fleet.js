@@ -24,6 +24,7 @@ export class FleetPanel {
 
   render({ fleet, source, gaps, view, prefix }) {
     this.panel.dataset.source = source;
+    document.getElementById("fleet-source").hidden = source !== "page";
     this.panel.dataset.rockets = String(fleet.rockets);
     document.getElementById("fleet-total").textContent = count(fleet.rockets);
     keepingFocus(this.panel, () => {

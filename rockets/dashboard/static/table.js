@@ -144,7 +144,8 @@ export class RocketTable {
     }
     const selected = this.source.selected() === channel;
     tr.classList.toggle("selected", selected);
-    tr.setAttribute("aria-selected", String(selected));
+    if (selected) tr.setAttribute("aria-current", "true");
+    else tr.removeAttribute("aria-current");
     tr.setAttribute("aria-rowindex", String(i + 2));
     return tr;
   }
