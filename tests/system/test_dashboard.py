@@ -521,16 +521,26 @@ def test_on_a_phone_speed_and_status_fit_and_the_detail_opens_in_view(
     some = channels(phone)[0]
     expect(first.locator(".sub")).to_have_text(f"{fleet.types[some]} · {fleet.missions[some]}")
     expect(first.locator(".chan")).to_have_text(f"{some[:8]}…")
+
+    # The stalled rocket, a few rows down: its badge fits too (an icon and a count).
+    position = sorted(fleet.types).index(fleet.gap)
+    phone.locator("#list").evaluate(
+        "(list, i) => { list.scrollTop = (i - 5) * list.querySelector('tr[data-channel]').offsetHeight; }",
+        position,
+    )
+    stalled = row(phone, fleet.gap).locator(".badge.gap.stalled")
+    expect(stalled).to_be_in_viewport()
+    expect(stalled).to_have_text("2 stalled")  # the word for screen readers, the icon for eyes
+    inside(box(stalled), PHONE)
     screenshot(phone, "dashboard-phone.png")
 
     # A tap opens the detail view over the page, within the screen.
-    target = rows(phone).nth(3)
-    channel = target.get_attribute("data-channel")
-    target.tap()
+    row(phone, fleet.gap).tap()
     detail = phone.locator("#detail")
     expect(detail).to_be_visible()
-    expect(phone.locator("#detail-title")).to_have_text(channel or "")
-    expect(phone.locator("#timeline li").first).to_be_visible()
+    expect(phone.locator("#detail-title")).to_have_text(fleet.gap)
+    expect(phone.locator("#detail-gap")).to_contain_text("stalled: 2 waiting for message")
+    expect(phone.locator("#timeline li")).to_have_count(fleet.applied[fleet.gap])
     inside(box(detail), PHONE)
     close = phone.locator("#close")
     inside(box(close), PHONE)
@@ -708,9 +718,7 @@ def test_exploded_waiting_and_stalled_rockets_carry_a_label(
         expect(row(page, lost).locator('td[data-key="status"]')).to_contain_text("unknown")
         expect(row(page, lost).locator(".badge.gap")).to_contain_text("1")
         expect(page.locator("#gap-waiting")).to_have_attribute("data-count", "2")
-        expect(page.locator("#gap-waiting")).to_contain_text(
-            "2 rockets wait behind a gap · 3 messages"
-        )
+        expect(page.locator("#gap-waiting")).to_contain_text("2 waiting behind a gap (3 messages)")
         expect(page.locator("#gap-stalled")).to_have_attribute(
             "data-count", "2", timeout=STALLED_SOON
         )

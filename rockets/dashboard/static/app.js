@@ -20,6 +20,7 @@ const BASE_COLUMNS = [
 ];
 const PAGE = 5000; // rockets per request while loading
 const GAPS_EVERY = 5000; // ms between two looks at the gaps, which age without any event
+const FLEET_AT_MOST = 500; // ms between two readings of the fleet projection while events flow
 
 const $ = (id) => document.getElementById(id);
 
@@ -125,12 +126,12 @@ let fleetTimer = 0;
 let fleetAsked = -Infinity;
 let fleetPosition = -1;
 
-// Asked again when the stream has gone past the position the last value was taken at, at
-// most once a second.
+// Asked again when the stream has gone past the position the last value was taken at (its
+// X-Position), at most every FLEET_AT_MOST ms.
 function wantFleet(always = false) {
   if (!hasFleet || fleetBusy || fleetTimer) return;
   if (!always && streamPosition <= fleetPosition) return;
-  fleetTimer = setTimeout(refreshFleet, Math.max(0, fleetAsked + 1000 - performance.now()));
+  fleetTimer = setTimeout(refreshFleet, Math.max(0, fleetAsked + FLEET_AT_MOST - performance.now()));
 }
 
 async function refreshFleet() {

@@ -34,9 +34,9 @@ export class FleetPanel {
       stalledList(gaps.stalled, prefix);
     });
     gapButton("gap-waiting", gaps.waiting, view.gap === "waiting",
-      ` ${gaps.waiting === 1 ? "rocket waits" : "rockets wait"} behind a gap · ${plural(gaps.messages, "message")}`);
+      ` waiting behind a gap (${plural(gaps.messages, "message")})`);
     gapButton("gap-stalled", gaps.stalled.length, view.gap === "stalled",
-      ` ${gaps.stalled.length === 1 ? "rocket is" : "rockets are"} stalled`);
+      " stalled");
     this.line = [plural(fleet.rockets, "rocket"), `${count(fleet.byStatus.exploded ?? 0)} exploded`];
     if (gaps.waiting) this.line.push(`${count(gaps.waiting)} waiting`);
     if (gaps.stalled.length) this.line.push(`${count(gaps.stalled.length)} stalled`);
