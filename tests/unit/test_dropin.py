@@ -49,7 +49,7 @@ def test_a_file_run_outside_sys_modules_fails_on_its_class_var(
     module = importlib.util.module_from_spec(spec)
     # msgspec resolves the postponed annotations through sys.modules: 0.23 refuses the class
     # outright, 0.22 could not see that "ClassVar[str]" is a ClassVar and made it a field.
-    with pytest.raises((KeyError, TypeError), match="is not loaded|cannot follow optional fields"):
+    with pytest.raises((KeyError, TypeError), match=r"is not loaded|cannot follow optional fields"):
         spec.loader.exec_module(module)
 
 
