@@ -241,7 +241,7 @@ function connect() {
     if (source.readyState !== EventSource.CLOSED) return;
     setTimeout(() => {
       connect();
-      loadAll(true).catch(console.warn);
+      relist();
     }, RECONNECT);
   });
   source.addEventListener("applied", (message) => {
@@ -255,11 +255,17 @@ function connect() {
     if (data.state.pending > 0 || before?.pending > 0) wantGaps(0);
   });
   // Events were missed for good (a new server run, or this page fell too far behind).
-  source.addEventListener("reset", () => {
-    loadAll(true).catch(console.warn);
-    wantFleet(true);
-    wantGaps(0);
-  });
+  source.addEventListener("reset", relist);
+}
+
+// Everything again, as at the start. A new server run numbers its log from 1 again, so the
+// positions seen so far mean nothing any more.
+function relist() {
+  streamPosition = 0;
+  fleetPosition = -1;
+  loadAll(true).catch(console.warn);
+  wantFleet(true);
+  wantGaps(0);
 }
 
 // --- drawing ---
@@ -378,6 +384,10 @@ function sortBy(key) {
 function openRocket(channel) {
   if (!rockets.has(channel)) {
     say(`No rocket has the channel ${channel}`);
+    if (view.rocket === channel) {
+      view.rocket = "";
+      writeView(view);
+    }
     return;
   }
   view.rocket = channel;
@@ -405,8 +415,9 @@ function syncControls() {
   $("search").value = view.q;
   for (const field of ["status", "type", "mission", "gap"]) {
     const select = $(`${field}-filter`);
-    if (field !== "gap") menu(select, [], view[field]);
-    select.value = view[field];
+    const value = view[field];
+    if (value && ![...select.options].some((o) => o.value === value)) select.add(new Option(value, value));
+    select.value = value;
   }
 }
 
