@@ -22,12 +22,23 @@ CSP = (
 """The page loads nothing but its own files and talks only to its own server."""
 
 # Litestar adds "; charset=utf-8" to a text/* media type.
-_ASSETS = {"app.js": "text/javascript", "style.css": "text/css"}
-"""The files the page loads, by name: the only ones served under ``/dashboard/``."""
+_ASSETS = {
+    "style.css": "text/css",
+    "app.js": "text/javascript",
+    "api.js": "text/javascript",
+    "detail.js": "text/javascript",
+    "fleet.js": "text/javascript",
+    "icons.js": "text/javascript",
+    "table.js": "text/javascript",
+    "text.js": "text/javascript",
+    "view.js": "text/javascript",
+}
+"""The files the page loads (its style sheet, and ``app.js`` with the modules it imports), by
+name: the only ones served under ``/dashboard/``."""
 
 
 def dashboard_handlers() -> dict[str, Callable[..., Awaitable[Response[bytes]]]]:
-    """The handlers of ``GET /`` (the page) and ``GET /dashboard/{name}`` (its script and style
+    """The handlers of ``GET /`` (the page) and ``GET /dashboard/{name}`` (its scripts and style
     sheet), by path, for the routes to declare."""
     page = (STATIC / "index.html").read_bytes()
     # Read once, by name: a request names a file of this table, never a path on the disk (a
