@@ -41,6 +41,7 @@ __all__ = [
     "Answer",
     "IngestAnswer",
     "error",
+    "given_more_than_once",
     "headers_too_large",
     "ingest_answer",
     "not_found",
@@ -123,6 +124,11 @@ def parameter_problem(source: str, name: str, problem: str) -> str:
 def one_of(values: Iterable[str]) -> str:
     """What is wrong with a value where few are allowed: the allowed ones."""
     return f"use one of {', '.join(values)}"
+
+
+def given_more_than_once(times: int) -> str:
+    """What is wrong with a query parameter given several times."""
+    return f"given {times} times; give it once"
 
 
 def unknown_parameter(known: Sequence[str], meant: str | None) -> str:

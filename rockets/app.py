@@ -30,6 +30,7 @@ from rockets.ingress import MESSAGES_PATH, Edge, Ingress
 from rockets.introspection import describe
 from rockets.logs import access_log, default_logging
 from rockets.metrics import Metrics
+from rockets.openapi import describe_in_markdown
 from rockets.pool import WorkerPool
 from rockets.projections import Projections
 from rockets.records import Record
@@ -206,6 +207,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
         )
     except ImproperlyConfiguredException as exc:
         raise PluginError(f"the routes do not fit together (a plugin's route?): {exc}") from exc
+    describe_in_markdown(app)
     app.service = service
     app.edge = edge
     app.ingress = ingress

@@ -196,6 +196,20 @@ def _duration(text: str) -> float:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _setting_bounds(name: str) -> tuple[int, int]:
+    """The bounds of an integer setting, as :class:`Settings` declares them (written there
+    only)."""
+    import msgspec.inspect
+
+    info = msgspec.inspect.type_info(Settings)
+    assert isinstance(info, msgspec.inspect.StructType)
+    (kind,) = [field.type for field in info.fields if field.name == name]
+    assert isinstance(kind, msgspec.inspect.IntType)
+    assert kind.ge is not None
+    assert kind.le is not None
+    return kind.ge, kind.le
+
+
 def _bounded(kind: type[int] | type[float], low: float, high: float | None = None) -> Any:
     def convert(text: str) -> int | float:
         try:
@@ -306,11 +320,12 @@ def _parser() -> argparse.ArgumentParser:
         default=DEFAULT_PORT,
         help=f"port, 1 to 65535 (default {DEFAULT_PORT})",
     )
+    low, high = _setting_bounds("worker_count")
     serve.add_argument(
         "--workers",
-        type=int,
+        type=_bounded(int, low, high),
         default=None,
-        help="asyncio workers that apply messages "
+        help=f"asyncio workers that apply messages, {low} to {high} "
         f"(default: ROCKETS_WORKER_COUNT, else {Settings().worker_count})",
     )
     serve.add_argument(

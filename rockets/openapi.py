@@ -12,9 +12,12 @@ from __future__ import annotations
 import copy
 import dataclasses
 import inspect
+import re
 from typing import Any, ClassVar, cast
 
 import msgspec
+from litestar import Litestar
+from litestar._openapi.plugin import OpenAPIPlugin
 from litestar.enums import ParamType
 from litestar.openapi.spec import (
     OpenAPIHeader,
@@ -35,6 +38,8 @@ from rockets.wire import MAX_COUNT, Metadata, StatePoint
 
 __all__ = [
     "DocumentedOperation",
+    "as_markdown",
+    "describe_in_markdown",
     "json_schema",
     "message_body_schema",
     "messages_operation_class",
@@ -65,10 +70,64 @@ def _inline(schema: dict[str, Any], defs: dict[str, Any], seen: tuple[str, ...] 
 
 
 def json_schema(tp: Any) -> dict[str, Any]:
-    """The JSON Schema of a type as msgspec writes it, with every reference inlined."""
+    """The JSON Schema of a type as msgspec writes it, with every reference inlined and its
+    descriptions in Markdown."""
     (schema,), defs = msgspec.json.schema_components([tp], ref_template="#/$defs/{name}")
     inlined: dict[str, Any] = _inline(schema, defs)
+    _in_markdown(inlined, set())
     return inlined
+
+
+_ROLE = re.compile(r":(?:class|func|meth|data|attr|mod|exc|obj):`~?([^`]+)`")
+_LITERAL = re.compile(r"``([^`]+)``")
+
+
+def as_markdown(text: str) -> str:
+    """A docstring's text as the Markdown API documentation renders: its indentation cleaned,
+    reStructuredText's ````x```` and ``:class:`x``` written `x`."""
+    return _ROLE.sub(r"`\1`", _LITERAL.sub(r"`\1`", inspect.cleandoc(text)))
+
+
+def _in_markdown(node: Any, seen: set[int]) -> None:
+    if id(node) in seen:
+        return
+    seen.add(id(node))
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "description" and isinstance(value, str):
+                node[key] = as_markdown(value)
+            else:
+                _in_markdown(value, seen)
+    elif isinstance(node, list | tuple):
+        for item in node:
+            _in_markdown(item, seen)
+    elif dataclasses.is_dataclass(node) and not isinstance(node, type):
+        for field in dataclasses.fields(node):
+            value = getattr(node, field.name)
+            if field.name == "description" and isinstance(value, str):
+                setattr(node, field.name, as_markdown(value))
+            else:
+                _in_markdown(value, seen)
+
+
+class _MarkdownOpenAPIPlugin(OpenAPIPlugin):
+    """Litestar's OpenAPI plugin, whose document has every description in Markdown: the
+    Structs' docstrings it takes them from are written in reStructuredText."""
+
+    __slots__ = ()
+
+    def provide_openapi(self) -> Any:
+        built = self._openapi is None
+        document = super().provide_openapi()
+        if built:
+            _in_markdown(document, set())
+        return document
+
+
+def describe_in_markdown(app: Litestar) -> None:
+    """Make ``app``'s OpenAPI document describe everything in Markdown, when it is built."""
+    plugin = app.plugins.get(OpenAPIPlugin)
+    plugin.__class__ = _MarkdownOpenAPIPlugin
 
 
 def to_openapi(schema: dict[str, Any]) -> Schema:
@@ -91,7 +150,7 @@ def to_openapi(schema: dict[str, Any]) -> Schema:
                 [OpenAPIType(v) for v in value] if isinstance(value, list) else OpenAPIType(value)
             )
         elif key == "description" and isinstance(value, str):
-            value = inspect.cleandoc(value)
+            value = as_markdown(value)
         elif key == "format":
             try:
                 value = OpenAPIFormat(value)

@@ -26,6 +26,7 @@ from rockets.answers import (
     STORE_UNAVAILABLE,
     TOO_LARGE,
     error,
+    given_more_than_once,
     one_of,
     parameter_problem,
     retry_after,
@@ -64,7 +65,7 @@ from rockets.wire import (
     StalledChannel,
     StatePoint,
     StreamReset,
-    plainly,
+    in_words,
 )
 
 __all__ = ["build_routes", "exception_handlers"]
@@ -101,7 +102,7 @@ def _problem(annotation: Any, message: str) -> str:
     """What is wrong with a value of type ``annotation``, in words: the allowed values where
     there are few, else msgspec's sentence with its rule in words."""
     allowed = _literal_values(annotation)
-    return one_of(allowed) if allowed is not None else plainly(message)
+    return one_of(allowed) if allowed is not None else in_words(message)
 
 
 def _on_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Response[ErrorBody]:
@@ -386,8 +387,12 @@ def build_routes(
             if name not in kinds and strict:
                 problem = unknown_parameter(known, _meant(name, known))
                 raise InputError(error(400, parameter_problem("query", name, problem)))
-            # Every value: Litestar takes the last of a repeated parameter.
-            for value in request.query_params.getall(name, ()):
+            values = request.query_params.getall(name, ())
+            if len(values) > 1 and strict:
+                # Litestar would take the last one silently: which one was meant is a guess.
+                problem = given_more_than_once(len(values))
+                raise InputError(error(400, parameter_problem("query", name, problem)))
+            for value in values:
                 _refuse_unless_written_right(name, value, kinds.get(name))
 
     def read(path: str, **options: Any) -> Callable[[Callable[..., Any]], HTTPRouteHandler]:

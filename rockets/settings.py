@@ -9,6 +9,7 @@ from typing import Annotated
 import msgspec
 
 from rockets.errors import SettingsError
+from rockets.wire import in_words
 
 __all__ = ["ENVIRONMENT", "FORMER_NAMES", "Limits", "Settings"]
 
@@ -92,7 +93,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         try:
             return msgspec.convert(merged, type(self))
         except msgspec.ValidationError as exc:
-            raise SettingsError(f"invalid setting: {exc}") from None
+            field = str(exc).rpartition("`$.")[2].rstrip("`") or "?"
+            raise SettingsError(f"invalid setting {field}: {in_words(str(exc))}") from None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -125,10 +127,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             return msgspec.convert(given, cls, strict=False)
         except msgspec.ValidationError as exc:
             var = next((v for v, f in ENVIRONMENT.items() if f"`$.{f}`" in str(exc)), None)
-            if var is not None and var not in environ:
-                var = _FORMERLY.get(var, var)  # the value came under the former name
-            where = f" {var}" if var else "s"
-            raise SettingsError(f"invalid setting{where}: {exc}") from None
+            if var is None:
+                raise SettingsError(f"invalid settings: {in_words(str(exc))}") from None
+            given_as = var if var in environ else _FORMERLY.get(var, var)
+            raise SettingsError(
+                f"invalid setting {given_as}={environ[given_as]!r}: {in_words(str(exc))}"
+            ) from None
 
 
 ENVIRONMENT: dict[str, str] = {

@@ -50,6 +50,7 @@ __all__ = [
     "StatePoint",
     "StreamReset",
     "StreamedEvent",
+    "in_words",
     "message_type_of",
     "plainly",
 ]
@@ -98,6 +99,42 @@ def plainly(sentence: str) -> str:
     for pattern, words in _IN_WORDS.items():
         sentence = sentence.replace(f"`str` matching regex {pattern!r}", words)
     return sentence
+
+
+_KINDS = {
+    "int": "an integer",
+    "float": "a number",
+    "str": "text",
+    "bool": "true or false",
+    "array": "a list",
+    "object": "an object",
+    "null": "null",
+}
+_BOUNDS = {">=": "of at least", "<=": "of at most", ">": "greater than", "<": "less than"}
+_EXPECTED = re.compile(r"Expected `(\w+)`(?: (>=|<=|>|<) (\S+))?(?:, got `(\w+)`)?")
+_LENGTH = re.compile(r"Expected `(str|array)` of length (>=|<=) (\d+)")
+
+
+def in_words(sentence: str) -> str:
+    """msgspec's sentence about a single value (a query parameter, a setting) in words: its
+    ``$`` path dropped, ``Expected `int` >= 1`` as "Expected an integer of at least 1"."""
+    sentence = plainly(sentence).split(" - at `$")[0]
+
+    def length(match: re.Match[str]) -> str:
+        kind, op, n = match.groups()
+        unit = "characters" if kind == "str" else "items"
+        return f"Expected {_KINDS[kind]} {_BOUNDS[op]} {n} {unit}"
+
+    def expected(match: re.Match[str]) -> str:
+        kind, op, bound, got = match.groups()
+        words = f"Expected {_KINDS.get(kind, kind)}"
+        if op is not None:
+            words += f" {_BOUNDS[op]} {bound}"
+        if got is not None:
+            words += f", got {_KINDS.get(got, got)}"
+        return words
+
+    return _EXPECTED.sub(expected, _LENGTH.sub(length, sentence))
 
 
 MessageNumber = Annotated[int, msgspec.Meta(le=MAX_MESSAGE_NUMBER)]

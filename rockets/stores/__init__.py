@@ -50,6 +50,6 @@ def open_store(url: str, limits: Limits) -> Store:
         store: Store = entry_point.load()(url, limits)
         return store
     raise SettingsError(
-        f"ROCKETS_STORE={url!r}: unknown store scheme {scheme!r} "
+        f"store URL {url!r}: unknown store scheme {scheme!r} "
         "(known: memory://, sqlite:///, postgresql://)"
     )

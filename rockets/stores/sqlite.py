@@ -113,14 +113,14 @@ class SQLiteStore(LocalStore):
         path = url.split("?", 1)[0].removeprefix("sqlite:///")
         if parts.netloc or not path or path == url:
             raise SettingsError(
-                f"ROCKETS_STORE={url!r}: write sqlite:///relative/path.db or "
+                f"store URL {url!r}: write sqlite:///relative/path.db or "
                 "sqlite:////absolute/path.db"
             )
         options = parse_qs(parts.query)
         unknown = set(options) - {"synchronous"}
         if unknown:
             raise SettingsError(
-                f"ROCKETS_STORE={url!r}: unknown sqlite option(s) {', '.join(sorted(unknown))} "
+                f"store URL {url!r}: unknown sqlite option(s) {', '.join(sorted(unknown))} "
                 "(known: synchronous)"
             )
         synchronous = options.get("synchronous", ["normal"])[-1].lower()

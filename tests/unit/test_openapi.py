@@ -10,6 +10,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 import httpx
+import msgspec
 import pytest
 from litestar.testing import TestClient
 
@@ -304,3 +305,15 @@ def test_a_projection_declares_the_position_it_answers_with(document: dict[str, 
         while "1" not in positions:  # the follower takes the event in soon after the answer
             positions.add(client.get("/projections/fleet").headers["x-position"])
         assert positions <= {"0", "1"}
+
+
+def test_descriptions_are_markdown_not_restructured_text(document: dict[str, Any]) -> None:
+    # The docstrings they come from are reStructuredText; the pages that show them render
+    # Markdown, where ``x`` would show its backticks.
+    with TestClient(create_app(Settings())) as client:
+        report = client.get("/plugins").text
+    text = msgspec.json.encode(document).decode()
+    for shown in (text, report):
+        assert "``" not in shown
+        assert ":class:`" not in shown
+    assert "An empty or missing `channel` gets a generated UUID" in text  # Metadata's docstring
