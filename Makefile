@@ -6,17 +6,21 @@ STAMP := $(VENV)/.installed
 
 .PHONY: venv run test lint bench format clean
 
+# The environment, with this project and the example third-party plugin (the one to copy),
+# installed for its own tests and those of the loader (`make run` blocks it). This project under
+# its former distribution name, `rockets`, is removed first: its entry points, in the
+# environment or in ./rockets.egg-info, would load every standard plugin twice. setuptools'
+# warning about editable installs (a folder named like the package, which is the point here)
+# is silenced.
+QUIET_INSTALL := PYTHONWARNINGS=ignore $(BIN)/python -m pip install --quiet
+
 $(STAMP): pyproject.toml plugins/rockets-fuel/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	# This project under its former distribution name, `rockets`: its entry points, in the
-	# environment or in ./rockets.egg-info, would load every standard plugin twice.
+	$(QUIET_INSTALL) --upgrade pip
 	$(BIN)/python -m pip uninstall -qq --yes rockets
 	rm -rf rockets.egg-info
-	$(BIN)/python -m pip install --quiet -e '.[postgres,test,lint]'
-	# The example third-party plugin (the one to copy), installed for its own tests and those
-	# of the loader; `make run` blocks it.
-	$(BIN)/python -m pip install --quiet -e plugins/rockets-fuel
+	$(QUIET_INSTALL) -e '.[postgres,test,lint]'
+	$(QUIET_INSTALL) -e plugins/rockets-fuel
 	touch $(STAMP)
 
 venv: $(STAMP)
