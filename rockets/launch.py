@@ -184,6 +184,7 @@ async def send(
         queue.put_nowait(request)
 
     reached: set[tuple[str | None, int | None]] = set()
+    unsent = [0]
 
     async def sender() -> None:
         while not queue.empty():
@@ -209,7 +210,10 @@ async def send(
                     key = (envelope.metadata.channel, envelope.metadata.message_number)
                     report.duplicates += key in reached
                     reached.add(key)
-            progress.advance(task, len(request))
+                progress.advance(task, len(request))  # the bar counts what reached the server
+            else:
+                unsent[0] += len(request)
+                progress.update(task, description=f"sending ({unsent[0]} not sent)")
             if options.message_delay:
                 await asyncio.sleep(options.message_delay)
 
@@ -323,7 +327,8 @@ def launch(options: LaunchOptions, scenario: Scenario, console: Console | None =
     """Run one launch; return the exit status (0: sent without error and, if asked, verified)."""
     # Lines are not wrapped: piped output (a file, a CI log) keeps one line per line, where
     # rich would wrap at its default width of 80 columns.
-    console = console or Console(soft_wrap=True)
+    # No highlighting either: rich would colour "4.22s" as two numbers.
+    console = console or Console(soft_wrap=True, highlight=False)
     try:
         return asyncio.run(_run(options, scenario, console))
     except ClientError as exc:
