@@ -302,6 +302,18 @@ def ingest_answer(
         Exception: a single message failed for a reason that is a bug (its worker's exception,
             for the edge to log and answer 500).
     """
+    if not is_batch:
+        taken = answers[0]
+        # The common answer, without the bookkeeping of refusals.
+        if isinstance(taken, Outcome):
+            verdict = taken.verdict
+            if verdict is Verdict.ACCEPTED or verdict is Verdict.DUPLICATE:
+                status: AckStatus = "accepted" if verdict is Verdict.ACCEPTED else "duplicate"
+                record = taken.record
+                ack = Ack(
+                    channel=record.channel, message_number=record.message_number, status=status
+                )
+                return IngestAnswer(202, ack), [status]
     refusals = [_refusal(answer) for answer in answers]
     statuses = [_status(a, r) for a, r in zip(answers, refusals, strict=True)]
     if not is_batch:

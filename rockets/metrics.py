@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import time
 from bisect import bisect_left
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from prometheus_client import REGISTRY, CollectorRegistry, Gauge, generate_latest
 from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily
 from prometheus_client.utils import floatToGoString
 
-from rockets.records import Applied
+from rockets.records import Applied, Record
 from rockets.state import RocketState
 
 __all__ = ["Histogram", "Metrics"]
@@ -183,6 +183,13 @@ class Metrics:
         """Count ``(messageType, outcome)`` pairs."""
         messages = self.messages
         for key in outcomes:
+            messages[key] = messages.get(key, 0) + 1
+
+    def count_records(self, records: Sequence[Record], outcomes: Sequence[str]) -> None:
+        """Count each record's ``(messageType, outcome)``."""
+        messages = self.messages
+        for record, outcome in zip(records, outcomes, strict=True):
+            key = (record.message_type, outcome)
             messages[key] = messages.get(key, 0) + 1
 
     def request(self, status: int, seconds: float) -> None:

@@ -256,7 +256,7 @@ class RocketService:
                 return self.refused(refusal)
         answers = await self._dispatch(records)
         answer, statuses = ingest_answer(records, answers, decoded.is_batch)
-        self.metrics.count(zip([r.message_type for r in records], statuses, strict=True))
+        self.metrics.count_records(records, statuses)
         self.summary.count(statuses)
         if ingest_log.isEnabledFor(logging.DEBUG):
             for record, outcome, status in zip(records, answers, statuses, strict=True):

@@ -9,7 +9,7 @@ import contextlib
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Sequence
 
 from rockets.words import counted
 
@@ -35,8 +35,11 @@ class IngestSummary:
         self._since = time.monotonic()
         self._task: asyncio.Task[None] | None = None
 
-    def count(self, outcomes: Iterable[str]) -> None:
-        self._tally.update(outcomes)
+    def count(self, outcomes: Sequence[str]) -> None:
+        if len(outcomes) == 1:
+            self._tally[outcomes[0]] += 1  # a request of one message, most requests
+        else:
+            self._tally.update(outcomes)
 
     def refused(self, error: str) -> None:
         """Count a request refused whole (none of its messages was taken), by its error kind:
