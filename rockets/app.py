@@ -23,6 +23,7 @@ from rockets import __version__
 from rockets.aggregate import shown
 from rockets.apidocs import DOCS_PATH, docs_router, render_plugins
 from rockets.codec import Codec
+from rockets.collector import settle_collector
 from rockets.engine import Engine, Listener, Outcome
 from rockets.errors import PluginError
 from rockets.hooks import PluginHooks
@@ -168,6 +169,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
         default_logging()
         access_log(settings.access_log)
         await service.start()
+        settle_collector()
         edge.deadlines.start()
         on_stop_signals(streams.close)
         try:
