@@ -5,25 +5,26 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import ClassVar
 
-import msgspec
-
 from rockets.records import Record
 from rockets.settings import Limits, Settings
 from rockets.stores.base import Commit
 from rockets.stores.local import LocalStore
+from rockets.stores.packed import PackedLog, TypeTable
 
 __all__ = ["MemoryStore"]
 
 
 class MemoryStore(LocalStore):
-    """Keeps each channel's event log as a list. Messages waiting behind a gap live only in the
-    sequencer, since nothing here outlives the process anyway."""
+    """Keeps each channel's event log packed (:class:`rockets.stores.packed.PackedLog`, a few
+    dozen bytes an event). Messages waiting behind a gap live only in the sequencer, since
+    nothing here outlives the process anyway."""
 
     name: ClassVar[str] = "memory"
 
     def __init__(self, limits: Limits | None = None) -> None:
         super().__init__(limits or Settings().limits)
-        self._logs: dict[str, list[Record]] = {}
+        self._logs: dict[str, PackedLog] = {}
+        self._types = TypeTable()
 
     async def ping(self) -> None:
         return None
@@ -42,14 +43,11 @@ class MemoryStore(LocalStore):
                     f"{length} events"
                 )
             lengths[record.channel] = length + 1
-        replace = msgspec.structs.replace
         for record in commit.applied:
             log = logs.get(record.channel)
             if log is None:
-                log = logs[record.channel] = []
-            # Kept as a store keeps it: the payload's bytes, not its decoded objects, which
-            # would hold memory and give the garbage collector a million objects to walk.
-            log.append(record if record.message is None else replace(record, message=None))
+                log = logs[record.channel] = PackedLog(record.channel, self._types)
+            log.append(record)
 
     async def _load(self) -> AsyncIterator[tuple[int | None, Record]]:
         # A memory store starts empty: there is nothing to read back.
@@ -60,14 +58,15 @@ class MemoryStore(LocalStore):
         log = self._logs.get(channel)
         if log is None or not 1 <= number <= len(log):
             return None
-        return log[number - 1]
+        return log.get(number)
 
     async def _events(self, channel: str, start: int, stop: int) -> list[Record]:
-        return self._logs.get(channel, [])[start - 1 : stop]
+        log = self._logs.get(channel)
+        return [] if log is None else log.slice(start, stop)
 
     async def received(self) -> AsyncIterator[Record]:
         for channel, log in list(self._logs.items()):
-            for record in log:
+            for record in log.slice(1, len(log)):
                 yield record
             for record in self.sequencer.pending_records(channel):
                 yield record
