@@ -79,6 +79,8 @@ def test_sdk_usage_example_runs(capsys: pytest.CaptureFixture[str]) -> None:
     assert "speeds: [500, 700, 1000, 1000]" in out
     assert "404: no rocket on channel 'no-such-rocket'" in out
     assert "409: message 2 of channel 'demo' was already received" in out
+    assert re.search(r"fleet at position \d+: \d+ rockets", out)
+    assert "projections: [('fleet', 'running')]" in out
 
 
 def test_sdk_compose_example_reads_two_plugins_fields(
