@@ -11,6 +11,7 @@ import sys
 import uuid
 from datetime import UTC, datetime
 
+import msgspec
 from rockets_standard.messages import (
     PAYLOAD_TYPES,
     RocketExploded,
@@ -27,6 +28,13 @@ from rockets.client import (
     RocketsClient,
     message,
 )
+
+
+class FleetCounts(msgspec.Struct, rename="camel"):
+    """The part of the standard `fleet` projection this script reads (the rest is ignored)."""
+
+    rockets: int
+    by_status: dict[str, int]
 
 
 def post_and_read(client: RocketsClient, channel: str) -> int:
@@ -75,6 +83,11 @@ def post_and_read(client: RocketsClient, channel: str) -> int:
     # The rocket's state after each event; `start` is the API's `from`.
     print("speeds:", [point.state.speed for point in client.history(channel, start=1)])
 
+    # A projection, a read model over every rocket: decoded into the Struct given, with the
+    # log position it has taken in (it follows the log, so it may be a few events behind).
+    fleet = client.projection("fleet", FleetCounts)
+    print(f"fleet at position {fleet.position}: {fleet.value.rockets} rockets")
+
     try:
         client.rocket("no-such-rocket")
     except NotFoundError as exc:
@@ -90,6 +103,7 @@ async def post_async(client: AsyncRocketsClient, channel: str) -> str:
     report = await client.plugins()
     print("plugins:", ", ".join(plugin.name for plugin in report.plugins))
     print("stalled:", [stalled.channel for stalled in await client.stalled()])
+    print("projections:", [(p.name, p.status) for p in await client.projections()])
     return (await client.rocket(channel)).status
 
 

@@ -10,8 +10,9 @@ Structs are in ``rockets_standard.messages``), or a plain mapping with an explic
 (``payload_types=``), a client decodes events' messages into them (``client.payload(event)``).
 Given a plugin's state class (``state_type=``), or several joined by :func:`compose_state`, it
 decodes rocket states with the plugins' fields; a drop-in plugin's file is imported by its
-path with :func:`import_plugin_file`, as the server imports it. ``docs/sdk.md`` has worked
-examples.
+path with :func:`import_plugin_file`, as the server imports it. A projection's value decodes
+into the type given (``client.projection("fleet", Fleet)``), with the log position it stands
+at (:class:`Projected`). ``docs/sdk.md`` has worked examples.
 
 The package imports ``rockets.wire``, ``rockets.state`` and ``rockets.dropin`` and nothing else
 of rockets: :mod:`~rockets.client.core` builds every request and reads every answer, free of
@@ -21,7 +22,7 @@ I/O, and :mod:`~rockets.client.sync` and :mod:`~rockets.client.aio` only send th
 from __future__ import annotations
 
 from rockets.client.aio import AsyncRocketsClient
-from rockets.client.core import DEFAULT_URL, Page, RetryPolicy, StreamItem, message
+from rockets.client.core import DEFAULT_URL, Page, Projected, RetryPolicy, StreamItem, message
 from rockets.client.errors import (
     ApiError,
     BadRequestError,
@@ -52,6 +53,7 @@ __all__ = [
     "NotFoundError",
     "Page",
     "PayloadTooLargeError",
+    "Projected",
     "RateLimitedError",
     "RejectedError",
     "RetryPolicy",

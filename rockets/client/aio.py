@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
-from typing import Any, Literal
+from typing import Any, Literal, overload
 
 import httpx
 import msgspec
@@ -19,6 +19,7 @@ from rockets.client.core import (
     ClientBase,
     Outcome,
     Page,
+    Projected,
     Retries,
     RetryPolicy,
     S,
@@ -31,6 +32,7 @@ from rockets.wire import (
     EventView,
     Health,
     PluginsReport,
+    ProjectionInfo,
     StalledChannel,
     StatePoint,
 )
@@ -38,6 +40,7 @@ from rockets.wire import (
 __all__ = ["AsyncRocketsClient"]
 
 R = TypeVar("R")
+T = TypeVar("T")
 
 
 class AsyncRocketsClient(ClientBase[S]):
@@ -144,9 +147,32 @@ class AsyncRocketsClient(ClientBase[S]):
         return await self._run(self._calls.stalled(min_seconds))
 
     async def plugins(self) -> PluginsReport:
-        """What the server loaded: every plugin, message type (with its payload's JSON Schema)
-        and state field plugins add."""
+        """What the server loaded: every plugin, message type (with its payload's JSON Schema
+        and version), state field and projection plugins add."""
         return await self._run(self._calls.plugins())
+
+    async def projections(self) -> list[ProjectionInfo]:
+        """Every projection the server's plugins registered: the log position it has taken in,
+        and whether it runs (``stopped``: it could not take the event at ``failed_at``, and
+        ``error`` says why)."""
+        return await self._run(self._calls.projections())
+
+    @overload
+    async def projection(self, name: str, type: None = None) -> Projected[dict[str, Any]]: ...
+
+    @overload
+    async def projection(self, name: str, type: type[T]) -> Projected[T]: ...
+
+    async def projection(self, name: str, type: Any = None) -> Projected[Any]:
+        """A projection's value (``GET /projections/{name}``), decoded into ``type`` (a
+        msgspec Struct, say, whose fields are the JSON names it serves; fields it leaves out
+        are ignored) or, without it, into a dict; and ``position``, the log position it has
+        taken in (``X-Position``).
+
+        Raises:
+            NotFoundError: no loaded plugin registers a projection of that name.
+        """
+        return await self._run(self._calls.projection(name, type))
 
     async def health(self) -> Health:
         """The server's health report; ``status`` is ``unavailable`` when its store is not.

@@ -37,6 +37,7 @@ from rockets.wire import (
     MessageSummary,
     Metadata,
     PluginsReport,
+    ProjectionInfo,
     RocketQuery,
     StalledChannel,
     StatePoint,
@@ -56,6 +57,7 @@ __all__ = [
     "Outcome",
     "Page",
     "Payloads",
+    "Projected",
     "Resume",
     "Retries",
     "RetryPolicy",
@@ -77,6 +79,14 @@ class Page(msgspec.Struct, Generic[T], frozen=True):
 
     items: list[T]
     total: int
+
+
+class Projected(msgspec.Struct, Generic[T], frozen=True):
+    """A projection's value as the server serves it, and the log position it stands at
+    (``X-Position``): the value has taken in every event up to that position, and none after."""
+
+    value: T
+    position: int
 
 
 class StreamItem(msgspec.Struct, Generic[S], frozen=True):
@@ -183,12 +193,30 @@ def _page(decoder: msgspec.json.Decoder[list[T]]) -> Callable[[httpx.Response], 
     return read
 
 
+def _projected(decoder: msgspec.json.Decoder[T]) -> Callable[[httpx.Response], Projected[T]]:
+    """Reads a projection: its body, and the position in ``X-Position``."""
+
+    def read(response: httpx.Response) -> Projected[T]:
+        value = _decode(decoder, response)
+        position = response.headers.get("x-position", "")
+        # Without its position a value cannot be told apart from an older one: not an answer.
+        if not (position.isascii() and position.isdigit()):
+            raise InvalidResponseError(
+                f"HTTP {response.status_code} from {response.request.url}: not a rockets "
+                f"answer (X-Position {position!r})"
+            )
+        return Projected(value, int(position))
+
+    return read
+
+
 _read_ack = _body(msgspec.json.Decoder(Ack))
 _read_acks = _body(msgspec.json.Decoder(list[Ack]))
 _read_events = _page(msgspec.json.Decoder(list[EventView]))
 _read_health = _body(msgspec.json.Decoder(Health))
 _read_stalled = _body(msgspec.json.Decoder(list[StalledChannel]))
 _read_plugins = _body(msgspec.json.Decoder(PluginsReport))
+_read_projections = _body(msgspec.json.Decoder(list[ProjectionInfo]))
 _reset = msgspec.json.Decoder(StreamReset)
 
 
@@ -277,6 +305,7 @@ def _post(body: Envelope | Sequence[Envelope], read: Callable[[httpx.Response], 
 _HEALTH = Call("GET", "/health", _read_health, retried=False, answers=frozenset({503}))
 _STALLED = "/stalled"
 _PLUGINS = Call("GET", "/plugins", _read_plugins)
+_PROJECTIONS = Call("GET", "/projections", _read_projections)
 
 
 class Calls(Generic[S]):
@@ -291,6 +320,7 @@ class Calls(Generic[S]):
         fields = msgspec.structs.fields(state_type)
         self._fields = {f.encode_name for f in fields}
         self._python_names = {f.name: f.encode_name for f in fields}
+        self._projected: dict[Any, Callable[[httpx.Response], Projected[Any]]] = {}
 
     def send(
         self,
@@ -378,6 +408,21 @@ class Calls(Generic[S]):
     def plugins(self) -> Call[PluginsReport]:
         """``GET /plugins``."""
         return _PLUGINS
+
+    def projections(self) -> Call[list[ProjectionInfo]]:
+        """``GET /projections``."""
+        return _PROJECTIONS
+
+    def projection(self, name: str, kind: Any) -> Call[Projected[Any]]:
+        """``GET /projections/{name}``, its value decoded into ``kind`` (None: a dict, since a
+        projection serves a Struct, a JSON object)."""
+        if kind is None:
+            kind = dict[str, Any]
+        read = self._projected.get(kind)
+        if read is None:
+            # A decoder per type, built once: a dashboard may read a projection every second.
+            read = self._projected[kind] = _projected(msgspec.json.Decoder(kind))
+        return Call("GET", f"/projections/{quote(name, safe='')}", read)
 
     def health(self) -> Call[Health]:
         """``GET /health``: sent once, never retried, since it reports what it sees; its 503 is

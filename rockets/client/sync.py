@@ -6,7 +6,7 @@ import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
-from typing import Any, Literal
+from typing import Any, Literal, overload
 
 import httpx
 import msgspec
@@ -19,6 +19,7 @@ from rockets.client.core import (
     ClientBase,
     Outcome,
     Page,
+    Projected,
     Retries,
     RetryPolicy,
     S,
@@ -31,6 +32,7 @@ from rockets.wire import (
     EventView,
     Health,
     PluginsReport,
+    ProjectionInfo,
     StalledChannel,
     StatePoint,
 )
@@ -38,6 +40,7 @@ from rockets.wire import (
 __all__ = ["RocketsClient"]
 
 R = TypeVar("R")
+T = TypeVar("T")
 
 
 class RocketsClient(ClientBase[S]):
@@ -162,9 +165,32 @@ class RocketsClient(ClientBase[S]):
         return self._run(self._calls.stalled(min_seconds))
 
     def plugins(self) -> PluginsReport:
-        """What the server loaded: every plugin, message type (with its payload's JSON Schema)
-        and state field plugins add."""
+        """What the server loaded: every plugin, message type (with its payload's JSON Schema
+        and version), state field and projection plugins add."""
         return self._run(self._calls.plugins())
+
+    def projections(self) -> list[ProjectionInfo]:
+        """Every projection the server's plugins registered: the log position it has taken in,
+        and whether it runs (``stopped``: it could not take the event at ``failed_at``, and
+        ``error`` says why)."""
+        return self._run(self._calls.projections())
+
+    @overload
+    def projection(self, name: str, type: None = None) -> Projected[dict[str, Any]]: ...
+
+    @overload
+    def projection(self, name: str, type: type[T]) -> Projected[T]: ...
+
+    def projection(self, name: str, type: Any = None) -> Projected[Any]:
+        """A projection's value (``GET /projections/{name}``), decoded into ``type`` (a
+        msgspec Struct, say, whose fields are the JSON names it serves; fields it leaves out
+        are ignored) or, without it, into a dict; and ``position``, the log position it has
+        taken in (``X-Position``).
+
+        Raises:
+            NotFoundError: no loaded plugin registers a projection of that name.
+        """
+        return self._run(self._calls.projection(name, type))
 
     def health(self) -> Health:
         """The server's health report; ``status`` is ``unavailable`` when its store is not.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -31,6 +32,7 @@ from rockets.client import (
     InvalidResponseError,
     NotFoundError,
     PayloadTooLargeError,
+    Projected,
     RateLimitedError,
     RejectedError,
     RetryPolicy,
@@ -44,7 +46,7 @@ from rockets.errors import StoreError
 from rockets.settings import Settings
 from rockets.state import RocketState
 from rockets.stores import MemoryStore
-from rockets.wire import Envelope, PluginsReport, StalledChannel, StatePoint
+from rockets.wire import Envelope, PluginsReport, ProjectionInfo, StalledChannel, StatePoint
 
 from ..conftest import ROOT, core_settings
 
@@ -607,3 +609,104 @@ def test_compose_state_refuses_what_it_cannot_join() -> None:
         compose_state(FuelState, Envelope)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="at least one"):
         compose_state()
+
+
+# --- projections ------------------------------------------------------------------------------
+
+
+class FleetCounts(msgspec.Struct, frozen=True, rename="camel"):
+    """Part of what the standard fleet projection serves: the fields a client leaves out of its
+    own Struct are ignored."""
+
+    rockets: int
+    by_status: dict[str, int]
+
+
+def projected_at(sdk: RocketsClient, name: str, position: int) -> Projected[FleetCounts]:
+    """The fleet once it has taken in the log up to ``position`` (it follows the log)."""
+    while True:
+        fleet = sdk.projection(name, FleetCounts)
+        if fleet.position >= position:
+            return fleet
+
+
+def test_a_projection_decodes_into_the_type_given_with_its_position(sdk: RocketsClient) -> None:
+    sdk.send(LAUNCH, channel="a", number=1)
+    sdk.send(LAUNCH, channel="b", number=1)
+    sdk.send(RocketExploded(reason="x"), channel="b", number=2)
+    fleet = projected_at(sdk, "fleet", 3)
+    assert isinstance(fleet, Projected)
+    assert fleet == Projected(FleetCounts(2, {"flying": 1, "exploded": 1}), 3)
+    plain = sdk.projection("fleet")  # without a type: the JSON object as a dict
+    assert plain.position == 3
+    assert (plain.value["rockets"], plain.value["byStatus"]) == (2, {"flying": 1, "exploded": 1})
+    (info,) = sdk.projections()
+    assert isinstance(info, ProjectionInfo)
+    assert (info.name, info.plugin, info.status, info.position) == (
+        "fleet",
+        "rocket_fleet",
+        "running",
+        3,
+    )
+    for missing in ("nothing", "fleet/x", "Fleet"):
+        with pytest.raises(NotFoundError):
+            sdk.projection(missing)
+
+
+@pytest.mark.anyio
+async def test_projections_async(async_sdk: AsyncRocketsClient) -> None:
+    await async_sdk.send(LAUNCH, channel="a", number=1)
+    while (fleet := await async_sdk.projection("fleet", FleetCounts)).position < 1:
+        pass
+    assert fleet.value == FleetCounts(1, {"flying": 1})
+    assert (await async_sdk.projection("fleet")).value["rockets"] == 1
+    assert [p.name for p in await async_sdk.projections()] == ["fleet"]
+    with pytest.raises(NotFoundError):
+        await async_sdk.projection("nothing")
+
+
+FAILING_PROJECTION = """
+import msgspec
+from rockets import ProjectionType, hookimpl
+
+
+class Seen(msgspec.Struct):
+    n: int = 0
+
+
+def apply(value, event, state):
+    if state.channel == "bad":
+        raise ValueError("no bad rockets")
+    return Seen(value.n + 1)
+
+
+@hookimpl
+def register_projections():
+    return [ProjectionType(name="seen", initial=Seen(), apply=apply)]
+"""
+
+
+def test_a_stopped_projection_reads_with_where_it_failed(tmp_path: Path) -> None:
+    (tmp_path / "seen.py").write_text(FAILING_PROJECTION)
+    app = create_app(core_settings(plugins_dir=str(tmp_path)))
+    with TestClient(app) as http, RocketsClient(http=http) as sdk:
+        sdk.send(LAUNCH, channel="good", number=1)
+        sdk.send(LAUNCH, channel="bad", number=1)
+        sdk.send(LAUNCH, channel="later", number=1)
+        while (seen := {p.name: p for p in sdk.projections()}["seen"]).status == "running":
+            pass
+        assert (seen.position, seen.failed_at) == (1, 2)
+        assert seen.error is not None
+        assert "ValueError: no bad rockets" in seen.error
+        assert sdk.projection("seen") == Projected({"n": 1}, 1)  # its value as of position 1
+        report = sdk.plugins()
+        assert {p.name: p.failed_at for p in report.projections}["seen"] == 2
+
+
+def test_a_projection_answer_without_its_position_is_an_invalid_response() -> None:
+    def proxy(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"rockets": 0, "byStatus": {}})
+
+    sdk = RocketsClient("http://testserver", transport=httpx.MockTransport(proxy))
+    with sdk, pytest.raises(InvalidResponseError, match="X-Position"):
+        sdk.projection("fleet", FleetCounts)

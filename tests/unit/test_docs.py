@@ -79,6 +79,8 @@ def test_sdk_usage_example_runs(capsys: pytest.CaptureFixture[str]) -> None:
     assert "speeds: [500, 700, 1000, 1000]" in out
     assert "404: no rocket on channel 'no-such-rocket'" in out
     assert "409: message 2 of channel 'demo' was already received" in out
+    assert re.search(r"fleet at position \d+: \d+ rockets", out)
+    assert "projections: [('fleet', 'running')]" in out
 
 
 def test_sdk_compose_example_reads_two_plugins_fields(
@@ -191,3 +193,29 @@ def test_the_cli_guide_names_every_option_of_every_command() -> None:
         if option.startswith("--") and option != "--help" and f"`{option}`" not in guide
     ]
     assert missing == []
+
+
+def readme_posts() -> list[Any]:
+    """The bodies the README's curl examples post, in order."""
+    import msgspec
+
+    text = (ROOT / "README.md").read_text()
+    bodies = re.findall(r"curl -s -X POST .*? -d '(.*?)'", text, re.S)
+    return [msgspec.json.decode(body) for body in bodies]
+
+
+def test_the_missions_sample_is_what_the_readme_messages_make() -> None:
+    from litestar.testing import TestClient
+
+    from rockets.app import create_app
+
+    guide = (ROOT / "docs" / "plugins.md").read_text()
+    shown = re.search(r"curl -s localhost:8088/projections/missions\n# (\{.*\})\n", guide)
+    assert shown is not None, "plugins.md no longer shows what the missions projection answers"
+    posts = readme_posts()
+    assert len(posts) == 2  # one message, then a batch
+    app = create_app(core_settings(plugins_dir=str(ROOT / "docs" / "examples" / "projections")))
+    with TestClient(app) as client:
+        for body in posts:
+            assert client.post("/messages", json=body).status_code == 202
+        assert client.get("/projections/missions").text == shown[1]
