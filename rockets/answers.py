@@ -10,7 +10,7 @@ from typing import Any
 import msgspec
 
 from rockets.engine import Outcome
-from rockets.errors import PoolClosedError, PoolFullError, StoreError
+from rockets.errors import PoolClosedError, PoolFullError, StoreError, UnreadableEventError
 from rockets.records import Record
 from rockets.sequencer import Verdict
 from rockets.wire import (
@@ -212,6 +212,11 @@ def _refusal(answer: Answer) -> _Refusal | None:
         return _REFUSALS.get(verdict)
     if isinstance(answer, StoreError):
         return _STORE_FAILED
+    if isinstance(answer, UnreadableEventError):
+        # Applying it needs an event this process's plugins cannot read: no bug of the request,
+        # told in one sentence (and logged so, without a traceback).
+        log.error("%s", answer)
+        return _Refusal(500, INTERNAL.error, f"{answer}")
     if isinstance(answer, PoolClosedError):
         return _SHUTTING_DOWN
     if isinstance(answer, PoolFullError):

@@ -154,7 +154,7 @@ class Metrics:
         )
         self.projection_stopped = Gauge(
             "rockets_projection_stopped",
-            "1 when a projection is stopped (its apply failed), 0 while it runs",
+            "1 when a projection is stopped (it could not take an event), 0 while it runs",
             ["name"],
             registry=registry,
         )

@@ -604,7 +604,7 @@ def build_routes(
     @read("/projections", summary="Projections", tags=["projections"], responses=reads())
     async def list_projections() -> list[ProjectionInfo]:
         """Every projection plugins registered: where it stands in the log, and whether it runs
-        (``stopped``: its apply failed at ``position``; ``error`` says how)."""
+        (``stopped``: it could not take the event at ``failedAt``; ``error`` says why)."""
         return [running.info() for running in service.projections.running.values()]
 
     projections = [

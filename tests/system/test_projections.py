@@ -144,6 +144,17 @@ def test_a_process_without_a_plugin_others_have_keeps_following_the_log(
         assert replay.status_code == 500
         assert "RocketLanded, which no loaded plugin registers" in replay.json()["detail"]
         assert httpx.get(f"{old.url}/health").status_code == 200
+        # The message that fills the gap in front of such an event: refused in one sentence.
+        waiting = {**landed, "metadata": {**landed["metadata"], "channel": "g"}}
+        assert httpx.post(f"{new.url}/messages", json=waiting).status_code == 202
+        body = {
+            "metadata": {"channel": "g", "messageNumber": 1, "messageType": "RocketLaunched"},
+            "message": {"type": "F9", "launchSpeed": 1, "mission": "M"},
+        }
+        filling = httpx.post(f"{old.url}/messages", json=body)
+        assert filling.status_code == 500
+        assert "event g#2 is a RocketLanded" in filling.json()["detail"]
+        assert httpx.post(f"{new.url}/messages", json=body).status_code == 202
 
 
 def test_a_projection_rebuilt_at_start_is_whole_once_the_server_is_ready(
