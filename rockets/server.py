@@ -12,7 +12,8 @@ together (uvicorn writes them apart: two system calls where one will do).
 uvicorn waits for a request's headers and body as long as the client likes, so a client that
 trickles bytes (or connects and says nothing) holds a connection forever. Here, every request
 must arrive whole within ``request_timeout`` seconds of its first byte (of the connection, for
-the first request); otherwise the client gets 408 and the connection is closed. A connection
+the first request); otherwise the client gets 408 and the connection is closed. One sweep a
+quarter of the timeout (at most a second) apart checks every connection's deadline. A connection
 beyond ``max_connections`` gets 503 with Retry-After and is closed at once (uvicorn's own
 ``limit_concurrency`` answers a bare 503 without Retry-After, so it is not used). A head over
 ``max_header_bytes`` gets 431 and the connection is closed before more of it is buffered:
@@ -83,8 +84,23 @@ def guarded_protocol(base: type[Any], settings: Settings) -> type[asyncio.Protoc
 
         plain_cycle, one_write = RequestResponseCycle, one_write_cycle(RequestResponseCycle)
 
+    # One sweep for every connection, a few times per deadline, rather than a timer armed and
+    # cancelled for each request: a request then costs a clock reading.
+    sweep_every = min(1.0, timeout / 4)
+    armed: set[Any] = set()
+    sweeping: list[asyncio.TimerHandle] = []
+
+    def sweep(loop: asyncio.AbstractEventLoop) -> None:
+        now = loop.time()
+        for connection in [c for c in armed if c._due <= now]:
+            connection._expire()
+        sweeping.clear()
+        if armed:
+            sweeping.append(loop.call_later(sweep_every, sweep, loop))
+
     class Guarded(base):  # type: ignore[misc]
-        _deadline: asyncio.TimerHandle | None = None
+        _due = 0.0
+        """The loop time by which the request being read must be whole (0: none is)."""
         _waiting_for: object = None
         _head_bytes = 0
         _reading = 0
@@ -100,7 +116,7 @@ def guarded_protocol(base: type[Any], settings: Settings) -> type[asyncio.Protoc
             self._arm()
 
         def data_received(self, data: bytes) -> None:
-            if self._deadline is None:
+            if not self._due:
                 self._arm()  # the first bytes of a new request
             heading = self.cycle is self._waiting_for
             self._reading = len(data)
@@ -145,15 +161,17 @@ def guarded_protocol(base: type[Any], settings: Settings) -> type[asyncio.Protoc
         def _arm(self) -> None:
             self._waiting_for = self.cycle
             self._head_bytes = 0
-            self._deadline = self.loop.call_later(timeout, self._expire)
+            self._due = self.loop.time() + timeout
+            armed.add(self)
+            if not sweeping:
+                sweeping.append(self.loop.call_later(sweep_every, sweep, self.loop))
 
         def _disarm(self) -> None:
-            if self._deadline is not None:
-                self._deadline.cancel()
-                self._deadline = None
+            self._due = 0.0
+            armed.discard(self)
 
         def _expire(self) -> None:
-            self._deadline = None
+            self._disarm()
             if self.transport.is_closing():
                 return
             cycle = self.cycle

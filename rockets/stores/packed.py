@@ -4,16 +4,16 @@ A log of Record objects costs a quarter of a kilobyte an event (the Struct, two 
 payload's bytes object, a list slot); here an event is its fields encoded with MessagePack one
 after the other in one bytearray, with an array of where each ends: about fifty bytes, plus
 the payload's JSON. The channel is the log's, the number is the place in it (a log is the
-prefix 1..n), the type an index into the store's table of types, and the times integers:
-microseconds since the epoch and the offset of the message's clock, so that a time reads back
-exactly as it was written.
+prefix 1..n), the type an index into the store's table of types, and the times MessagePack's
+timestamps with the offset of the message's clock beside, so that a time reads back exactly as
+it was written.
 """
 
 from __future__ import annotations
 
 import functools
 from array import array
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 
 import msgspec
 
@@ -21,25 +21,20 @@ from rockets.records import Record
 
 __all__ = ["PackedLog", "TypeTable"]
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MICROSECOND = timedelta(microseconds=1)
+_SECOND = timedelta(seconds=1)
 
 
 class _Packed(msgspec.Struct, array_like=True, gc=False):
     kind: int
-    time: int
+    time: datetime  # MessagePack's timestamp, in UTC: the offset is kept beside it
     offset: int
-    received: int
+    received: datetime
     payload: bytes
     version: int
 
 
 _encode = msgspec.msgpack.Encoder().encode
 _decode = msgspec.msgpack.Decoder(_Packed).decode
-
-
-def _micros(moment: datetime) -> int:
-    return (moment - _EPOCH) // _MICROSECOND
 
 
 class TypeTable:
@@ -78,9 +73,9 @@ class PackedLog:
         self._data += _encode(
             _Packed(
                 self.types.index(record.message_type),
-                _micros(moment),
-                0 if offset is None else offset // timedelta(seconds=1),
-                _micros(record.received_at),
+                moment,
+                0 if offset is None else offset // _SECOND,
+                record.received_at,
                 record.payload,
                 record.version,
             )
@@ -95,8 +90,8 @@ class PackedLog:
             self.channel,
             number,
             self.types.names[packed.kind],
-            _moment(packed.time, packed.offset),
-            _EPOCH + packed.received * _MICROSECOND,
+            packed.time if not packed.offset else packed.time.astimezone(_zone(packed.offset)),
+            packed.received,
             packed.payload,
             version=packed.version,
         )
@@ -104,11 +99,6 @@ class PackedLog:
     def slice(self, start: int, stop: int) -> list[Record]:
         """Events ``start`` to ``stop``, both included, those the log has."""
         return [self.get(number) for number in range(max(start, 1), min(stop, len(self)) + 1)]
-
-
-def _moment(micros: int, offset: int) -> datetime:
-    moment = _EPOCH + micros * _MICROSECOND
-    return moment if offset == 0 else moment.astimezone(_zone(offset))
 
 
 @functools.cache
