@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, cast
 
 import msgspec
 
@@ -297,6 +297,22 @@ def _batch(
     return IngestAnswer(code, acks, retry_after(code))
 
 
+def _taken(answers: list[Answer]) -> list[AckStatus] | None:
+    """Each message's status when every one was taken (accepted or a duplicate), else None."""
+    statuses: list[AckStatus] = []
+    for answer in answers:
+        if not isinstance(answer, Outcome):
+            return None
+        verdict = answer.verdict
+        if verdict is Verdict.ACCEPTED:
+            statuses.append("accepted")
+        elif verdict is Verdict.DUPLICATE:
+            statuses.append("duplicate")
+        else:
+            return None
+    return statuses
+
+
 def ingest_answer(
     records: list[Record], answers: list[Answer], is_batch: bool
 ) -> tuple[IngestAnswer, list[AckStatus]]:
@@ -319,6 +335,15 @@ def ingest_answer(
                     channel=record.channel, message_number=record.message_number, status=status
                 )
                 return IngestAnswer(202, ack), [status]
+    else:
+        taken_all = _taken(answers)
+        if taken_all is not None:
+            outcomes = cast(list[Outcome], answers)  # _taken saw that each is one
+            acks = [
+                Ack(channel=o.record.channel, message_number=o.record.message_number, status=s)
+                for o, s in zip(outcomes, taken_all, strict=True)
+            ]
+            return IngestAnswer(202, acks), taken_all
     refusals = [_refusal(answer) for answer in answers]
     statuses = [_status(a, r) for a, r in zip(answers, refusals, strict=True)]
     if not is_batch:

@@ -100,16 +100,13 @@ class StreamHub:
         at or before the newest kept one are skipped."""
         ring = self._ring
         number = self._next
-        replace = msgspec.structs.replace
         for applied in events:
             if applied.position < number:
                 continue
-            number, record, state = applied.position, applied.record, applied.state
-            # The ring keeps the payload's bytes, not its decoded objects: thousands of them
-            # living this long would make the garbage collector walk them again and again.
-            if record.message is not None:
-                record = replace(record, message=None)
-            ring.append(_Entry(number, record, state))
+            number = applied.position
+            # The decoded payload rides along (dropping it would cost a copy per event): ten
+            # thousand small objects are nothing to the garbage collector.
+            ring.append(_Entry(number, applied.record, applied.state))
             number += 1
         if number != self._next:
             self._next = number
