@@ -182,12 +182,29 @@ def wrk_result(process: subprocess.Popen[str]) -> WrkResult:
     )
 
 
+def paced_delay(urls: Sequence[str], rate: float, connections: int = 50) -> int:
+    """The pause (ms) after each answer that keeps ``connections`` connections at about
+    ``rate`` requests a second in all: a short run at a first guess tells how long an answer
+    takes at that load, and the pause is shortened by that much."""
+    rate = max(rate, 1)
+    guess = max(1, round(1000 * connections / rate))
+    trial = load(urls, seconds=2, connections=connections, delay_ms=guess)
+    answer_ms = max(0.0, 1000 * connections / max(trial.rate, 1) - guess)
+    return max(1, round(1000 * connections / rate - answer_ms))
+
+
 def load(
-    urls: Sequence[str], *, seconds: float, connections: int = 50, batch: int = 1
+    urls: Sequence[str],
+    *,
+    seconds: float,
+    connections: int = 50,
+    batch: int = 1,
+    delay_ms: int = 0,
 ) -> WrkResult:
-    """Drive every URL at once (connections split between them); the summed result."""
+    """Drive every URL at once (connections split between them; each pausing ``delay_ms``
+    between requests); the summed result."""
     each = max(1, connections // len(urls))
-    runs = [wrk(u, seconds=seconds, connections=each, batch=batch) for u in urls]
+    runs = [wrk(u, seconds=seconds, connections=each, batch=batch, delay_ms=delay_ms) for u in urls]
     results = [wrk_result(r) for r in runs]
     return WrkResult(
         requests=sum(r.requests for r in results),
@@ -206,6 +223,7 @@ __all__ = [
     "ensure_wrk",
     "free_port",
     "load",
+    "paced_delay",
     "rockets_server",
     "serving",
     "wrk",

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager, nullcontext
 from pathlib import Path
 
-from benchmarks.harness import WrkResult, free_port, load, rockets_server, serving
+from benchmarks.harness import WrkResult, free_port, load, paced_delay, rockets_server, serving
 from tests.pg import available, fresh_database, postgres_server
 
 Config = Callable[[ExitStack], list[str]]
@@ -78,6 +78,40 @@ def compare(rounds: int, seconds: float, connections: int = 50) -> dict[str, lis
                 print(
                     f"  round {round_ + 1} {name}: {result.rate:,.0f} req/s "
                     f"(non-2xx {result.non2xx}, socket errors {result.socket_errors})",
+                    flush=True,
+                )
+    return results
+
+
+def cpu_per_messages(
+    rounds: int, seconds: float, rate: float, connections: int = 50
+) -> dict[int, list[float]]:
+    """Server CPU seconds per 10,000 messages on PostgreSQL with 1 and with 2 server processes
+    (their own CPU times, summed), under the same offered load of about ``rate`` messages a
+    second in all, round by round. Where cores are scarce this says what a process costs, which
+    is what added processes turn into capacity where cores are not (docs/performance.md)."""
+    results: dict[int, list[float]] = {1: [], 2: []}
+    with postgres_server() as pg_admin:
+        for round_ in range(rounds):
+            for processes in (1, 2):
+                with ExitStack() as stack:
+                    url = stack.enter_context(fresh_database(pg_admin))
+                    servers = []
+                    for _ in range(processes):
+                        port = free_port()
+                        servers.append(
+                            stack.enter_context(serving(rockets_server(port, url), port))
+                        )
+                    urls = [server.url for server in servers]
+                    delay = paced_delay(urls, rate, connections)
+                    before = sum(server.cpu_seconds() for server in servers)
+                    result = load(urls, seconds=seconds, connections=connections, delay_ms=delay)
+                    used = sum(server.cpu_seconds() for server in servers) - before
+                per_10k = used / max(result.requests, 1) * 10_000
+                results[processes].append(per_10k)
+                print(
+                    f"  round {round_ + 1} postgresql, {processes} process(es): "
+                    f"{result.rate:,.0f} req/s offered, {per_10k:.2f} CPU s per 10,000 messages",
                     flush=True,
                 )
     return results

@@ -47,6 +47,13 @@ class Server:
         output, _ = self.process.communicate(timeout=timeout)
         return self.process.returncode, output
 
+    def cpu_seconds(self) -> float:
+        """CPU time the server process has used so far, user and system."""
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rpartition(")")[2].split()
+        # utime and stime, the 14th and 15th fields of the line (the 12th and 13th after the
+        # command's name), in clock ticks.
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def rss_mb(self) -> float:
         """Resident memory of the server process, in MB."""
         for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():

@@ -13,16 +13,17 @@ import sys
 from ..conftest import ROOT
 
 TARGETS = [
-    "1. single ingest / no-op Litestar",
     "1. single ingest / raw ASGI",
     "1. litestar run single ingest / rockets serve",
-    "2. batch msgs/s / no-op Litestar req/s",
-    "3. GET /rockets median, 2,000 events",
-    "3. read time, more events / fewer",
-    "4. RSS after 2,000 events",
-    "5. gap filled -> state readable, p99",
+    "2. single-message p99 at half the maximum load",
+    "2. gap filled -> state readable, p99",
+    "3. batch msgs/s / no-op Litestar req/s",
+    "4. ingest at 2,000 rockets / at 20",
+    "5. RSS after 2,000 events",
+    "5. GET /rockets median, 2,000 events",
     "6. SQLite / memory store",
-    "6. PostgreSQL, 2 processes / 1",
+    "6. PostgreSQL, 1 process / memory",
+    "7. CPU per message, 2 processes / 1",
 ]
 
 
