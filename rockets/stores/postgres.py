@@ -114,6 +114,39 @@ WHERE m.channel = p.channel AND m.number = p.number;
 UPDATE rocket_log SET last = (SELECT coalesce(max(position), 0) FROM rocket_messages);
 """
 _NOTIFY = "rockets_log"
+_UPDATE_STATES = (
+    "UPDATE rocket_channels c SET applied = v.applied, highest = v.highest, "
+    "pending = v.pending, state = v.state, type = v.type, mission = v.mission, "
+    "speed = v.speed, status = v.status, launched_at = v.launched_at, "
+    "updated_at = v.updated_at FROM unnest(%s::text[], %s::bigint[], %s::bigint[], "
+    "%s::integer[], %s::bytea[], %s::text[], %s::text[], %s::numeric[], %s::text[], "
+    "%s::timestamptz[], %s::timestamptz[]) AS v(channel, applied, highest, pending, "
+    "state, type, mission, speed, status, launched_at, updated_at) "
+    "WHERE c.channel = v.channel"
+)
+_MESSAGE_ARRAYS = (
+    "%s::text[], %s::bigint[], %s::text[], %s::text[], %s::text[], %s::bytea[], %s::integer[]"
+)
+_INSERT_MESSAGES = (
+    f"INSERT INTO rocket_messages ({_MESSAGE_COLUMNS}, position, state) SELECT * FROM "
+    f"unnest({_MESSAGE_ARRAYS}, %s::bigint[], %s::bytea[])"
+)
+_LOG_MESSAGES = (
+    "WITH log AS (UPDATE rocket_log SET last = last + %s RETURNING last - %s AS base), "
+    "received AS ("
+    f"INSERT INTO rocket_messages ({_MESSAGE_COLUMNS}, position, state) "
+    "SELECT v.channel, v.number, v.type, v.message_time, v.received_at, v.payload, v.version, "
+    f"log.base + v.place, v.state FROM unnest({_MESSAGE_ARRAYS}, %s::bigint[], %s::bytea[]) "
+    "AS v(channel, number, type, message_time, received_at, payload, version, place, state), "
+    "log), "
+    "joined AS (UPDATE rocket_messages m SET position = log.base + w.place, state = w.state "
+    "FROM unnest(%s::text[], %s::bigint[], %s::bigint[], %s::bytea[]) "
+    "AS w(channel, number, place, state), log "
+    "WHERE m.channel = w.channel AND m.number = w.number) "
+    "SELECT base FROM log"
+)
+"""One statement for a group that applied events: the log's row moved on (and locked), the
+messages received inserted with their positions, those that waited before given theirs."""
 """The PostgreSQL channel a commit notifies, so that every process's follower reads what is new."""
 _FOLLOW_BATCH = 1000
 _SORT_COLUMNS = {
@@ -363,12 +396,24 @@ class PostgresStore(Store):
 
     @asynccontextmanager
     async def group(self, channels: Sequence[str]) -> AsyncIterator[Group]:
+        # In pipeline mode, what needs no answer before the next statement goes in one round
+        # trip: BEGIN with the statement that locks the channels, then every write, the
+        # notification and COMMIT together. A group costs two round trips (three when some of
+        # its channels have messages waiting), where one per statement cost seven.
         try:
-            async with self._connections.connection() as conn, conn.transaction():
-                group = await self._lock(conn, channels)
-                yield group
-                if group.staged is not None:
-                    await self._write(conn, group, group.staged)
+            async with self._connections.connection() as conn:
+                async with conn.pipeline(), conn.transaction():
+                    group = await self._lock(conn, channels)
+                    yield group
+                    staged, logged = group.staged, None
+                    if staged is not None:
+                        logged = await self._write(conn, group, staged)
+                if staged is not None and logged is not None:
+                    # Answered with the COMMIT: where the log stood before this group's events.
+                    row = await logged.fetchone()
+                    assert row is not None
+                    first = int(row[0]) + 1
+                    group.positions = range(first, first + len(staged.applied))
         except _TRANSIENT as exc:
             raise TransientStoreError(f"postgresql: {reason(exc)}") from exc
         except psycopg.Error as exc:
@@ -414,71 +459,46 @@ class PostgresStore(Store):
 
     async def _write(
         self, conn: psycopg.AsyncConnection[Any], group: _PostgresGroup, commit: Commit
-    ) -> None:
-        # Whole arrays in one statement each: a few round trips, however large the group.
+    ) -> psycopg.AsyncCursor[Any] | None:
+        """Queue the group's writes (whole arrays in one statement each) and its notification;
+        the cursor whose one row is where the log stood before this group's events, or None
+        when it applied none."""
         sequencer = group.sequencer
         if commit.states:
             rows = [_state_row(sequencer, s) for s in commit.states]
-            await conn.execute(
-                "UPDATE rocket_channels c SET applied = v.applied, highest = v.highest, "
-                "pending = v.pending, state = v.state, type = v.type, mission = v.mission, "
-                "speed = v.speed, status = v.status, launched_at = v.launched_at, "
-                "updated_at = v.updated_at FROM unnest(%s::text[], %s::bigint[], %s::bigint[], "
-                "%s::integer[], %s::bytea[], %s::text[], %s::text[], %s::numeric[], %s::text[], "
-                "%s::timestamptz[], %s::timestamptz[]) AS v(channel, applied, highest, pending, "
-                "state, type, mission, speed, status, launched_at, updated_at) "
-                "WHERE c.channel = v.channel",
-                [list(column) for column in zip(*rows, strict=True)],
-            )
-        positions: dict[tuple[str, int], tuple[int, bytes]] = {}
-        if commit.applied:
-            # The log's one row, locked until this transaction commits: positions are taken and
-            # committed in one order, so that a follower never sees a later one before an
-            # earlier. Taken last, so that it is held for the least time.
-            cursor = await conn.execute(
-                "UPDATE rocket_log SET last = last + %s RETURNING last", (len(commit.applied),)
-            )
-            row = await cursor.fetchone()
-            assert row is not None
-            first = int(row[0]) - len(commit.applied) + 1
-            group.positions = range(first, first + len(commit.applied))
-            encode = _encoder.encode
-            positions = {
-                (record.channel, record.message_number): (position, encode(state))
-                for record, position, state in zip(
-                    commit.applied, group.positions, commit.after, strict=True
+            await conn.execute(_UPDATE_STATES, [list(column) for column in zip(*rows, strict=True)])
+        if not commit.applied:
+            if commit.received:
+                rows = [(*message_row(r), None, None) for r in commit.received]
+                await conn.execute(
+                    _INSERT_MESSAGES, [list(column) for column in zip(*rows, strict=True)]
                 )
-            }
-        if commit.received:
-            rows = []
-            for record in commit.received:
-                position, state = positions.pop(
-                    (record.channel, record.message_number), (None, None)
-                )
-                rows.append((*message_row(record), position, state))
-            await conn.execute(
-                f"INSERT INTO rocket_messages ({_MESSAGE_COLUMNS}, position, state) SELECT * "
-                "FROM unnest(%s::text[], %s::bigint[], %s::text[], %s::text[], %s::text[], "
-                "%s::bytea[], %s::integer[], %s::bigint[], %s::bytea[])",
-                [list(column) for column in zip(*rows, strict=True)],
+            return None
+        # Each applied event's place among this group's (1, 2, 3…) and the state after it; the
+        # statement adds where the log stood, taken from its one row, locked until COMMIT, so
+        # that positions are committed in the order they are taken and a follower never sees a
+        # later one before an earlier.
+        encode = _encoder.encode
+        places = {
+            (record.channel, record.message_number): (place, encode(state))
+            for place, (record, state) in enumerate(
+                zip(commit.applied, commit.after, strict=True), start=1
             )
-        if positions:
-            # What waited behind a gap in an earlier group joins the log now.
-            keys = list(positions)
-            await conn.execute(
-                "UPDATE rocket_messages m SET position = v.position, state = v.state FROM "
-                "unnest(%s::text[], %s::bigint[], %s::bigint[], %s::bytea[]) "
-                "AS v(channel, number, position, state) "
-                "WHERE m.channel = v.channel AND m.number = v.number",
-                (
-                    [c for c, _ in keys],
-                    [n for _, n in keys],
-                    [positions[k][0] for k in keys],
-                    [positions[k][1] for k in keys],
-                ),
-            )
-        if commit.applied:
-            await conn.execute(f"NOTIFY {_NOTIFY}")
+        }
+        received = []
+        for record in commit.received:
+            place, state = places.pop((record.channel, record.message_number), (None, None))
+            received.append((*message_row(record), place, state))
+        # What is left waited behind a gap in an earlier group: it joins the log now.
+        joined = [
+            (channel, number, place, state) for (channel, number), (place, state) in places.items()
+        ]
+        columns = [list(c) for c in zip(*received, strict=True)] if received else [[]] * 9
+        joining = [list(c) for c in zip(*joined, strict=True)] if joined else [[]] * 4
+        count = len(commit.applied)
+        logged = await conn.execute(_LOG_MESSAGES, [count, count, *columns, *joining])
+        await conn.execute(f"NOTIFY {_NOTIFY}")
+        return logged
 
     async def rocket(self, channel: str) -> RocketState | None:
         if _holds_nul(channel):
