@@ -34,7 +34,7 @@ def initial_state(registry: Registry, channel: str) -> RocketState:
 
 
 def _registered(registry: Registry, record: Record) -> RegisteredType:
-    registered = registry.get(record.message_type)
+    registered = registry.lookup(record.message_type)
     if registered is None:
         raise UnreadableEventError(
             f"event {record.channel}#{record.message_number} is a {record.message_type}, which "

@@ -140,11 +140,17 @@ class Projections:
         if not active:
             return
         registry = self.registry
+        # Past the most advanced one, every running projection waits for the event (the
+        # common case, told without a list built per event).
+        ahead = max(p.position for p in active)
         for applied in events:
             position = applied.position
-            waiting = [p for p in active if p.error is None and position > p.position]
-            if not waiting:
-                continue
+            if position > ahead and all(p.error is None for p in active):
+                waiting = active
+            else:
+                waiting = [p for p in active if p.error is None and position > p.position]
+                if not waiting:
+                    continue
             try:
                 event = event_of(registry, applied.record)
             except UnreadableEventError as exc:

@@ -140,6 +140,11 @@ class Registry(Mapping[str, RegisteredType]):
     def __getitem__(self, name: str) -> RegisteredType:
         return self._types[name]
 
+    def lookup(self, name: str) -> RegisteredType | None:
+        """The type registered as ``name``, or None (the Mapping's own ``get`` goes through
+        ``__getitem__`` and an exception, and this is asked per event)."""
+        return self._types.get(name)
+
     def __iter__(self) -> Iterator[str]:
         return iter(self._types)
 
