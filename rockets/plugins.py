@@ -6,6 +6,7 @@ Nothing here calls a hook: :class:`rockets.hooks.PluginHooks` is the one caller.
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import importlib.metadata
 import logging
@@ -105,9 +106,7 @@ def build_plugin_manager(settings: Settings) -> PluginManager:
     try:
         pm.check_pending()
     except pluggy.PluginValidationError as exc:
-        raise PluginError(
-            f"plugin {pm.get_name(exc.plugin)!r} implements a hook that does not exist: {exc}"
-        ) from exc
+        raise PluginError(_unknown_hook(pm, exc.plugin)) from exc
     if settings.trace_hooks:
         tracer = logging.getLogger("rockets.hooks")
         pm.trace.root.setwriter(lambda text: tracer.info(text.rstrip()))
@@ -123,6 +122,46 @@ def _register(pm: PluginManager, plugin: object, info: PluginInfo) -> None:
     except pluggy.PluginValidationError as exc:
         raise PluginError(f"plugin {info.name!r}: {exc}") from exc
     pm.sources[info.name] = info
+    # pluggy passes over a function named as a hook but not marked: it would never be called.
+    implemented = {caller.name for caller in pm.get_hookcallers(plugin) or ()}
+    for name in _hook_names(pm):
+        if name not in implemented and callable(getattr(plugin, name, None)):
+            pm.warnings.append(
+                f"plugin {_where(info)} defines {name} without @hookimpl, so it is never "
+                "called: decorate it with rockets.hookimpl"
+            )
+
+
+def _hook_names(pm: PluginManager) -> list[str]:
+    """The names of the hooks a plugin may implement (the hookspecs)."""
+    return sorted(
+        name
+        for name, caller in vars(pm.hook).items()
+        if isinstance(caller, pluggy.HookCaller) and caller.has_spec()
+    )
+
+
+def _where(info: PluginInfo) -> str:
+    """A plugin's name, with its file where it is one (a drop-in)."""
+    return f"{info.name!r} ({info.file})" if info.source == "file" else repr(info.name)
+
+
+def _unknown_hook(pm: PluginManager, plugin: object) -> str:
+    """What is wrong with ``plugin``, which implements a hook no hookspec declares: the name,
+    and the hook it likely meant."""
+    name = pm.get_name(plugin) or repr(plugin)
+    known = _hook_names(pm)
+    unknown = sorted(
+        caller.name for caller in pm.get_hookcallers(plugin) or () if not caller.has_spec()
+    )
+    problems = []
+    for hook in unknown:
+        meant = difflib.get_close_matches(hook, known, n=1)
+        problems.append(f"{hook!r}" + (f" (did you mean {meant[0]!r}?)" if meant else ""))
+    return (
+        f"plugin {_where(pm.describe(name))} implements a hook that does not exist: "
+        f"{', '.join(problems)}; the hooks are listed in docs/plugin_hooks.md"
+    )
 
 
 def _load_entry_points(pm: PluginManager) -> None:

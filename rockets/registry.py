@@ -275,10 +275,15 @@ def check_projections(
                 )
             try:
                 served = item.served_type()
-            except (KeyError, NameError, TypeError) as exc:
+            except KeyError:
                 raise PluginError(
                     f"plugin {plugin!r}: projection {item.name!r}: serve needs a return "
-                    f"annotation that names what it answers ({type(exc).__name__}: {exc})"
+                    "annotation that names what it answers (def serve(value) -> MyStruct)"
+                ) from None
+            except (NameError, TypeError) as exc:
+                raise PluginError(
+                    f"plugin {plugin!r}: projection {item.name!r}: serve's return annotation "
+                    f"cannot be read: {exc}"
                 ) from None
             problem = served_names_problem(served)
             if problem is not None:

@@ -5,12 +5,14 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from litestar.testing import TestClient
 
 from rockets.app import create_app
+from rockets.errors import PluginError
 from rockets.plugins import build_plugin_manager
 from rockets.settings import Settings
 
@@ -131,3 +133,18 @@ def test_loading_warnings_are_logged_when_the_service_starts_not_before(
         with TestClient(app):
             (record,) = told()
     assert (record.name, record.levelno) == ("rockets", logging.WARNING)
+
+
+def test_the_loading_lines_plugin_hooks_md_shows_are_what_a_start_says(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = (ROOT / "docs" / "plugin_hooks.md").read_text()
+    (line,) = blocking_warnings(("feul",))
+    assert f"WARNING:  {line}\n" in text
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "plugins").mkdir()
+    typo = "from rockets import hookimpl\n\n@hookimpl\ndef register_event_type():\n    return []\n"
+    (tmp_path / "plugins" / "landing.py").write_text(typo)
+    with pytest.raises(PluginError) as raised:
+        build_plugin_manager(Settings(plugins_dir="plugins"))
+    assert f"rockets: cannot start: {raised.value}\n" in text

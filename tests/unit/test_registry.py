@@ -7,6 +7,7 @@ import pytest
 
 from rockets.app import load_plugins
 from rockets.errors import PluginError
+from rockets.plugins import build_plugin_manager
 from rockets.settings import Settings
 
 from ..conftest import EXAMPLE_PACKAGE
@@ -79,14 +80,32 @@ def test_broken_drop_in_names_the_file(tmp_path: Path) -> None:
         load_plugins(Settings(plugins_dir=str(tmp_path)))
 
 
-def test_unknown_hook_is_refused(tmp_path: Path) -> None:
-    write(
+def test_unknown_hook_is_refused_with_the_file_and_the_hook_meant(tmp_path: Path) -> None:
+    path = write(
         tmp_path,
         "typo.py",
         "from rockets import hookimpl\n\n@hookimpl\ndef register_event_type():\n    return []\n",
     )
-    with pytest.raises(PluginError, match="typo"):
+    with pytest.raises(PluginError) as raised:
         load_plugins(Settings(plugins_dir=str(tmp_path)))
+    assert str(raised.value) == (
+        f"plugin 'typo' ({path}) implements a hook that does not exist: 'register_event_type' "
+        "(did you mean 'register_event_types'?); the hooks are listed in docs/plugin_hooks.md"
+    )
+
+
+def test_a_hook_without_hookimpl_is_a_warning(tmp_path: Path) -> None:
+    # pluggy passes over it: the plugin would load with nothing registered, and say nothing.
+    path = write(
+        tmp_path, "unmarked.py", PLUGIN.format(name="RocketDocked").replace("@hookimpl", "")
+    )
+    warnings = build_plugin_manager(Settings(plugins_dir=str(tmp_path))).warnings
+    assert warnings == [
+        f"plugin 'unmarked' ({path}) defines register_event_types without @hookimpl, so it is "
+        "never called: decorate it with rockets.hookimpl"
+    ]
+    write(tmp_path, "unmarked.py", PLUGIN.format(name="RocketDocked"))
+    assert build_plugin_manager(Settings(plugins_dir=str(tmp_path))).warnings == []
 
 
 def test_missing_directory_is_an_error(tmp_path: Path) -> None:
