@@ -141,7 +141,14 @@ def _asset_handler() -> Callable[..., Any]:
 
 def _lock_down(response: Response[Any]) -> Response[Any]:
     """The headers of a page (the HTML answers); the document and the files are left as
-    they are."""
+    they are.
+
+    Raises:
+        NotFoundException: for Litestar's HTML page of a path under the schema that no page
+            has (``/schema/redoc``, say), so that it is the JSON 404 of every other path.
+    """
+    if response.status_code == 404:
+        raise NotFoundException()
     if response.media_type == MediaType.HTML:
         response.headers.update(_PAGE_HEADERS)
     return response

@@ -89,9 +89,13 @@ def test_the_pages_name_each_file_they_need(client: Client) -> None:
     assert "load-fonts='false'" in page  # RapiDoc fetches Google's fonts otherwise
 
 
-@pytest.mark.parametrize("path", ["/schema/redoc", "/schema/elements"])
+@pytest.mark.parametrize("path", ["/schema/redoc", "/schema/elements", "/schema/nope"])
 def test_renderers_not_shipped_are_404s_rather_than_blank_pages(client: Client, path: str) -> None:
-    assert client.get(path).status_code == 404
+    # The JSON 404 of every other path (Litestar answers these with an HTML page of its own).
+    answer = client.get(path)
+    assert answer.status_code == 404
+    assert answer.json() == client.get("/nope").json()
+    assert answer.headers["x-request-id"]
 
 
 def test_the_document_is_served_as_before(client: Client) -> None:
