@@ -128,6 +128,12 @@ def inside(found: dict[str, float], screen: dict[str, int]) -> None:
     assert found["y"] + found["height"] <= screen["height"] + 0.5, found
 
 
+def within(inner: dict[str, float], outer: dict[str, float]) -> None:
+    """The box ``inner`` lies wholly in ``outer`` (to half a pixel): nothing of it is cut off."""
+    assert inner["x"] >= outer["x"] - 0.5, (inner, outer)
+    assert inner["x"] + inner["width"] <= outer["x"] + outer["width"] + 0.5, (inner, outer)
+
+
 def show(page: Page, channel: str) -> None:
     """Opens a rocket found by its channel (the table puts only the rows on screen in the page),
     then clears the search: the open rocket's row stays in sight."""
@@ -725,6 +731,26 @@ def test_exploded_waiting_and_stalled_rockets_carry_a_label(
         expect(row(page, gap).locator(".badge.gap")).to_have_count(0)
         expect(page.locator("#detail-gap")).to_be_hidden()
         expect(page.locator("#gap-waiting")).to_have_attribute("data-count", "2")
+
+
+def test_a_stalled_badge_is_whole_beside_the_longest_status(
+    open_page: OpenPage, server: Server
+) -> None:
+    # "unknown" is the longest standard status, and a count of two digits the widest usual
+    # one: the status word gives way (its title keeps it), the gap's badge is never cut.
+    lost = uuid_channel(random.Random(9))
+    launch = RocketLaunched(type="Starship", launch_speed=1000, mission="ARTEMIS")
+    with RocketsClient(server.url) as sdk:
+        sdk.send_batch([message(launch, channel=lost, number=n) for n in range(2, 14)])
+    page = open_page()
+    cell = row(page, lost).locator('td[data-key="status"]')
+    stalled = cell.locator(".badge.gap.stalled")
+    expect(stalled).to_contain_text("12 stalled", timeout=STALLED_SOON)
+    expect(cell.locator(".badge.status")).to_have_attribute("title", "unknown")
+    for width in (1280, PHONE["width"]):
+        page.set_viewport_size({"width": width, "height": 800})
+        expect(cell).to_be_in_viewport()
+        within(box(stalled), box(cell))
 
 
 def test_the_page_is_locked_down(server: Server) -> None:

@@ -283,8 +283,10 @@ function channelCell(state, prefix) {
 
 export function statusBadge(status) {
   const badge = document.createElement("span");
-  badge.className = `badge s-${status === "flying" || status === "exploded" ? status : "other"}`;
+  badge.className = `badge status s-${status === "flying" || status === "exploded" ? status : "other"}`;
+  badge.title = status; // the whole word, where the cell is too narrow for it
   const word = document.createElement("span");
+  word.className = "status-word";
   word.textContent = status;
   badge.append(statusIcon(status), word);
   return badge;
@@ -309,7 +311,11 @@ export function gapBadge(state, stalled) {
 }
 
 function statusCell(state, stalled) {
-  const parts = [statusBadge(state.status)];
-  if (state.pending > 0) parts.push(gapBadge(state, stalled));
-  return parts;
+  // One line whatever the words (rows keep one height): the gap's badge is never cut, the
+  // status word gives way first (a plugin's status may be long, and "unknown" is).
+  const cell = document.createElement("span");
+  cell.className = "status-cell";
+  cell.append(statusBadge(state.status));
+  if (state.pending > 0) cell.append(gapBadge(state, stalled));
+  return [cell];
 }
