@@ -11,6 +11,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Literal
 from urllib.parse import urlsplit, urlunsplit
 
@@ -83,6 +84,9 @@ class SendReport(msgspec.Struct, kw_only=True):
     seconds: float = 0.0
     latencies: list[float] = msgspec.field(default_factory=list)
     errors: Counter[str] = msgspec.field(default_factory=Counter)
+    unreachable: str | None = None
+    """Why the sending stopped early: a request could not reach the server after the SDK's
+    retries (the rest would only wait out their own retries to say the same)."""
 
 
 class VerifyReport(msgspec.Struct, frozen=True, kw_only=True):
@@ -140,13 +144,23 @@ def plan_traffic(scenario: Scenario, options: LaunchOptions) -> Plan:
     rng = random.Random(options.seed)
     lives: list[list[Envelope]] = []
     expected: dict[str, RocketState] = {}
-    for _ in range(options.rockets):
+    # Each message carries the time its rocket made it, a millisecond after the one before
+    # (of any rocket), the last made now: a rocket's clock runs in the order of its numbers
+    # however its messages are delivered, as a real rocket's would.
+    made = datetime.now(UTC) - timedelta(milliseconds=options.messages * options.rockets)
+    for r in range(options.rockets):
         channel = str(uuid.UUID(int=rng.getrandbits(128), version=4))
         life = list(scenario.invent(rng, options.messages))
         expected[channel] = scenario.expect(channel, life)
         lives.append(
             [
-                message(p.payload, message_type=p.message_type, channel=channel, number=n)
+                message(
+                    p.payload,
+                    message_type=p.message_type,
+                    channel=channel,
+                    number=n,
+                    time=made + timedelta(milliseconds=(n - 1) * options.rockets + r),
+                )
                 for n, p in enumerate(life, start=1)
             ]
         )
@@ -187,7 +201,7 @@ async def send(
     unsent = [0]
 
     async def sender() -> None:
-        while not queue.empty():
+        while not queue.empty() and report.unreachable is None:
             request = queue.get_nowait()
             started = time.perf_counter()
             answered = True
@@ -198,9 +212,10 @@ async def send(
                     await client.send_batch(request)
             except ApiError as exc:
                 report.errors[f"HTTP {exc.status}"] += 1
-            except ConnectionFailedError:
+            except ConnectionFailedError as exc:
                 # Nothing reached the server: nothing sent, and no latency to speak of.
                 report.errors["connection"] += 1
+                report.unreachable = report.unreachable or str(exc)
                 answered = False
             if answered:
                 report.latencies.append(time.perf_counter() - started)
@@ -308,7 +323,15 @@ async def _run(options: LaunchOptions, scenario: Scenario, console: Console) -> 
             report = await send(client, plan, options, progress)
         console.print(_sent(report, plan), markup=False)
         failed = bool(report.errors)
-        if options.verify:
+        if report.unreachable is not None:
+            left = len(plan.requests) - report.requests - report.errors["connection"]
+            console.print(
+                f"stopped: the server cannot be reached ({report.unreachable}); "
+                f"{counted(left, 'request')} more not tried"
+                + ("; nothing to verify" if options.verify else ""),
+                markup=False,
+            )
+        elif options.verify:
             result = await verify(client, plan, options.verify_timeout)
             verdict = "PASS" if result.passed else "FAIL"
             console.print(

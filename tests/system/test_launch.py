@@ -74,23 +74,30 @@ def test_launch_verify_fails_against_a_wrong_server() -> None:
     assert "speed: expected" in result.stdout
 
 
-def test_launch_reports_an_unreachable_server() -> None:
+def test_launch_reports_an_unreachable_server_and_stops() -> None:
     result = launch(
         f"http://127.0.0.1:{free_port()}",
         "--message-delay=0",
-        "--rockets=1",
-        "--messages=1",
+        "--rockets=2",
+        "--messages=5",
         "--duplicates=0",
+        "--verify",
     )
     assert result.returncode == 1
-    # Nothing reached the server: nothing was sent (it said "sent 1 messages").
-    launching, sent = result.stdout.splitlines()
-    assert launching.startswith("launching 1 rocket at ")
+    # Nothing reached the server: nothing was sent (it said "sent 1 messages"), and the
+    # other requests are not tried, each of which would wait out the SDK's retries.
+    launching, sent, stopped = result.stdout.splitlines()
+    assert launching.startswith("launching 2 rockets at ")
     assert re.fullmatch(
-        r"sent 0 of 1 message \(0 duplicates\) in 0 of 1 request, \S+s, 0 msgs/s; "
+        r"sent 0 of 10 messages \(0 duplicates\) in 0 of 10 requests, \S+s, 0 msgs/s; "
         r"errors: connection: 1",
         sent,
     ), sent
+    assert re.fullmatch(
+        r"stopped: the server cannot be reached \(POST /messages: .+\); 9 requests more not "
+        r"tried; nothing to verify",
+        stopped,
+    ), stopped
 
 
 @pytest.mark.parametrize(

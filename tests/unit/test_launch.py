@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import msgspec
 import pytest
@@ -57,6 +57,26 @@ def test_shuffle_reorders_and_a_seed_replays() -> None:
     assert sent != numbers(msgspec.structs.replace(options, seed=4))[0]
     first = [n for c, n in sent if c == sent[0][0]]
     assert first != sorted(first)
+
+
+def test_each_rocket_s_clock_runs_in_the_order_of_its_numbers_however_it_is_shuffled() -> None:
+    # Stamped at receipt instead, a shuffled rocket's updatedAt came before its launchedAt.
+    before = datetime.now(UTC)
+    options = LaunchOptions(url="x", rockets=4, messages=25, reorder="shuffle", seed=6)
+    plan = plan_traffic(STANDARD, options)
+    times: dict[tuple[str, int], datetime] = {}
+    for e in (e for request in plan.requests for e in request):
+        meta = e.metadata
+        assert meta.message_time is not None
+        times[(meta.channel or "", meta.message_number or 0)] = datetime.fromisoformat(
+            meta.message_time
+        )
+    assert len(set(times.values())) == 4 * 25  # a duplicate is the same message, same time
+    for channel in {c for c, _ in times}:
+        mine = [times[(channel, n)] for n in range(1, 26)]
+        assert mine == sorted(mine)
+    assert max(times.values()) <= datetime.now(UTC)
+    assert min(times.values()) >= before - timedelta(milliseconds=4 * 25)
 
 
 def test_batches_hold_batch_size_messages() -> None:
