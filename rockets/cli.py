@@ -354,12 +354,18 @@ def _parser() -> argparse.ArgumentParser:
     )
     rebuild.add_argument("--store", default=None, help="store URL (default: ROCKETS_STORE)")
     rebuild.set_defaults(run=_rebuild)
+    for command in commands.choices.values():
+        command.set_defaults(command_parser=command)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``rockets`` console script."""
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        # Said by the command they were given to, as its other refusals are.
+        args.command_parser.error(f"unrecognized arguments: {' '.join(extra)}")
     result: int = args.run(args)
     return result
 
