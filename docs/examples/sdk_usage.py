@@ -1,5 +1,6 @@
 """The SDK in use, sync and async, against `make run` (the five standard message types):
-`.venv/bin/python docs/examples/sdk_usage.py [URL]`, as often as you like (each run flies a new rocket).
+`.venv/bin/python docs/examples/sdk_usage.py [URL]`, as often as you like (each run flies a
+new rocket).
 
 mypy checks this file; the tests run it in-process, and twice in a row against `make run`.
 """
