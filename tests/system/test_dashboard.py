@@ -751,6 +751,12 @@ def test_a_stalled_badge_is_whole_beside_the_longest_status(
         page.set_viewport_size({"width": width, "height": 800})
         expect(cell).to_be_in_viewport()
         within(box(stalled), box(cell))
+    # Its detail view says that nothing is applied yet, rather than an empty chart and list.
+    page.set_viewport_size({"width": 1280, "height": 800})
+    row(page, lost).click()
+    expect(page.locator("#timeline-empty")).to_be_visible()
+    expect(page.locator("#chart")).to_contain_text("no speed yet")
+    expect(page.locator("#timeline li")).to_have_count(0)
 
 
 def test_the_page_is_locked_down(server: Server) -> None:

@@ -146,6 +146,7 @@ export class Detail {
       }),
     );
     $("timeline-count").textContent = this.events.length ? `(${this.events.length})` : "";
+    $("timeline-empty").hidden = this.events.length > 0;
     chart($("chart"), this.points);
   }
 }
@@ -188,6 +189,8 @@ function chart(svg, points) {
     if (boom >= 0) {
       parts.push(make("circle", { cx: x(boom).toFixed(1), cy: y(points[boom].state.speed).toFixed(1), r: 5, class: "boom" }));
     }
+  } else {
+    parts.push(make("text", { x: (left + width - pad) / 2, y: height / 2, "text-anchor": "middle", class: "none" }, "no speed yet"));
   }
   svg.replaceChildren(...parts);
   svg.dataset.points = String(points.length);
