@@ -114,6 +114,7 @@ WHERE m.channel = p.channel AND m.number = p.number;
 UPDATE rocket_log SET last = (SELECT coalesce(max(position), 0) FROM rocket_messages);
 """
 _NOTIFY = "rockets_log"
+"""The PostgreSQL channel a commit notifies, so that every process's follower reads what is new."""
 _UPDATE_STATES = (
     "UPDATE rocket_channels c SET applied = v.applied, highest = v.highest, "
     "pending = v.pending, state = v.state, type = v.type, mission = v.mission, "
@@ -147,7 +148,6 @@ _LOG_MESSAGES = (
 )
 """One statement for a group that applied events: the log's row moved on (and locked), the
 messages received inserted with their positions, those that waited before given theirs."""
-"""The PostgreSQL channel a commit notifies, so that every process's follower reads what is new."""
 _FOLLOW_BATCH = 1000
 _SORT_COLUMNS = {
     "channel": "channel",
@@ -172,6 +172,13 @@ def _holds_nul(*texts: str | None) -> bool:
     # matches nothing, as it matches nothing in the other stores (and psycopg refuses to send
     # it at all).
     return any(text is not None and "\x00" in text for text in texts)
+
+
+def _columns(rows: Sequence[tuple[Any, ...]], width: int) -> list[list[Any]]:
+    """``rows`` of ``width`` values as ``width`` columns: the arrays a statement unnests."""
+    if not rows:
+        return [[] for _ in range(width)]
+    return [list(column) for column in zip(*rows, strict=True)]
 
 
 def _state_row(sequencer: Sequencer, state: RocketState) -> tuple[Any, ...]:
@@ -466,13 +473,11 @@ class PostgresStore(Store):
         sequencer = group.sequencer
         if commit.states:
             rows = [_state_row(sequencer, s) for s in commit.states]
-            await conn.execute(_UPDATE_STATES, [list(column) for column in zip(*rows, strict=True)])
+            await conn.execute(_UPDATE_STATES, _columns(rows, 11))
         if not commit.applied:
             if commit.received:
                 rows = [(*message_row(r), None, None) for r in commit.received]
-                await conn.execute(
-                    _INSERT_MESSAGES, [list(column) for column in zip(*rows, strict=True)]
-                )
+                await conn.execute(_INSERT_MESSAGES, _columns(rows, 9))
             return None
         # Each applied event's place among this group's (1, 2, 3…) and the state after it; the
         # statement adds where the log stood, taken from its one row, locked until COMMIT, so
@@ -493,10 +498,10 @@ class PostgresStore(Store):
         joined = [
             (channel, number, place, state) for (channel, number), (place, state) in places.items()
         ]
-        columns = [list(c) for c in zip(*received, strict=True)] if received else [[]] * 9
-        joining = [list(c) for c in zip(*joined, strict=True)] if joined else [[]] * 4
         count = len(commit.applied)
-        logged = await conn.execute(_LOG_MESSAGES, [count, count, *columns, *joining])
+        logged = await conn.execute(
+            _LOG_MESSAGES, [count, count, *_columns(received, 9), *_columns(joined, 4)]
+        )
         await conn.execute(f"NOTIFY {_NOTIFY}")
         return logged
 
