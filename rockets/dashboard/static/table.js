@@ -164,7 +164,7 @@ export class RocketTable {
         td.dataset.key = column.key;
         td.className = classes(column);
         if (column.key === "channel") td.append(...channelCell(state, prefix));
-        else if (column.key === "status") td.append(...statusCell(state, stalled));
+        else if (column.key === "status") td.append(statusCell(state, stalled));
         else if (column.key === "updatedAt") {
           td.textContent = clock(state.updatedAt);
           td.title = formatValue("updatedAt", state.updatedAt);
@@ -317,5 +317,5 @@ function statusCell(state, stalled) {
   cell.className = "status-cell";
   cell.append(statusBadge(state.status));
   if (state.pending > 0) cell.append(gapBadge(state, stalled));
-  return [cell];
+  return cell;
 }
