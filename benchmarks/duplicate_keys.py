@@ -17,7 +17,7 @@ from typing import Any
 import msgspec
 
 from rockets.app import load_plugins
-from rockets.codec import Codec
+from rockets.core.codec import Codec
 from rockets.errors import InputError
 from rockets.settings import Settings
 

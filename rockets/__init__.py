@@ -20,12 +20,13 @@ of the server.
 from __future__ import annotations
 
 import importlib
-from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
+from rockets.distribution import installed_version
+
 if TYPE_CHECKING:
+    from rockets.core.registry import EventType, ProjectionType
     from rockets.hookspecs import hookimpl
-    from rockets.registry import EventType, ProjectionType
     from rockets.scenario import Planned, Scenario
     from rockets.state import Event, RocketState
     from rockets.view import RocketsView
@@ -48,8 +49,8 @@ __all__ = [
 
 _HOMES = {
     "hookimpl": "rockets.hookspecs",
-    "EventType": "rockets.registry",
-    "ProjectionType": "rockets.registry",
+    "EventType": "rockets.core.registry",
+    "ProjectionType": "rockets.core.registry",
     "Planned": "rockets.scenario",
     "Scenario": "rockets.scenario",
     "Event": "rockets.state",
@@ -59,18 +60,9 @@ _HOMES = {
 }
 
 
-def _version() -> str:
-    from rockets.plugins import DISTRIBUTION
-
-    try:
-        return version(DISTRIBUTION)
-    except PackageNotFoundError:  # pragma: no cover - running from a tree never installed
-        return "0.0.0"
-
-
 def __getattr__(name: str) -> Any:
     if name == "__version__":
-        globals()[name] = _version()
+        globals()[name] = installed_version()
         return globals()[name]
     home = _HOMES.get(name)
     if home is None:

@@ -20,29 +20,30 @@ from litestar.openapi import OpenAPIConfig
 from litestar.plugins.prometheus import PrometheusConfig
 
 from rockets import __version__
-from rockets.aggregate import shown
-from rockets.apidocs import DOCS_PATH, docs_router, render_plugins
-from rockets.codec import Codec
-from rockets.collector import settle_collector
-from rockets.engine import Engine, Listener, Outcome
+from rockets.core.aggregate import shown
+from rockets.core.codec import Codec
 from rockets.errors import PluginError
-from rockets.hooks import PluginHooks
-from rockets.ingress import MESSAGES_PATH, Edge, Ingress
-from rockets.introspection import describe
-from rockets.logs import access_log, default_logging
-from rockets.metrics import Metrics
-from rockets.openapi import describe_in_markdown
-from rockets.pool import WorkerPool
-from rockets.projections import Projections
+from rockets.http.apidocs import DOCS_PATH, docs_router, render_plugins
+from rockets.http.edge import MESSAGES_PATH, Edge
+from rockets.http.ingress import Ingress
+from rockets.http.introspection import describe
+from rockets.http.logs import access_log, default_logging
+from rockets.http.openapi import describe_in_markdown
+from rockets.http.routes import build_routes, exception_handlers
+from rockets.http.server import on_stop_signals
+from rockets.http.stream_gate import STREAM_PATH, StreamGate
 from rockets.records import Record
-from rockets.routes import build_routes, exception_handlers
-from rockets.server import on_stop_signals
-from rockets.service import RocketService
+from rockets.runtime.collector import settle_collector
+from rockets.runtime.engine import Engine, Listener, Outcome
+from rockets.runtime.hooks import PluginHooks
+from rockets.runtime.metrics import Metrics
+from rockets.runtime.pool import WorkerPool
+from rockets.runtime.projections import Projections
+from rockets.runtime.service import RocketService
+from rockets.runtime.stream_hub import StreamHub
 from rockets.settings import Settings
 from rockets.state import RocketState
 from rockets.stores import Store, open_store
-from rockets.stream import StreamHub
-from rockets.streams import STREAM_PATH, StreamGate
 from rockets.wire import EventView, StreamedEvent
 
 __all__ = ["RocketsApp", "build_service", "create_app", "load_plugins"]
@@ -112,7 +113,7 @@ class RocketsApp(Litestar):
     """The rockets app: a Litestar app whose own entry point answers ``POST /messages``.
 
     That request is the hot path, so it is answered here at the cost of a raw ASGI app (a
-    route handler costs several times more), by :class:`rockets.ingress.Ingress`, which applies
+    route handler costs several times more), by :class:`rockets.http.ingress.Ingress`, which applies
     the same edge rules as the routes; every other request goes through Litestar. Whoever
     serves this object (``litestar run``, ``rockets serve``, a test client) serves the same
     front door.

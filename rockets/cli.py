@@ -25,7 +25,7 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from rockets.app import create_app
-    from rockets.logs import rockets_logging
+    from rockets.http.logs import rockets_logging
 
     overrides = {
         name: value
@@ -47,14 +47,14 @@ def _serve(args: argparse.Namespace) -> int:
     # lines get the request id and, with --log-format json, JSON too.
     rockets_logging(args.log_level, json=args.log_format == "json")
     log_config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
-    log_config["filters"] = {"request_id": {"()": "rockets.logs.RequestIdFilter"}}
+    log_config["filters"] = {"request_id": {"()": "rockets.http.logs.RequestIdFilter"}}
     for handler in log_config["handlers"].values():
         handler["filters"] = ["request_id"]
     if args.log_format == "json":
         for name in ("default", "access"):
-            log_config["formatters"][name] = {"()": "rockets.logs.JsonFormatter"}
+            log_config["formatters"][name] = {"()": "rockets.http.logs.JsonFormatter"}
     logging.config.dictConfig(log_config)
-    from rockets.server import BoundServer, default_protocol_class, guarded_protocol, listen
+    from rockets.http.server import BoundServer, default_protocol_class, guarded_protocol, listen
 
     # The protocol below enforces the request deadline from a request's first byte.
     app.ingress.edge.deadlines.leave_to_the_server()
@@ -151,7 +151,7 @@ def _rebuild(args: argparse.Namespace) -> int:
     from rich.progress import Progress
 
     from rockets.app import build_service
-    from rockets.maintenance import rebuild_states
+    from rockets.runtime.maintenance import rebuild_states
 
     try:
         settings = Settings.from_env()

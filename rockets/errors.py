@@ -1,6 +1,6 @@
 """Every exception the server raises on purpose (the SDK's own are in ``rockets.client``).
 
-What a client is told about each is decided in :mod:`rockets.answers`; the JSON body it gets is
+What a client is told about each is decided in :mod:`rockets.http.answers`; the JSON body it gets is
 :class:`rockets.wire.ErrorBody`.
 """
 

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from litestar.handlers import BaseRouteHandler
     from litestar.router import Router
 
-    from rockets.registry import EventType, ProjectionType
+    from rockets.core.registry import EventType, ProjectionType
     from rockets.scenario import Scenario
     from rockets.state import Event, RocketState
     from rockets.view import RocketsView

@@ -110,7 +110,8 @@ def base_url(url: str) -> str:
 
 def find_scenario(offered: Sequence[tuple[str, Scenario]], name: str | None) -> Scenario:
     """The scenario called ``name`` (or the first registered) among the plugins' offers
-    (``(plugin, scenario)`` pairs, as :meth:`rockets.hooks.PluginHooks.launch_scenarios` gives).
+    (``(plugin, scenario)`` pairs, as
+    :meth:`rockets.runtime.hooks.PluginHooks.launch_scenarios` gives).
 
     Raises:
         PluginError: no plugin offers one by that name, or two offer the same name.

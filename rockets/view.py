@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from rockets.registry import Registry
+from rockets.core.registry import Registry
 from rockets.state import RocketState
 from rockets.wire import EventView, Health, RocketQuery
 

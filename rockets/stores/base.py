@@ -18,11 +18,11 @@ from typing import ClassVar
 
 import msgspec
 
+from rockets.core.sequencer import Sequencer
+from rockets.core.state_schema import StateSchema
 from rockets.records import Applied, Record
-from rockets.sequencer import Sequencer
 from rockets.settings import Limits
 from rockets.state import RocketState
-from rockets.statetype import StateSchema
 from rockets.wire import RocketQuery
 
 __all__ = ["Commit", "Fold", "Group", "Limits", "Replay", "Store"]

@@ -14,13 +14,13 @@ import asyncio
 from collections.abc import AsyncIterator, Sequence
 from types import TracebackType
 
+from rockets.core.rocket_index import RocketIndex
+from rockets.core.sequencer import Checkpoint, Sequencer
+from rockets.core.state_schema import StateSchema, build_state_schema
 from rockets.errors import StoreError
 from rockets.records import Applied, Record
-from rockets.rocket_index import RocketIndex
-from rockets.sequencer import Checkpoint, Sequencer
 from rockets.settings import Limits
 from rockets.state import RocketState
-from rockets.statetype import StateSchema, build_state_schema
 from rockets.stores.base import Commit, Fold, Group, Replay, Store
 from rockets.wire import RocketQuery
 

@@ -31,13 +31,13 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 import msgspec
 
+from rockets.core.rocket_index import select
+from rockets.core.sequencer import Sequencer
+from rockets.core.state_schema import StateSchema, build_state_schema
 from rockets.errors import SettingsError, StoreError, TransientStoreError
 from rockets.records import Applied, Record
-from rockets.rocket_index import select
-from rockets.sequencer import Sequencer
 from rockets.settings import Limits
 from rockets.state import RocketState
-from rockets.statetype import StateSchema, build_state_schema
 from rockets.stores.base import Commit, Fold, Group, Replay, Store
 from rockets.stores.connections import Connections, reason
 from rockets.stores.rows import COLUMNS, message_row, record_of

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import msgspec
 
-from rockets.registry import EventType, Registry, build_registry
+from rockets.core.registry import EventType, Registry, build_registry
 from rockets.state import Event, RocketState
 
 __all__ = ["ADD", "START", "STOP", "contract_registry"]

@@ -12,7 +12,7 @@ Use it from a pytest module (pytest and anyio's pytest plugin are needed)::
             # Every call returns a new, unopened store on the same data.
             return lambda: MyStore(tmp_path / "db", CONTRACT_LIMITS)
 
-Every test drives the store the way the server does: through :class:`rockets.engine.Engine`.
+Every test drives the store the way the server does: through :class:`rockets.runtime.engine.Engine`.
 Tests of durability look at ``Store.durable``: a durable store must answer alike after being
 reopened, one that is not must come back empty. A store that says it is ``shared`` is also run
 with two instances writing the same channels at once, as two server processes would.
@@ -31,10 +31,10 @@ from typing import Any
 import msgspec
 import pytest
 
-from rockets.aggregate import apply_records, fold
-from rockets.engine import Engine, Outcome
+from rockets.core.aggregate import apply_records, fold
+from rockets.core.sequencer import Verdict
 from rockets.records import Record
-from rockets.sequencer import Verdict
+from rockets.runtime.engine import Engine, Outcome
 from rockets.settings import Settings
 from rockets.state import RocketState
 from rockets.stores.base import Commit, Store

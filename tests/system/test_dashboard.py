@@ -30,7 +30,7 @@ from rockets_standard.messages import (
 )
 
 from rockets.client import RocketsClient, message
-from rockets.dashboard import STATIC
+from rockets.http.dashboard import STATIC
 from rockets.wire import Envelope
 
 from ..conftest import ROOT

@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from rockets.plugins import DISTRIBUTION
+from rockets.distribution import DISTRIBUTION
 
 from ..conftest import EXAMPLE_PACKAGE, ROOT
 from ..server import free_port, running
@@ -70,7 +70,7 @@ def test_the_wheel_holds_the_server_the_standard_types_and_the_dashboard(
         metadata = email.parser.Parser().parsestr(archive.read(f"{info}/METADATA").decode())
         entry_points = configparser.ConfigParser()
         entry_points.read_string(archive.read(f"{info}/entry_points.txt").decode())
-    assert {f"rockets/dashboard/static/{name}" for name in STATIC} <= names
+    assert {f"rockets/http/dashboard/static/{name}" for name in STATIC} <= names
     assert {"rockets/py.typed", "rockets/client/__init__.py", "rockets_standard/py.typed"} <= names
     assert not [name for name in names if name.startswith(("rockets_fuel", "tests/"))]
     assert metadata["Name"] == DISTRIBUTION
@@ -87,7 +87,7 @@ def test_the_sdist_holds_the_dashboard(built: tuple[Path, Path, str]) -> None:
     sdist, _, _ = built
     with tarfile.open(sdist) as archive:
         names = {name.split("/", 1)[1] for name in archive.getnames() if "/" in name}
-    assert {f"rockets/dashboard/static/{name}" for name in STATIC} <= names
+    assert {f"rockets/http/dashboard/static/{name}" for name in STATIC} <= names
 
 
 def test_the_installed_wheel_serves(built: tuple[Path, Path, str], tmp_path: Path) -> None:

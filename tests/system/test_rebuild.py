@@ -10,11 +10,11 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from rockets.aggregate import apply_records
 from rockets.app import load_plugins
-from rockets.engine import Engine
-from rockets.maintenance import rebuild_states
+from rockets.core.aggregate import apply_records
 from rockets.records import Record
+from rockets.runtime.engine import Engine
+from rockets.runtime.maintenance import rebuild_states
 from rockets.settings import Settings
 from rockets.stores import open_store
 

@@ -5,11 +5,11 @@ from datetime import UTC, datetime
 import msgspec
 import pytest
 
-from rockets.aggregate import apply_record, fold, initial_state
 from rockets.app import load_plugins
+from rockets.core.aggregate import apply_record, fold, initial_state
+from rockets.core.registry import Registry
 from rockets.errors import SequenceError
 from rockets.records import Record
-from rockets.registry import Registry
 from rockets.settings import Settings
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)

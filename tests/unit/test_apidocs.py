@@ -10,8 +10,8 @@ import pytest
 from litestar.testing import TestClient
 from openapi_ui_bundles import rapidoc, swagger_ui
 
-from rockets.apidocs import ASSETS, ASSETS_PREFIX, CSP
 from rockets.app import create_app
+from rockets.http.apidocs import ASSETS, ASSETS_PREFIX, CSP
 
 from ..conftest import core_settings
 

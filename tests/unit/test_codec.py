@@ -10,9 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rockets.app import load_plugins
-from rockets.codec import Codec, parse_message_time
+from rockets.core.codec import Codec, parse_message_time
+from rockets.core.registry import Registry
 from rockets.errors import InputError
-from rockets.registry import Registry
 from rockets.settings import Settings
 
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)

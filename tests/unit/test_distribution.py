@@ -12,7 +12,7 @@ from litestar.testing import TestClient
 
 import rockets
 from rockets.app import create_app
-from rockets.plugins import DISTRIBUTION
+from rockets.distribution import DISTRIBUTION
 from rockets.settings import Settings
 
 from ..conftest import EXAMPLE_PACKAGE, ROOT

@@ -7,11 +7,11 @@ import msgspec
 import pytest
 
 from rockets.app import load_plugins
-from rockets.engine import Engine
+from rockets.core.registry import Registry
+from rockets.core.sequencer import Verdict
 from rockets.errors import StoreError
 from rockets.records import Record
-from rockets.registry import Registry
-from rockets.sequencer import Verdict
+from rockets.runtime.engine import Engine
 from rockets.settings import Settings
 from rockets.stores import Commit, MemoryStore
 from rockets.wire import MAX_MESSAGE_NUMBER

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 import msgspec
 import pytest
 
-from rockets.aggregate import fold
 from rockets.app import load_plugins
+from rockets.core.aggregate import fold
 from rockets.errors import PluginError
 from rockets.launch import LaunchOptions, base_url, find_scenario, plan_traffic
 from rockets.records import Record

@@ -1,13 +1,15 @@
 """The shape of the code: imports go down the layers of docs/architecture.md, with no cycle.
 
-The layer of every module is read from the module table of docs/architecture.md, so that the
-document and the code cannot drift apart: a module missing from the table fails here too.
+The layer of every package and top-level module is read from the table of docs/architecture.md,
+so that the document and the code cannot drift apart: a module no row covers fails here too.
 """
 
 from __future__ import annotations
 
 import ast
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -130,11 +132,55 @@ def test_no_import_cycle() -> None:
 def test_the_layer_test_sees_an_upward_import() -> None:
     # A sanity check of the machinery itself: the codec (L1) really imports the registry (L1),
     # and an import of the service (L3) from the codec would be refused.
-    assert "rockets.registry" in GRAPH["rockets.codec"]
-    assert not allowed("rockets.codec", "rockets.service")
-    assert not allowed("rockets.wire", "rockets.registry")
+    assert "rockets.core.registry" in GRAPH["rockets.core.codec"]
+    assert not allowed("rockets.core.codec", "rockets.runtime.service")
+    assert not allowed("rockets.runtime.service", "rockets.http.answers")
+    assert not allowed("rockets.wire", "rockets.core.registry")
     assert allowed("rockets.launch", "rockets.client")
-    assert not allowed("rockets.service", "rockets.client")
+    assert not allowed("rockets.runtime.service", "rockets.client")
+
+
+def unit_of(module: str) -> str:
+    """A module's unit in the shape: its top-level package, or itself when it stands directly
+    in ``rockets/``."""
+    parts = module.split(".")
+    return (
+        ".".join(parts[:2]) if len(parts) > 2 or MODULES[module].name == "__init__.py" else module
+    )
+
+
+def test_the_folder_shows_the_layers() -> None:
+    top = [p.name for p in PACKAGE.glob("*.py") if p.name != "__init__.py"]
+    assert len(top) <= 16, sorted(top)
+    units: dict[str, set[str]] = {}
+    for importer, imported in GRAPH.items():
+        mine = unit_of(importer)
+        units.setdefault(mine, set()).update(unit_of(i) for i in imported if unit_of(i) != mine)
+    levels: dict[str, int] = {}
+
+    def level(unit: str) -> int:
+        if unit not in levels:
+            levels[unit] = 1 + max((level(u) for u in units[unit] if u != "rockets"), default=0)
+        return levels[unit]
+
+    assert len(units) <= 32, sorted(units)
+    assert max(level(u) for u in units) <= 12, levels
+
+
+def test_importing_the_package_loads_no_server_layer() -> None:
+    # A fresh interpreter: what this one has imported already says nothing.
+    loaded = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys, rockets; rockets.__version__; "
+            "print(' '.join(m for m in sys.modules if m.startswith('rockets.')))",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert [m for m in loaded if m.split(".")[1] in ("runtime", "http", "stores")] == []
 
 
 PLUGIN_FILES = sorted(

@@ -12,8 +12,8 @@ import pytest
 from litestar.testing import TestClient
 
 from rockets.app import create_app
-from rockets.logs import JsonFormatter, RequestIdFilter, request_id
-from rockets.summary import IngestSummary
+from rockets.http.logs import JsonFormatter, RequestIdFilter, request_id
+from rockets.runtime.summary import IngestSummary
 
 from ..conftest import ROOT, core_settings, message
 from ..gated_store import HANG_GUARD

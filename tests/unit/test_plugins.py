@@ -13,7 +13,7 @@ from litestar.testing import TestClient
 
 from rockets.app import create_app
 from rockets.errors import PluginError
-from rockets.plugins import build_plugin_manager
+from rockets.runtime.plugin_manager import build_plugin_manager
 from rockets.settings import Settings
 
 from ..conftest import EXAMPLE_PACKAGE, ROOT, core_settings

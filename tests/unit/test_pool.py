@@ -5,7 +5,7 @@ import asyncio
 import pytest
 
 from rockets.errors import PoolClosedError
-from rockets.pool import WorkerPool
+from rockets.runtime.pool import WorkerPool
 
 from ..gated_store import HANG_GUARD, let_the_loop_run
 

@@ -9,8 +9,8 @@ import msgspec
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rockets.aggregate import fold
 from rockets.app import build_service, load_plugins
+from rockets.core.aggregate import fold
 from rockets.settings import Settings
 
 HOOKS = load_plugins(Settings())

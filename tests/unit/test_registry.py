@@ -7,7 +7,7 @@ import pytest
 
 from rockets.app import load_plugins
 from rockets.errors import PluginError
-from rockets.plugins import build_plugin_manager
+from rockets.runtime.plugin_manager import build_plugin_manager
 from rockets.settings import Settings
 
 from ..conftest import EXAMPLE_PACKAGE

@@ -5,7 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rockets.app import load_plugins
-from rockets.rocket_index import RocketIndex, select
+from rockets.core.rocket_index import RocketIndex, select
 from rockets.settings import Settings
 from rockets.state import RocketState
 from rockets.wire import RocketQuery

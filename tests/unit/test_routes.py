@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from litestar.testing import TestClient
 
-from rockets.answers import INTEGER_IN_DIGITS, NUMBER_IN_DIGITS, one_of
 from rockets.app import create_app
-from rockets.dashboard import STATIC
 from rockets.errors import StoreError
+from rockets.http.answers import INTEGER_IN_DIGITS, NUMBER_IN_DIGITS, one_of
+from rockets.http.dashboard import STATIC
 from rockets.settings import Settings
 from rockets.stores import Commit, MemoryStore
 

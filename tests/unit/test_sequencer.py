@@ -4,8 +4,8 @@ from datetime import UTC, datetime
 
 import pytest
 
+from rockets.core.sequencer import Sequencer, Verdict
 from rockets.records import Record
-from rockets.sequencer import Sequencer, Verdict
 
 T = datetime(2026, 1, 1, tzinfo=UTC)
 

@@ -10,7 +10,7 @@ import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.server import ServerState
 
-from rockets.server import guarded_protocol
+from rockets.http.server import guarded_protocol
 from rockets.settings import Settings
 
 REQUEST = b"POST /messages HTTP/1.1\r\nhost: x\r\ncontent-length: 2\r\n\r\n{}"

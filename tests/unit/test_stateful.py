@@ -18,10 +18,10 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from rockets.aggregate import fold
-from rockets.engine import Engine
+from rockets.core.aggregate import fold
+from rockets.core.sequencer import Verdict
 from rockets.records import Record
-from rockets.sequencer import Verdict
+from rockets.runtime.engine import Engine
 from rockets.settings import Settings
 from rockets.stores import Store, open_store
 from rockets.testing.store_contract import FOLD, REGISTRY, explode, launch, speed_up

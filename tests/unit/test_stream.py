@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from rockets.records import Applied, Record
+from rockets.runtime.stream_hub import Position, StreamHub
 from rockets.state import RocketState
-from rockets.stream import Position, StreamHub
 
 from ..gated_store import HANG_GUARD
 

@@ -31,9 +31,9 @@ from litestar.openapi.spec import (
 )
 from litestar.openapi.spec.enums import OpenAPIFormat, OpenAPIType
 
-from rockets.registry import Registry
+from rockets.core.registry import Registry
+from rockets.core.state_schema import StateSchema
 from rockets.state import RocketState
-from rockets.statetype import StateSchema
 from rockets.wire import MAX_COUNT, Metadata, StatePoint
 
 __all__ = [

@@ -9,10 +9,10 @@ from typing import Any, Generic, TypeVar, cast, get_type_hints
 
 import msgspec
 
+from rockets.core.naming import camel_case_problem, served_names_problem
+from rockets.core.state_schema import StateSchema, build_state_schema
 from rockets.errors import PluginError
-from rockets.naming import camel_case_problem, served_names_problem
 from rockets.state import Event, RocketState
-from rockets.statetype import StateSchema, build_state_schema
 from rockets.wire import message_type_of
 
 __all__ = [
@@ -209,7 +209,7 @@ def build_registry(
     Raises:
         PluginError: a plugin returned something that is not a valid EventType, two plugins
             registered the same messageType, or a state extension is invalid (see
-            :func:`rockets.statetype.build_state_schema`).
+            :func:`rockets.core.state_schema.build_state_schema`).
     """
     found: dict[str, RegisteredType] = {}
     for plugin, returned in event_types:

@@ -16,11 +16,11 @@ from dataclasses import dataclass
 
 import msgspec
 
-from rockets.aggregate import apply_record, initial_state, same_message, shown
+from rockets.core.aggregate import apply_record, initial_state, same_message, shown
+from rockets.core.registry import Registry
+from rockets.core.sequencer import Verdict
 from rockets.errors import StoreError, TransientStoreError
 from rockets.records import Applied, Record
-from rockets.registry import Registry
-from rockets.sequencer import Verdict
 from rockets.state import RocketState
 from rockets.stores.base import Commit, Store
 from rockets.wire import MAX_MESSAGE_NUMBER

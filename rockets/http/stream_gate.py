@@ -15,10 +15,10 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from rockets.answers import TOO_MANY_STREAMS
-from rockets.ingress import Edge, Receive, Scope, Send
+from rockets.http.answers import TOO_MANY_STREAMS
+from rockets.http.edge import Edge, Receive, Scope, Send
+from rockets.runtime.stream_hub import StreamHub
 from rockets.settings import Settings
-from rockets.stream import StreamHub
 
 __all__ = ["STREAM_PATH", "StreamGate"]
 

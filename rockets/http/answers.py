@@ -9,10 +9,10 @@ from typing import Any, cast
 
 import msgspec
 
-from rockets.engine import Outcome
+from rockets.core.sequencer import Verdict
 from rockets.errors import PoolClosedError, PoolFullError, StoreError, UnreadableEventError
 from rockets.records import Record
-from rockets.sequencer import Verdict
+from rockets.runtime.engine import Outcome
 from rockets.wire import (
     MAX_MESSAGE_NUMBER,
     Ack,

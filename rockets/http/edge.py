@@ -1,5 +1,4 @@
-"""The edge: every rule a request meets on its way in, written once, and the front door of
-``POST /messages``.
+"""The edge: every rule a request meets on its way in, written once.
 
 - Tokens: who may write and who may read (``ROCKETS_INGEST_TOKEN``, ``ROCKETS_READ_TOKEN``),
   compared in constant time; a 401 carries ``WWW-Authenticate``.
@@ -8,10 +7,9 @@
 - The headers every answer carries.
 - A deadline on reading a request body (408), enforced at the ASGI level so that it holds
   whichever server runs the app (``rockets serve`` also bounds the header phase, see
-  :mod:`rockets.server`).
-- For ``POST /messages``: the JSON content type (415), the body limit with a streamed read
-  (413, before reading when ``Content-Length`` says so), and the answer, written at the cost of
-  a raw ASGI app: :class:`Ingress` is what the app's own entry point calls.
+  :mod:`rockets.http.server`).
+- For ``POST /messages``: the JSON content type (415) and the body limit (413), applied by
+  :mod:`rockets.http.ingress`, the front door.
 
 Every other request gets the same rules through :meth:`Edge.around` and :meth:`Edge.guard`.
 """
@@ -24,7 +22,6 @@ import hmac
 import itertools
 import logging
 import os
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -34,22 +31,15 @@ from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException
 from litestar.handlers import BaseRouteHandler
 
-from rockets.answers import (
-    CLIENT_GONE,
-    INTERNAL,
-    TOO_LARGE,
+from rockets.errors import InputError
+from rockets.http.answers import (
     UNAUTHORIZED,
-    IngestAnswer,
     headers_too_large,
     request_timeout,
     retry_after,
-    unsupported_media_type,
 )
-from rockets.apidocs import ASSETS_PREFIX
-from rockets.errors import InputError
-from rockets.logs import log_refusal, request_id
-from rockets.metrics import Metrics
-from rockets.service import RocketService
+from rockets.http.apidocs import ASSETS_PREFIX
+from rockets.http.logs import log_refusal, request_id
 from rockets.settings import Settings
 from rockets.wire import ErrorBody
 
@@ -60,8 +50,12 @@ __all__ = [
     "WWW_AUTHENTICATE",
     "Deadlines",
     "Edge",
-    "Ingress",
+    "Message",
+    "Receive",
+    "Scope",
+    "Send",
     "Tokens",
+    "scan_headers",
 ]
 
 log = logging.getLogger("rockets")
@@ -79,7 +73,7 @@ ACCESS_TOKEN = "access_token"
 EventSource): every read route takes it."""
 WWW_AUTHENTICATE = 'Bearer realm="rockets"'
 ANSWER_HEADERS = ((b"x-content-type-options", b"nosniff"),)
-"""What every answer carries; the dashboard's page adds its own (see rockets.dashboard)."""
+"""What every answer carries; the dashboard's page adds its own (see rockets.http.dashboard)."""
 
 # The raw ASGI shapes: scopes and messages are plain dicts here, receive and send plain
 # callables (Litestar's TypedDicts would cost casts on the hot path, not safety).
@@ -89,7 +83,7 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
 _JSON = (b"content-type", b"application/json")
-_encode = msgspec.json.Encoder().encode
+encode_json = msgspec.json.Encoder().encode
 _MAX_REQUEST_ID = 128
 
 
@@ -147,7 +141,7 @@ class Deadlines:
 
     def leave_to_the_server(self) -> None:
         """Enforce no deadline here: the server does, from a request's first byte, which covers
-        the body too (``rockets serve``'s protocol, see :mod:`rockets.server`). Spares every
+        the body too (``rockets serve``'s protocol, see :mod:`rockets.http.server`). Spares every
         request the bookkeeping."""
         self.enabled = False
 
@@ -305,7 +299,7 @@ class Edge:
         """Answer ``body`` to a request the edge refuses before anything else sees it, and
         close the connection: what is left of the request is unread, and a client refused for
         holding too much must not keep holding the connection."""
-        rid = self.request_id(_scan(scope)[0])
+        rid = self.request_id(scan_headers(scope)[0])
         if body.status < 500:
             token = request_id.set(rid.decode("latin-1"))
             try:
@@ -313,7 +307,7 @@ class Edge:
             finally:
                 request_id.reset(token)
         await self.send_json(
-            send, body.status, _encode(body), rid, retry_after(body.status), close=True
+            send, body.status, encode_json(body), rid, retry_after(body.status), close=True
         )
 
     def too_many_headers(self, scope: Scope) -> bool:
@@ -327,7 +321,7 @@ class Edge:
         """Run ``app`` on an HTTP request with the edge's rules: the request id, the answer
         headers and the body deadline (every answer gets them, a 404 of Litestar's router
         included)."""
-        rid = self.request_id(_scan(scope)[0])
+        rid = self.request_id(scan_headers(scope)[0])
         token = request_id.set(rid.decode("latin-1"))
 
         async def send_with_headers(message: Message) -> None:
@@ -345,7 +339,7 @@ class Edge:
             request_id.reset(token)
 
 
-def _scan(scope: Scope) -> tuple[bytes | None, bytes | None, bytes | None, bytes | None]:
+def scan_headers(scope: Scope) -> tuple[bytes | None, bytes | None, bytes | None, bytes | None]:
     """``(x-request-id, content-type, content-length, authorization)`` of a request, found in
     one pass over its headers (None: absent)."""
     rid = content_type = length = authorization = None
@@ -359,118 +353,3 @@ def _scan(scope: Scope) -> tuple[bytes | None, bytes | None, bytes | None, bytes
         elif name == b"x-request-id":
             rid = value
     return rid, content_type, length, authorization
-
-
-class Ingress:
-    """``POST /messages``, answered without Litestar's routing: the app's entry point hands
-    it every such request (but a browser's when CORS is on, which goes through Litestar's CORS
-    handling to the route, which calls :meth:`answer` too).
-
-    Args:
-        edge: the app's edge rules.
-        service: the service that ingests the body.
-        metrics: where each request is counted.
-    """
-
-    def __init__(self, edge: Edge, service: RocketService, metrics: Metrics) -> None:
-        self.edge = edge
-        self.service = service
-        self.metrics = metrics
-        self._encode = _encode
-
-    def takes(self, scope: Scope) -> bool:
-        """Whether the entry point answers this ``POST /messages`` itself."""
-        return not (self.edge.cors and any(name == b"origin" for name, _ in scope["headers"]))
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        given, content_type, length, authorization = _scan(scope)
-        rid = self.edge.request_id(given)
-        reset = request_id.set(rid.decode("latin-1"))
-        try:
-            reply = await self.answer(receive, content_type, length, authorization)
-            await self.edge.send_json(
-                send, reply.status_code, self._encode(reply.body), rid, reply.retry_after
-            )
-        finally:
-            request_id.reset(reset)
-
-    async def answer_route(self, scope: Scope, receive: Receive) -> IngestAnswer:
-        """The answer to a ``POST /messages`` that came through Litestar's route."""
-        return await self.answer(receive, *_scan(scope)[1:])
-
-    async def answer(
-        self,
-        receive: Receive,
-        content_type: bytes | None,
-        length: bytes | None,
-        authorization: bytes | None,
-    ) -> IngestAnswer:
-        """The answer to one ``POST /messages`` with these headers: every edge rule, then the
-        service."""
-        started = time.perf_counter()
-        try:
-            reply = await self._answer(receive, content_type, length, authorization)
-        except Exception:
-            log.exception("unhandled error on POST /messages")
-            reply = IngestAnswer.of(INTERNAL)
-        self.metrics.request(reply.status_code, time.perf_counter() - started)
-        if isinstance(reply.body, ErrorBody) and reply.status_code < 500:
-            log_refusal("POST", MESSAGES_PATH, reply.body)
-        return reply
-
-    async def _answer(
-        self,
-        receive: Receive,
-        content_type: bytes | None,
-        length: bytes | None,
-        authorization: bytes | None,
-    ) -> IngestAnswer:
-        edge = self.edge
-        if edge.tokens.ingest is not None and not edge.tokens.allows(
-            "POST", MESSAGES_PATH, authorization or b"", b""
-        ):
-            return self.service.refused(UNAUTHORIZED)
-        if content_type is not None and b"json" not in content_type.lower():
-            return self.service.refused(unsupported_media_type(content_type.decode("latin-1")))
-        if length is not None and length.isdigit() and int(length) > edge.max_body:
-            return self.service.refused(TOO_LARGE)
-        deadlines = edge.deadlines
-        try:
-            # The whole body is most often in the first message: read it here, the rest below,
-            # and spare the common case a call when the server enforces the deadline.
-            if deadlines.enabled:
-                deadline = deadlines.deadline()
-                message = await deadlines.receive(receive, deadline)
-            else:
-                deadline = 0.0
-                message = await receive()
-            body: bytes = message.get("body", b"")
-            if message.get("more_body"):
-                body = await self._read_rest(body, receive, deadline)
-            elif len(body) > edge.max_body:
-                return self.service.refused(TOO_LARGE)
-        except InputError as exc:
-            return self.service.refused(exc.body)
-        return await self.service.ingest(body)
-
-    async def _read_rest(self, first: bytes, receive: Receive, deadline: float) -> bytes:
-        """The body whose first chunk is ``first``, within the limit and the deadline.
-
-        Raises:
-            InputError: too large (413), too slow (408), or the client went away (400).
-        """
-        deadlines = self.edge.deadlines
-        limit = self.edge.max_body
-        chunks = [first]
-        size = len(first)
-        message: Message = {"more_body": True}
-        while message.get("more_body"):
-            message = await deadlines.receive(receive, deadline)
-            if message["type"] == "http.disconnect":
-                raise InputError(CLIENT_GONE)
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > limit:
-                raise InputError(TOO_LARGE)
-            chunks.append(chunk)
-        return b"".join(chunks)

@@ -28,7 +28,7 @@ from litestar.openapi.plugins import (
 from litestar.params import FromPath
 from openapi_ui_bundles import rapidoc, swagger_ui
 
-from rockets.answers import NO_SUCH_DOCS_FILE
+from rockets.http.answers import NO_SUCH_DOCS_FILE
 
 __all__ = ["ASSETS", "ASSETS_PREFIX", "CSP", "DOCS_PATH", "docs_router", "render_plugins"]
 
@@ -60,7 +60,7 @@ CSP = (
 script and style stay allowed: Litestar's Swagger UI page starts the UI, with the document
 in it, from an inline script, and both UIs set inline styles."""
 
-# As the dashboard's page (rockets.dashboard), the other pages a browser renders.
+# As the dashboard's page (rockets.http.dashboard), the other pages a browser renders.
 _PAGE_HEADERS = {
     "content-security-policy": CSP,
     "x-frame-options": "DENY",

@@ -9,7 +9,7 @@ from litestar import Response
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 
-from rockets.answers import NO_SUCH_FILE
+from rockets.http.answers import NO_SUCH_FILE
 
 __all__ = ["CSP", "STATIC", "dashboard_handlers"]
 

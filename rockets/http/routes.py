@@ -19,7 +19,8 @@ from litestar.params import FromQuery, HeaderParameter, PathParameter, QueryPara
 from litestar.response import Stream
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from rockets.answers import (
+from rockets.errors import InputError, StoreError, UnreadableEventError
+from rockets.http.answers import (
     INTEGER_IN_DIGITS,
     INTERNAL,
     NUMBER_IN_DIGITS,
@@ -33,22 +34,22 @@ from rockets.answers import (
     unknown_parameter,
     unreadable_event,
 )
-from rockets.dashboard import dashboard_handlers
-from rockets.errors import InputError, StoreError, UnreadableEventError
-from rockets.ingress import ACCESS_TOKEN, Ingress
-from rockets.introspection import PluginsReport
-from rockets.logs import log_refusal
-from rockets.openapi import (
+from rockets.http.dashboard import dashboard_handlers
+from rockets.http.edge import ACCESS_TOKEN
+from rockets.http.ingress import Ingress
+from rockets.http.introspection import PluginsReport
+from rockets.http.logs import log_refusal
+from rockets.http.openapi import (
     DocumentedOperation,
     messages_operation_class,
     operation_class,
     rockets_operation_class,
     state_point_type,
 )
-from rockets.projections import RunningProjection
-from rockets.service import RocketService
+from rockets.runtime.projections import RunningProjection
+from rockets.runtime.service import RocketService
+from rockets.runtime.stream_hub import PING_SECONDS, Position, with_pings
 from rockets.state import RocketState
-from rockets.stream import PING_SECONDS, Position, with_pings
 from rockets.wire import (
     CHANNEL_PATTERN,
     MAX_CHANNEL_LENGTH,

@@ -15,8 +15,11 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from rockets.aggregate import apply_record, apply_records, event_of, initial_state, shown
-from rockets.answers import (
+from rockets.core.aggregate import apply_record, apply_records, event_of, initial_state, shown
+from rockets.core.codec import Codec
+from rockets.core.registry import Registry
+from rockets.errors import InputError, PoolClosedError, PoolFullError, StoreError
+from rockets.http.answers import (
     Answer,
     IngestAnswer,
     error,
@@ -24,20 +27,17 @@ from rockets.answers import (
     not_found,
     plugin_refusal,
 )
-from rockets.codec import Codec
-from rockets.engine import Outcome
-from rockets.errors import InputError, PoolClosedError, PoolFullError, StoreError
-from rockets.hooks import PluginHooks
-from rockets.metrics import Metrics
-from rockets.pool import WorkerPool
-from rockets.projections import Projections
 from rockets.records import Record
-from rockets.registry import Registry
+from rockets.runtime.engine import Outcome
+from rockets.runtime.hooks import PluginHooks
+from rockets.runtime.metrics import Metrics
+from rockets.runtime.pool import WorkerPool
+from rockets.runtime.projections import Projections
+from rockets.runtime.stream_hub import StreamHub
+from rockets.runtime.summary import IngestSummary
 from rockets.settings import Settings
 from rockets.state import RocketState
 from rockets.stores import Store
-from rockets.stream import StreamHub
-from rockets.summary import IngestSummary
 from rockets.wire import (
     ErrorBody,
     EventView,
@@ -364,7 +364,7 @@ class RocketService:
         return total, [EventView.of(self.shown(record)) for record in records]
 
     def shown(self, record: Record) -> Record:
-        """``record`` as the API shows it (see :func:`rockets.aggregate.shown`); one this
+        """``record`` as the API shows it (see :func:`rockets.core.aggregate.shown`); one this
         process cannot read is shown as stored, and said once in the log."""
         record, unreadable = shown(self.registry, record)
         if unreadable is not None:

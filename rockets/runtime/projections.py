@@ -16,10 +16,10 @@ from typing import Any
 
 import msgspec
 
-from rockets.aggregate import event_of
+from rockets.core.aggregate import event_of
+from rockets.core.registry import ProjectionType, Registry
 from rockets.errors import UnreadableEventError
 from rockets.records import Applied
-from rockets.registry import ProjectionType, Registry
 from rockets.stores import Store
 from rockets.wire import ProjectionInfo
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from rockets.core.state_schema import StateSchema
 from rockets.state import RocketState
-from rockets.statetype import StateSchema
 from rockets.wire import RocketQuery
 
 __all__ = ["RocketIndex", "select"]

@@ -35,14 +35,14 @@ import msgspec
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from rockets.answers import (
+from rockets.errors import InputError
+from rockets.http.answers import (
     MALFORMED_REQUEST,
     TOO_MANY_CONNECTIONS,
     headers_too_large,
     request_timeout,
     retry_after,
 )
-from rockets.errors import InputError
 from rockets.settings import Settings
 from rockets.wire import ErrorBody
 

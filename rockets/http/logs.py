@@ -1,5 +1,5 @@
 """Logging: the rockets logger's one format under any server, the request id on every log line
-(the edge sets it, see rockets.ingress), JSON lines if wanted, and a DEBUG line for every
+(the edge sets it, see rockets.http.ingress), JSON lines if wanted, and a DEBUG line for every
 refused request.
 
 Per-message detail is logged at DEBUG (logger ``rockets.ingest``), each refused request too

@@ -16,11 +16,11 @@ from typing import Any
 
 import pluggy
 
-from rockets.aggregate import event_of
+from rockets.core.aggregate import event_of
+from rockets.core.registry import ProjectionType, Registry, build_registry, check_projections
 from rockets.errors import PluginError
-from rockets.plugins import PluginManager, build_plugin_manager
 from rockets.records import Applied
-from rockets.registry import ProjectionType, Registry, build_registry, check_projections
+from rockets.runtime.plugin_manager import PluginManager, build_plugin_manager
 from rockets.scenario import Scenario
 from rockets.settings import Settings
 from rockets.state import Event

@@ -11,9 +11,9 @@ from typing import Any
 
 import msgspec
 
+from rockets.core.registry import RegisteredType, Registry
 from rockets.errors import SequenceError, UnreadableEventError
 from rockets.records import Record
-from rockets.registry import RegisteredType, Registry
 from rockets.state import Event, RocketState
 
 __all__ = [

@@ -6,8 +6,8 @@ from collections.abc import Callable
 
 import msgspec
 
-from rockets.aggregate import fold
-from rockets.registry import Registry
+from rockets.core.aggregate import fold
+from rockets.core.registry import Registry
 from rockets.stores.base import Commit, Store
 from rockets.wire import RocketQuery
 

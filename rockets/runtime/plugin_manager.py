@@ -1,7 +1,7 @@
 """Builds the plugin manager of one app: hookspecs, then installed entry points, then modules
 named in the settings, then drop-in files; and remembers where each plugin came from.
 
-Nothing here calls a hook: :class:`rockets.hooks.PluginHooks` is the one caller.
+Nothing here calls a hook: :class:`rockets.runtime.hooks.PluginHooks` is the one caller.
 """
 
 from __future__ import annotations
@@ -16,13 +16,13 @@ import msgspec
 import pluggy
 
 from rockets import hookspecs
+from rockets.distribution import DISTRIBUTION
 from rockets.dropin import import_file
 from rockets.errors import PluginError
 from rockets.settings import Settings
 from rockets.wire import PluginSource
 
 __all__ = [
-    "DISTRIBUTION",
     "PluginInfo",
     "PluginManager",
     "build_plugin_manager",
@@ -30,10 +30,6 @@ __all__ = [
 ]
 
 log = logging.getLogger("rockets.plugins")
-
-DISTRIBUTION = "rockets-telemetry"
-"""The name of the distribution that ships rockets; the import name and the entry-point group
-are ``rockets`` (``rockets`` on PyPI is an unrelated project). Its entry points are builtin."""
 
 
 class PluginInfo(msgspec.Struct, frozen=True, kw_only=True):

@@ -12,8 +12,8 @@ from typing import Any, cast
 
 import msgspec
 
+from rockets.core.naming import camel_case_problem
 from rockets.errors import PluginError
-from rockets.naming import camel_case_problem
 from rockets.state import RocketState
 
 __all__ = ["RESERVED_NAMES", "StateField", "StateSchema", "build_state_schema"]
@@ -153,7 +153,7 @@ def build_state_schema(extensions: Iterable[tuple[str, object]]) -> StateSchema:
         "RocketState",
         spec,
         bases=(RocketState,),
-        module="rockets.statetype",
+        module="rockets.core.state_schema",
         frozen=True,
         kw_only=True,
         rename="camel",

@@ -13,10 +13,10 @@ from typing import Annotated, Any
 
 import msgspec
 
+from rockets.core.json_keys import SPACE_BEFORE_COLON, keys_in_text, present_keys, repeated_key
+from rockets.core.registry import Registry
 from rockets.errors import InputError
-from rockets.json_keys import SPACE_BEFORE_COLON, keys_in_text, present_keys, repeated_key
 from rockets.records import Record
-from rockets.registry import Registry
 from rockets.wire import MAX_CHANNEL_LENGTH, Envelope, ErrorBody, Metadata, channel_problem, plainly
 
 __all__ = ["Codec", "Decoded", "parse_message_time"]
@@ -166,7 +166,7 @@ class Codec:
     def _keys_seen(self, envelope: Envelope, record: Record) -> int:
         """How many distinct keys the text of a decoded message surely had: ``metadata`` and
         ``message``; ``messageType`` and each metadata field that is not None, its default;
-        and those of the payload (see :func:`rockets.json_keys.present_keys`)."""
+        and those of the payload (see :func:`rockets.core.json_keys.present_keys`)."""
         meta = envelope.metadata
         payload = record.message
         return (

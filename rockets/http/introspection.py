@@ -5,9 +5,9 @@ The report's Structs are in :mod:`rockets.wire`, shared with the SDK, which deco
 
 from __future__ import annotations
 
-from rockets.openapi import json_schema
-from rockets.plugins import PluginManager
-from rockets.registry import Registry
+from rockets.core.registry import Registry
+from rockets.http.openapi import json_schema
+from rockets.runtime.plugin_manager import PluginManager
 from rockets.wire import MessageTypeInfo, PluginDescription, PluginsReport, StateFieldInfo
 
 __all__ = ["MessageTypeInfo", "PluginDescription", "PluginsReport", "StateFieldInfo", "describe"]
