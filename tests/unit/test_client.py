@@ -402,7 +402,14 @@ def test_importing_the_sdk_loads_only_the_vocabulary_of_rockets() -> None:
     loaded = set(result.stdout.split())
     assert "rockets.client.sync" in loaded
     assert {"litestar", "uvicorn", "pluggy"} & loaded == set()
-    vocabulary = {"rockets", "rockets.wire", "rockets.state", "rockets.records", "rockets.dropin"}
+    vocabulary = {
+        "rockets",
+        "rockets.distribution",
+        "rockets.wire",
+        "rockets.state",
+        "rockets.records",
+        "rockets.dropin",
+    }
     server = {
         name
         for name in loaded

@@ -17,7 +17,7 @@ from rockets.settings import ENVIRONMENT
 from ..conftest import ROOT
 
 DEPLOY = ROOT / "deploy"
-UNIT = DEPLOY / "rockets.runtime.service"
+UNIT = DEPLOY / "rockets.service"
 DOCKERFILE = DEPLOY / "Dockerfile"
 BIN = Path(sys.executable).parent
 
