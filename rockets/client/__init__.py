@@ -16,7 +16,8 @@ at (:class:`Projected`). ``docs/sdk.md`` has worked examples.
 
 The package imports ``rockets.wire``, ``rockets.state`` and ``rockets.dropin`` and nothing else
 of rockets: :mod:`~rockets.client.core` builds every request and reads every answer, free of
-I/O, and :mod:`~rockets.client.sync` and :mod:`~rockets.client.aio` only send them.
+I/O, and :mod:`~rockets.client.aio` only sends them, as does :mod:`~rockets.client.sync`, which
+is generated from it.
 """
 
 from __future__ import annotations

@@ -1,4 +1,8 @@
-"""The asyncio client: the calls of :mod:`rockets.client.core` sent over ``httpx.AsyncClient``."""
+"""The asyncio client: the calls of :mod:`rockets.client.core` sent over ``httpx.AsyncClient``.
+
+The sync client, :mod:`rockets.client.sync`, is generated from this module (``async`` and
+``await`` taken out): after a change here, ``python rockets/client/unasync.py`` rewrites it.
+"""
 
 from __future__ import annotations
 
@@ -15,9 +19,9 @@ from typing_extensions import TypeVar
 from rockets.client.core import (
     DEFAULT_URL,
     RESUMABLE,
+    Attempt,
     Call,
     ClientBase,
-    Outcome,
     Page,
     Projected,
     Retries,
@@ -44,7 +48,23 @@ T = TypeVar("T")
 
 
 class AsyncRocketsClient(ClientBase[S]):
-    """The asyncio twin of :class:`RocketsClient`: the same methods, awaited."""
+    """A rockets client over ``httpx.AsyncClient``: each method sends its request, again under
+    the retry policy when it may, and decodes the answer.
+
+    Args:
+        base_url: the server, e.g. ``http://127.0.0.1:8088``.
+        retry: the retry policy; ``None`` turns retries off.
+        timeout: seconds per request.
+        http: an existing ``httpx.AsyncClient`` to use (its ``base_url`` is used; the caller
+            keeps ownership), for instance Litestar's ``AsyncTestClient`` to run in-process.
+        transport: an httpx transport for a client this object creates.
+        state_type: what rocket states decode into: ``RocketState`` (fields of plugins are
+            dropped), a plugin's subclass of it that declares its fields, or several plugins'
+            subclasses joined by :func:`compose_state`.
+        payload_types: the payload Structs :meth:`payload` decodes events' messages into, by
+            the messageType each names (such as ``rockets_standard.messages.PAYLOAD_TYPES``);
+            a message of any other type decodes into a dict.
+    """
 
     def __init__(
         self,
@@ -60,7 +80,9 @@ class AsyncRocketsClient(ClientBase[S]):
         super().__init__(retry, state_type, payload_types)
         self._owned = http is None
         self._http = http or httpx.AsyncClient(
-            base_url=base_url, timeout=timeout, transport=transport
+            base_url=base_url,
+            timeout=timeout,
+            transport=transport,
         )
 
     async def __aenter__(self) -> AsyncRocketsClient[S]:
@@ -79,16 +101,16 @@ class AsyncRocketsClient(ClientBase[S]):
     async def _run(self, call: Call[R]) -> R:
         retries = Retries(self.retry, call)
         while True:
-            outcome: Outcome
+            attempt: Attempt
             try:
-                outcome = await self._http.request(
+                attempt = await self._http.request(
                     call.method, call.path, params=call.params, content=call.content
                 )
             except httpx.TransportError as exc:
-                outcome = exc
-            delay = retries.after(outcome)
+                attempt = exc
+            delay = retries.after(attempt)
             if delay is None:
-                return call.answer(outcome)
+                return call.answer(attempt)
             await asyncio.sleep(delay)
 
     async def send(
@@ -104,7 +126,12 @@ class AsyncRocketsClient(ClientBase[S]):
         return await self._run(self._calls.send(payload, message_type, channel, number, time))
 
     async def send_batch(self, envelopes: Sequence[Envelope]) -> list[Ack]:
-        """Post messages as one batch; one acknowledgement per message, in order."""
+        """Post messages as one batch; one acknowledgement per message, in order.
+
+        Raises:
+            ConflictError: a message conflicts (``acks`` has every message's outcome).
+            RateLimitedError: a pending buffer stayed full through every retry.
+        """
         return await self._run(self._calls.send_batch(envelopes))
 
     async def rockets(
@@ -182,7 +209,14 @@ class AsyncRocketsClient(ClientBase[S]):
     async def stream(
         self, channel: str | None = None, *, last_event_id: str | None = None
     ) -> AsyncIterator[StreamItem[S]]:
-        """The asyncio twin of :meth:`RocketsClient.stream`, resumed the same way."""
+        """Live applied events with the rockets' new states (``GET /stream``), for all rockets
+        or one ``channel``, from after ``last_event_id`` (default: from now on).
+
+        The connection is resumed when it drops: the SDK reconnects (with the retry policy's
+        backoff) and sends the id of the last event it got, so that nothing is lost or
+        repeated while the server still keeps the missed events; otherwise a reset item says
+        so. Ends only when the caller stops iterating.
+        """
         resume = self._calls.stream(channel, last_event_id, self.retry)
         while True:
             try:

@@ -1,10 +1,10 @@
 """What both clients share, free of I/O: every API call as a request plus how its answer reads,
 the typed errors, the retry decisions and the bookkeeping of a resumable stream.
 
-A driver (:mod:`rockets.client.sync`, :mod:`rockets.client.aio`) sends a :class:`Call`'s
-request, asks :class:`Retries` whether and when to send it again, and gives the final outcome
-to :meth:`Call.answer`. For ``/stream`` it sends :class:`Resume`'s request, feeds it the lines
-read, and asks it how long to wait before reconnecting.
+A driver (:mod:`rockets.client.aio`, and :mod:`rockets.client.sync` generated from it) sends
+a :class:`Call`'s request, asks :class:`Retries` whether and when to send it again, and gives
+the last :data:`Attempt` to :meth:`Call.answer`. For ``/stream`` it sends :class:`Resume`'s
+request, feeds it the lines read, and asks it how long to wait before reconnecting.
 """
 
 from __future__ import annotations
@@ -51,10 +51,10 @@ __all__ = [
     "NO_RETRY",
     "RESUMABLE",
     "STREAM_TIMEOUT",
+    "Attempt",
     "Call",
     "Calls",
     "ClientBase",
-    "Outcome",
     "Page",
     "Payloads",
     "Projected",
@@ -138,8 +138,8 @@ def message(
 
 # --- reading answers ------------------------------------------------------------------------
 
-Outcome: TypeAlias = httpx.Response | httpx.TransportError
-"""What one try of a request ends with: the server's answer, or the transport's error."""
+Attempt: TypeAlias = httpx.Response | httpx.TransportError
+"""How one try of a request ended: with the server's answer, or with the transport's error."""
 
 _error = msgspec.json.Decoder(ErrorBody | list[Ack])
 
@@ -281,13 +281,13 @@ class Call(Generic[R]):
     answers: frozenset[int] = frozenset()
     """Error statuses whose body is the answer, not an error (``/health``'s 503)."""
 
-    def answer(self, outcome: Outcome) -> R:
+    def answer(self, attempt: Attempt) -> R:
         """The decoded answer of the final try; or the typed error it is."""
-        if isinstance(outcome, httpx.TransportError):
-            raise ConnectionFailedError(f"{self.method} {self.path}: {outcome}") from outcome
-        if outcome.status_code not in self.answers:
-            raise_for(outcome)
-        return self.read(outcome)
+        if isinstance(attempt, httpx.TransportError):
+            raise ConnectionFailedError(f"{self.method} {self.path}: {attempt}") from attempt
+        if attempt.status_code not in self.answers:
+            raise_for(attempt)
+        return self.read(attempt)
 
 
 def _identified(envelopes: Sequence[Envelope]) -> bool:
@@ -471,20 +471,20 @@ class Retries:
     def __init__(self, policy: RetryPolicy, call: Call[Any]) -> None:
         self._policy = policy
         self._call = call
-        self._attempt = 0
+        self._tries = 0
 
-    def after(self, outcome: Outcome) -> float | None:
-        """Seconds to wait before sending the call again after ``outcome``, or None when
-        ``outcome`` is final (give it to :meth:`Call.answer`)."""
-        self._attempt += 1
-        if isinstance(outcome, httpx.TransportError):
-            return self._policy.delay(self._attempt, None) if self._may_resend(outcome) else None
-        if outcome.status_code < 400 or not self._may_resend(outcome.status_code):
+    def after(self, attempt: Attempt) -> float | None:
+        """Seconds to wait before sending the call again after ``attempt``, or None when
+        ``attempt`` is final (give it to :meth:`Call.answer`)."""
+        self._tries += 1
+        if isinstance(attempt, httpx.TransportError):
+            return self._policy.delay(self._tries, None) if self._may_resend(attempt) else None
+        if attempt.status_code < 400 or not self._may_resend(attempt.status_code):
             return None
-        return self._policy.delay(self._attempt, _retry_after(outcome))
+        return self._policy.delay(self._tries, _retry_after(attempt))
 
     def _may_resend(self, failure: int | httpx.TransportError) -> bool:
-        if not self._call.retried or self._attempt >= self._policy.attempts:
+        if not self._call.retried or self._tries >= self._policy.attempts:
             return False
         if isinstance(failure, httpx.ConnectError):
             return True  # nothing reached the server: safe to send anything again

@@ -1,4 +1,8 @@
-"""The synchronous client: the calls of :mod:`rockets.client.core` sent over ``httpx.Client``."""
+"""The synchronous client: the calls of :mod:`rockets.client.core` sent over ``httpx.Client``.
+
+Generated from :mod:`rockets.client.aio` by :mod:`rockets.client.unasync`: edit that module,
+then run ``python rockets/client/unasync.py``; do not edit this one.
+"""
 
 from __future__ import annotations
 
@@ -15,9 +19,9 @@ from typing_extensions import TypeVar
 from rockets.client.core import (
     DEFAULT_URL,
     RESUMABLE,
+    Attempt,
     Call,
     ClientBase,
-    Outcome,
     Page,
     Projected,
     Retries,
@@ -44,14 +48,15 @@ T = TypeVar("T")
 
 
 class RocketsClient(ClientBase[S]):
-    """A synchronous rockets client.
+    """A rockets client over ``httpx.Client``: each method sends its request, again under
+    the retry policy when it may, and decodes the answer.
 
     Args:
         base_url: the server, e.g. ``http://127.0.0.1:8088``.
         retry: the retry policy; ``None`` turns retries off.
         timeout: seconds per request.
-        http: an existing ``httpx.Client`` to use (its ``base_url`` is used; the caller keeps
-            ownership), for instance Litestar's ``TestClient`` to run in-process.
+        http: an existing ``httpx.Client`` to use (its ``base_url`` is used; the caller
+            keeps ownership), for instance Litestar's ``TestClient`` to run in-process.
         transport: an httpx transport for a client this object creates.
         state_type: what rocket states decode into: ``RocketState`` (fields of plugins are
             dropped), a plugin's subclass of it that declares its fields, or several plugins'
@@ -74,7 +79,11 @@ class RocketsClient(ClientBase[S]):
     ) -> None:
         super().__init__(retry, state_type, payload_types)
         self._owned = http is None
-        self._http = http or httpx.Client(base_url=base_url, timeout=timeout, transport=transport)
+        self._http = http or httpx.Client(
+            base_url=base_url,
+            timeout=timeout,
+            transport=transport,
+        )
 
     def __enter__(self) -> RocketsClient[S]:
         return self
@@ -92,16 +101,16 @@ class RocketsClient(ClientBase[S]):
     def _run(self, call: Call[R]) -> R:
         retries = Retries(self.retry, call)
         while True:
-            outcome: Outcome
+            attempt: Attempt
             try:
-                outcome = self._http.request(
+                attempt = self._http.request(
                     call.method, call.path, params=call.params, content=call.content
                 )
             except httpx.TransportError as exc:
-                outcome = exc
-            delay = retries.after(outcome)
+                attempt = exc
+            delay = retries.after(attempt)
             if delay is None:
-                return call.answer(outcome)
+                return call.answer(attempt)
             time.sleep(delay)
 
     def send(

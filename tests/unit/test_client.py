@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -42,6 +43,7 @@ from rockets.client import (
     compose_state,
     message,
 )
+from rockets.client.unasync import ASYNC_SOURCE, SYNC_SOURCE, sync_source
 from rockets.errors import StoreError
 from rockets.settings import Settings
 from rockets.state import RocketState
@@ -419,6 +421,40 @@ def test_importing_the_sdk_loads_only_the_vocabulary_of_rockets() -> None:
         and not name.startswith("rockets.client.")
     }
     assert server == set()
+
+
+# --- the sync client is the async one without async ------------------------------------------
+
+
+def test_the_sync_client_is_generated_from_the_async_one() -> None:
+    assert SYNC_SOURCE.read_text() == sync_source(ASYNC_SOURCE.read_text()), (
+        "rockets/client/sync.py is not what aio.py makes: run python rockets/client/unasync.py"
+    )
+
+
+def test_both_clients_have_the_same_methods() -> None:
+    """Same names (``aclose`` is ``close``), parameters and docstrings: only ``async`` and the
+    httpx types (``AsyncIterator`` is ``Iterator``, ``httpx.AsyncClient`` is ``httpx.Client``)
+    tell them apart."""
+
+    def methods(cls: type[Any]) -> dict[str, Any]:
+        names = [n for n in dir(cls) if not n.startswith("_")] + ["__init__"]
+        return {"close" if n == "aclose" else n: getattr(cls, n) for n in names}
+
+    def awaited(method: Any) -> bool:
+        return inspect.iscoroutinefunction(method) or inspect.isasyncgenfunction(method)
+
+    sync, aio = methods(RocketsClient), methods(AsyncRocketsClient)
+    assert sorted(sync) == sorted(aio)
+    for name, method in aio.items():
+        signature = str(inspect.signature(method)).replace("Async", "")
+        assert (signature, method.__doc__) == (
+            str(inspect.signature(sync[name])),
+            sync[name].__doc__,
+        )
+        assert not awaited(sync[name])
+        assert awaited(method) is (name not in ("__init__", "payload")), name
+    assert (AsyncRocketsClient.__doc__ or "").replace("Async", "") == RocketsClient.__doc__
 
 
 # --- history, stalled, plugins ---------------------------------------------------------------
