@@ -9,7 +9,9 @@ from __future__ import annotations
 from rockets.wire import ErrorBody
 
 __all__ = [
+    "EventNotAppliedError",
     "InputError",
+    "NotFoundError",
     "PluginError",
     "PoolClosedError",
     "PoolFullError",
@@ -18,7 +20,10 @@ __all__ = [
     "SettingsError",
     "StoreError",
     "TransientStoreError",
+    "UnknownChannelError",
+    "UnknownProjectionError",
     "UnreadableEventError",
+    "ValidatorRefusedError",
 ]
 
 
@@ -69,3 +74,62 @@ class InputError(RocketsError):
     def __init__(self, body: ErrorBody) -> None:
         super().__init__(body.detail)
         self.body = body
+
+
+class NotFoundError(RocketsError):
+    """A read of something the service does not have; the message says what, in a sentence a
+    client can be shown.
+
+    Attributes:
+        channel: the channel the read was about, if any.
+        message_number: the event the read was about, if any.
+    """
+
+    channel: str | None = None
+    message_number: int | None = None
+
+
+class UnknownChannelError(NotFoundError):
+    """No message was ever received on the channel."""
+
+    def __init__(self, channel: str) -> None:
+        super().__init__(f"no rocket on channel {channel!r}")
+        self.channel = channel
+
+
+class EventNotAppliedError(NotFoundError):
+    """The channel has not applied the event asked for (yet)."""
+
+    def __init__(self, channel: str, number: int, last: int) -> None:
+        super().__init__(f"channel {channel!r} has no event {number} yet (last applied: {last})")
+        self.channel = channel
+        self.message_number = number
+
+
+class UnknownProjectionError(NotFoundError):
+    """No loaded plugin registered a projection of that name."""
+
+    def __init__(self, name: str, known: list[str]) -> None:
+        super().__init__(f"no projection {name!r}; known: {', '.join(known) or 'none'}")
+
+
+class ValidatorRefusedError(RocketsError):
+    """A plugin's validator refused a message of the request (none of it was taken).
+
+    Attributes:
+        plugin: the plugin whose validator refused.
+        reason: what it said.
+        channel: the refused message's channel.
+        message_number: its number as sent (None when it was sent without one).
+        path: where it stands in the request body (``$`` or ``$[i]``).
+    """
+
+    def __init__(
+        self, plugin: str, reason: str, channel: str, message_number: int | None, path: str
+    ) -> None:
+        super().__init__(f"plugin {plugin!r} refused the message at {path}: {reason}")
+        self.plugin = plugin
+        self.reason = reason
+        self.channel = channel
+        self.message_number = message_number
+        self.path = path

@@ -5,14 +5,22 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
-from typing import Any, cast
+from typing import Any
 
 import msgspec
 
 from rockets.core.sequencer import Verdict
-from rockets.errors import PoolClosedError, PoolFullError, StoreError, UnreadableEventError
+from rockets.errors import (
+    NotFoundError,
+    PoolClosedError,
+    PoolFullError,
+    StoreError,
+    UnreadableEventError,
+    ValidatorRefusedError,
+)
 from rockets.records import Record
 from rockets.runtime.engine import Outcome
+from rockets.runtime.service import Fate, Ingested
 from rockets.wire import (
     MAX_MESSAGE_NUMBER,
     Ack,
@@ -38,7 +46,6 @@ __all__ = [
     "TOO_MANY_CONNECTIONS",
     "TOO_MANY_STREAMS",
     "UNAUTHORIZED",
-    "Answer",
     "IngestAnswer",
     "error",
     "given_more_than_once",
@@ -47,11 +54,11 @@ __all__ = [
     "not_found",
     "one_of",
     "parameter_problem",
-    "plugin_refusal",
     "request_timeout",
     "retry_after",
     "unknown_parameter",
     "unsupported_media_type",
+    "validator_refusal",
 ]
 
 log = logging.getLogger("rockets")
@@ -199,48 +206,34 @@ _INTERNAL = _Refusal(500, INTERNAL.error, INTERNAL.detail)
 # A batch's status is that of its most urgent refusal: what a retry may fix comes first.
 _PRECEDENCE = (503, 429, 500, 400, 409)
 
-Answer = Outcome | Exception
-"""What became of one message: an outcome, or the exception its worker's group failed with."""
 
-
-def _refusal(answer: Answer) -> _Refusal | None:
-    if isinstance(answer, Outcome):
-        verdict = answer.verdict
-        # Identity first: hashing an Enum member runs Python code, and this is per message.
-        if verdict is Verdict.ACCEPTED or verdict is Verdict.DUPLICATE:
-            return None
-        return _REFUSALS.get(verdict)
-    if isinstance(answer, StoreError):
+def _refusal(fate: Fate) -> _Refusal | None:
+    """How a message that was not taken is answered (None: it was taken)."""
+    if isinstance(fate, Outcome):
+        return _REFUSALS.get(fate.verdict)
+    if isinstance(fate, StoreError):
         return _STORE_FAILED
-    if isinstance(answer, UnreadableEventError):
+    if isinstance(fate, UnreadableEventError):
         # Applying it needs an event this process's plugins cannot read: no bug of the request,
         # told in one sentence (and logged so, without a traceback).
-        log.error("%s", answer)
-        return _Refusal(500, INTERNAL.error, f"{answer}")
-    if isinstance(answer, PoolClosedError):
+        log.error("%s", fate)
+        return _Refusal(500, INTERNAL.error, f"{fate}")
+    if isinstance(fate, PoolClosedError):
         return _SHUTTING_DOWN
-    if isinstance(answer, PoolFullError):
+    if isinstance(fate, PoolFullError):
         return _OVER_CAPACITY
     return _INTERNAL
 
 
-def _status(answer: Answer, refusal: _Refusal | None) -> AckStatus:
-    """What became of one message, as its acknowledgement and the metrics name it."""
-    if refusal is None:
-        assert isinstance(answer, Outcome)
-        return "accepted" if answer.verdict is Verdict.ACCEPTED else "duplicate"
-    return "conflict" if refusal.error == "conflict" else "rejected"
-
-
-def _ack(record: Record, answer: Answer, refusal: _Refusal | None, status: AckStatus) -> Ack:
+def _ack(record: Record, fate: Fate, status: AckStatus, detail: str | None = None) -> Ack:
     """The acknowledgement of one message."""
-    if isinstance(answer, Outcome):
-        record = answer.record  # numbered, if the sender left the number out
+    if isinstance(fate, Outcome):
+        record = fate.record  # numbered, if the sender left the number out
     return Ack(
         channel=record.channel,
         message_number=record.message_number,
         status=status,
-        detail=None if refusal is None else refusal.detail,
+        detail=detail,
     )
 
 
@@ -248,17 +241,13 @@ def _summary(record: Record) -> MessageSummary:
     return MessageSummary(message_type=record.message_type, message=msgspec.Raw(record.payload))
 
 
-def _single(
-    record: Record, answer: Answer, refusal: _Refusal | None, status: AckStatus
-) -> IngestAnswer:
-    """The answer for a request that held one message."""
-    if refusal is None:
-        return IngestAnswer(202, _ack(record, answer, None, status))
+def _refused_single(record: Record, fate: Fate, refusal: _Refusal) -> IngestAnswer:
+    """The answer for a request that held one message, which was not taken."""
     if refusal is _INTERNAL:
-        assert isinstance(answer, Exception)
-        raise answer  # the edge logs it and answers 500
-    if isinstance(answer, Outcome):
-        record = answer.record
+        assert isinstance(fate, Exception)
+        raise fate  # the edge logs it and answers 500
+    if isinstance(fate, Outcome):
+        record = fate.record
     body = ErrorBody(
         status=refusal.status,
         error=refusal.error,
@@ -266,8 +255,8 @@ def _single(
         channel=record.channel,
         message_number=record.message_number or None,
     )
-    if isinstance(answer, Outcome) and answer.existing is not None:
-        existing = answer.existing
+    if isinstance(fate, Outcome) and fate.existing is not None:
+        existing = fate.existing
         detail = (
             f"message {record.message_number} of channel {record.channel!r} was already "
             f"received, as {existing.message_type}, with different content; the first one is "
@@ -278,99 +267,49 @@ def _single(
     return IngestAnswer.of(body)
 
 
-def _batch(
-    records: list[Record],
-    answers: list[Answer],
-    refusals: list[_Refusal | None],
-    statuses: list[AckStatus],
-) -> IngestAnswer:
-    """The answer for a batch: one acknowledgement per message, in request order."""
-    acks = []
-    codes = set()
-    for record, answer, refusal, status in zip(records, answers, refusals, statuses, strict=True):
-        if refusal is _INTERNAL and isinstance(answer, Exception):
-            log.error("a batch share failed", exc_info=answer)
-        if refusal is not None:
-            codes.add(refusal.status)
-        acks.append(_ack(record, answer, refusal, status))
-    code = next((c for c in _PRECEDENCE if c in codes), 202)
-    return IngestAnswer(code, acks, retry_after(code))
-
-
-def _taken(answers: list[Answer]) -> list[AckStatus] | None:
-    """Each message's status when every one was taken (accepted or a duplicate), else None."""
-    statuses: list[AckStatus] = []
-    for answer in answers:
-        if not isinstance(answer, Outcome):
-            return None
-        verdict = answer.verdict
-        if verdict is Verdict.ACCEPTED:
-            statuses.append("accepted")
-        elif verdict is Verdict.DUPLICATE:
-            statuses.append("duplicate")
-        else:
-            return None
-    return statuses
-
-
-def ingest_answer(
-    records: list[Record], answers: list[Answer], is_batch: bool
-) -> tuple[IngestAnswer, list[AckStatus]]:
-    """The answer to a request whose messages met ``answers``, and each message's status (for
-    the metrics and the log).
+def ingest_answer(ingested: Ingested) -> IngestAnswer:
+    """The answer to a request whose messages met ``ingested``: 202 with an acknowledgement
+    per message when every one was taken; else, for one message, its error; for a batch, an
+    acknowledgement per message under the status of its most urgent refusal.
 
     Raises:
         Exception: a single message failed for a reason that is a bug (its worker's exception,
             for the edge to log and answer 500).
     """
+    records, fates, statuses, is_batch = ingested
+    if ingested.all_taken:
+        acks = [_ack(r, f, s) for r, f, s in zip(records, fates, statuses, strict=True)]
+        return IngestAnswer(202, acks if is_batch else acks[0])
     if not is_batch:
-        taken = answers[0]
-        # The common answer, without the bookkeeping of refusals.
-        if isinstance(taken, Outcome):
-            verdict = taken.verdict
-            if verdict is Verdict.ACCEPTED or verdict is Verdict.DUPLICATE:
-                status: AckStatus = "accepted" if verdict is Verdict.ACCEPTED else "duplicate"
-                record = taken.record
-                ack = Ack(
-                    channel=record.channel, message_number=record.message_number, status=status
-                )
-                return IngestAnswer(202, ack), [status]
-    else:
-        taken_all = _taken(answers)
-        if taken_all is not None:
-            outcomes = cast(list[Outcome], answers)  # _taken saw that each is one
-            acks = [
-                Ack(channel=o.record.channel, message_number=o.record.message_number, status=s)
-                for o, s in zip(outcomes, taken_all, strict=True)
-            ]
-            return IngestAnswer(202, acks), taken_all
-    refusals = [_refusal(answer) for answer in answers]
-    statuses = [_status(a, r) for a, r in zip(answers, refusals, strict=True)]
-    if not is_batch:
-        return _single(records[0], answers[0], refusals[0], statuses[0]), statuses
-    return _batch(records, answers, refusals, statuses), statuses
+        refusal = _refusal(fates[0])
+        assert refusal is not None  # not all taken
+        return _refused_single(records[0], fates[0], refusal)
+    acks = []
+    codes = set()
+    for record, fate, status in zip(records, fates, statuses, strict=True):
+        refusal = _refusal(fate)
+        if refusal is _INTERNAL and isinstance(fate, Exception):
+            log.error("a batch share failed", exc_info=fate)
+        if refusal is not None:
+            codes.add(refusal.status)
+        acks.append(_ack(record, fate, status, None if refusal is None else refusal.detail))
+    code = next((c for c in _PRECEDENCE if c in codes), 202)
+    return IngestAnswer(code, acks, retry_after(code))
 
 
-def plugin_refusal(plugin: str, reason: str, record: Record, path: str) -> ErrorBody:
-    """A plugin's validator refused ``record``, at ``path`` of the request."""
+def validator_refusal(refusal: ValidatorRefusedError) -> ErrorBody:
+    """A plugin's validator refused a message of the request."""
     return error(
         422,
-        reason,
+        refusal.reason,
         "rejected",
-        path=path,
-        plugin=plugin,
-        channel=record.channel,
-        message_number=record.message_number or None,
+        path=refusal.path,
+        plugin=refusal.plugin,
+        channel=refusal.channel,
+        message_number=refusal.message_number,
     )
 
 
-def not_found(channel: str, number: int | None = None, last: int = 0) -> ErrorBody:
-    """A read of an unknown channel, or of an event it does not have yet."""
-    if number is None:
-        return error(404, f"no rocket on channel {channel!r}", channel=channel)
-    return error(
-        404,
-        f"channel {channel!r} has no event {number} yet (last applied: {last})",
-        channel=channel,
-        message_number=number,
-    )
+def not_found(exc: NotFoundError) -> ErrorBody:
+    """A read of something the service does not have."""
+    return error(404, str(exc), channel=exc.channel, message_number=exc.message_number)

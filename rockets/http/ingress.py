@@ -7,14 +7,16 @@ from __future__ import annotations
 import logging
 import time
 
-from rockets.errors import InputError
+from rockets.errors import InputError, ValidatorRefusedError
 from rockets.http.answers import (
     CLIENT_GONE,
     INTERNAL,
     TOO_LARGE,
     UNAUTHORIZED,
     IngestAnswer,
+    ingest_answer,
     unsupported_media_type,
+    validator_refusal,
 )
 from rockets.http.edge import (
     MESSAGES_PATH,
@@ -104,11 +106,11 @@ class Ingress:
         if edge.tokens.ingest is not None and not edge.tokens.allows(
             "POST", MESSAGES_PATH, authorization or b"", b""
         ):
-            return self.service.refused(UNAUTHORIZED)
+            return self._refused(UNAUTHORIZED)
         if content_type is not None and b"json" not in content_type.lower():
-            return self.service.refused(unsupported_media_type(content_type.decode("latin-1")))
+            return self._refused(unsupported_media_type(content_type.decode("latin-1")))
         if length is not None and length.isdigit() and int(length) > edge.max_body:
-            return self.service.refused(TOO_LARGE)
+            return self._refused(TOO_LARGE)
         deadlines = edge.deadlines
         try:
             # The whole body is most often in the first message: read it here, the rest below,
@@ -123,10 +125,21 @@ class Ingress:
             if message.get("more_body"):
                 body = await self._read_rest(body, receive, deadline)
             elif len(body) > edge.max_body:
-                return self.service.refused(TOO_LARGE)
+                return self._refused(TOO_LARGE)
         except InputError as exc:
-            return self.service.refused(exc.body)
-        return await self.service.ingest(body)
+            return self._refused(exc.body)
+        try:
+            ingested = await self.service.ingest(body)
+        except InputError as exc:
+            return IngestAnswer.of(exc.body)
+        except ValidatorRefusedError as exc:
+            return IngestAnswer.of(validator_refusal(exc))
+        return ingest_answer(ingested)
+
+    def _refused(self, body: ErrorBody) -> IngestAnswer:
+        """The answer to a request the edge refuses whole, counted by the service."""
+        self.service.refused(body.error)
+        return IngestAnswer.of(body)
 
     async def _read_rest(self, first: bytes, receive: Receive, deadline: float) -> bytes:
         """The body whose first chunk is ``first``, within the limit and the deadline.

@@ -4,7 +4,8 @@ Litestar documents a request body only for a typed ``data`` parameter, so the bo
 ``POST /messages`` is built here from the registry (one envelope per message type, or an array
 of them); ``GET /rockets`` gets its plugin filters and sortable fields; every answer declares
 the headers rockets sends with it (``Retry-After``, ``WWW-Authenticate``, ``Allow``,
-``X-Total-Count``). All of it is attached through the routes' ``operation_class``.
+``X-Total-Count``). All of it is attached through the routes' ``operation_class``; the error
+answers each route declares (its ``responses``) are written here too.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import msgspec
 from litestar import Litestar
 from litestar._openapi.plugin import OpenAPIPlugin
 from litestar.enums import ParamType
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import (
     OpenAPIHeader,
     OpenAPIMediaType,
@@ -34,16 +36,19 @@ from litestar.openapi.spec.enums import OpenAPIFormat, OpenAPIType
 from rockets.core.registry import Registry
 from rockets.core.state_schema import StateSchema
 from rockets.state import RocketState
-from rockets.wire import MAX_COUNT, Metadata, StatePoint
+from rockets.wire import MAX_COUNT, Ack, ErrorBody, Metadata, StatePoint
 
 __all__ = [
+    "ANY_REQUEST",
     "DocumentedOperation",
     "as_markdown",
     "describe_in_markdown",
+    "error_answers",
     "json_schema",
     "message_body_schema",
     "messages_operation_class",
     "operation_class",
+    "response_spec",
     "rockets_operation_class",
     "state_point_type",
     "to_openapi",
@@ -186,6 +191,59 @@ def message_body_schema(registry: Registry, max_batch: int) -> dict[str, Any]:
         "maxItems": max_batch,
     }
     return {"oneOf": [one, batch]}
+
+
+def response_spec(data: Any, description: str) -> ResponseSpec:
+    """An answer a route documents: its body's type ``data`` and what it means."""
+    # Generated examples would hold empty msgspec.Raw values, which are not JSON.
+    return ResponseSpec(data, description=description, generate_examples=False)
+
+
+_ERRORS = {
+    400: response_spec(
+        ErrorBody, "Malformed JSON, a schema violation, an unknown type, a bad query"
+    ),
+    404: response_spec(ErrorBody, "Unknown channel, or event not applied yet"),
+    422: response_spec(ErrorBody, "A plugin refused the message; `plugin` and `detail` say why"),
+    409: response_spec(
+        ErrorBody | list[Ack],
+        "A number already taken by another message (a batch: one Ack per message)",
+    ),
+    401: response_spec(
+        ErrorBody, "A token is required (ROCKETS_INGEST_TOKEN / ROCKETS_READ_TOKEN)"
+    ),
+    405: response_spec(
+        ErrorBody,
+        "A method the path does not take (`Allow` lists those it takes); HEAD is taken "
+        "wherever GET is, but by /stream",
+    ),
+    408: response_spec(
+        ErrorBody,
+        "The request did not arrive whole within ROCKETS_REQUEST_TIMEOUT (its head as well as "
+        "its body under `rockets serve`)",
+    ),
+    413: response_spec(ErrorBody, "Request body too large"),
+    415: response_spec(ErrorBody, "The body is not sent as JSON"),
+    429: response_spec(
+        ErrorBody | list[Ack], "Pending buffers full (a batch: one Ack per message)"
+    ),
+    431: response_spec(
+        ErrorBody,
+        "The request's head is over ROCKETS_MAX_HEADER_BYTES, or has over ROCKETS_MAX_HEADERS "
+        "fields",
+    ),
+    500: response_spec(ErrorBody, "A bug: the body carries no trace, the server log does"),
+    503: response_spec(ErrorBody, "Shutting down or store unavailable; see Retry-After"),
+}
+ANY_REQUEST = (405, 408, 431, 500)
+"""What any request may be answered, whatever its route."""
+
+
+def error_answers(*codes: int, token: bool) -> dict[int, ResponseSpec]:
+    """The error answers a route documents: ``codes``, a 401 where a ``token`` is required,
+    and what any request may get (:data:`ANY_REQUEST`), by status."""
+    wanted = (*codes, 401) if token else codes
+    return {code: _ERRORS[code] for code in sorted({*wanted, *ANY_REQUEST})}
 
 
 _SECONDS = Schema(type=OpenAPIType.INTEGER, minimum=0)

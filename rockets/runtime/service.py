@@ -13,19 +13,21 @@ import functools
 import logging
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from rockets.core.aggregate import apply_record, apply_records, event_of, initial_state, shown
 from rockets.core.codec import Codec
 from rockets.core.registry import Registry
-from rockets.errors import InputError, PoolClosedError, PoolFullError, StoreError
-from rockets.http.answers import (
-    Answer,
-    IngestAnswer,
-    error,
-    ingest_answer,
-    not_found,
-    plugin_refusal,
+from rockets.core.sequencer import Verdict
+from rockets.errors import (
+    EventNotAppliedError,
+    InputError,
+    PoolClosedError,
+    PoolFullError,
+    StoreError,
+    UnknownChannelError,
+    UnknownProjectionError,
+    ValidatorRefusedError,
 )
 from rockets.records import Record
 from rockets.runtime.engine import Outcome
@@ -39,7 +41,7 @@ from rockets.settings import Settings
 from rockets.state import RocketState
 from rockets.stores import Store
 from rockets.wire import (
-    ErrorBody,
+    AckStatus,
     EventView,
     Health,
     RocketQuery,
@@ -48,7 +50,7 @@ from rockets.wire import (
 )
 from rockets.words import counted
 
-__all__ = ["RocketService", "ServiceView"]
+__all__ = ["Fate", "Ingested", "RocketService", "ServiceView", "status_of"]
 
 REPLAY_SLICE = 1000
 """Events replayed between two turns of the event loop (``?at=N``, ``/history``)."""
@@ -59,6 +61,43 @@ CATCH_UP_REPORT = 100_000
 
 log = logging.getLogger("rockets")
 ingest_log = logging.getLogger("rockets.ingest")
+
+Fate = Outcome | Exception
+"""What became of one message: its outcome, or the exception its worker's group failed with (a
+store that failed, a pool shutting down or full, a bug)."""
+
+
+def status_of(fate: Fate) -> AckStatus:
+    """What became of one message, in a word: as its acknowledgement, the metrics and the
+    summary name it."""
+    if isinstance(fate, Outcome):
+        verdict = fate.verdict
+        # Identity first: hashing an Enum member runs Python code, and this is per message.
+        if verdict is Verdict.ACCEPTED:
+            return "accepted"
+        if verdict is Verdict.DUPLICATE:
+            return "duplicate"
+        if verdict is Verdict.CONFLICT:
+            return "conflict"
+    return "rejected"
+
+
+class Ingested(NamedTuple):
+    """What became of the messages of one request body, in request order."""
+
+    records: list[Record]
+    """The messages as decoded (numbered as the sender numbered them)."""
+    fates: list[Fate]
+    """What became of each (an outcome holds the record as numbered by the service)."""
+    statuses: list[AckStatus]
+    """Each one's fate in a word."""
+    is_batch: bool
+    """Whether the body was an array (a batch), even of one message."""
+
+    @property
+    def all_taken(self) -> bool:
+        """Whether every message was taken: accepted, or a duplicate of one that was."""
+        return all(s == "accepted" or s == "duplicate" for s in self.statuses)
 
 
 class RocketService:
@@ -236,31 +275,36 @@ class RocketService:
         await self.store.close()
         log.info("rockets stopped: %s", counted(rockets, "rocket"))
 
-    async def ingest(self, body: bytes) -> IngestAnswer:
-        """Decode, validate, sequence, apply and store the messages of one request body.
+    async def ingest(self, body: bytes) -> Ingested:
+        """Decode, validate, sequence, apply and store the messages of one request body, and
+        say what became of each.
 
         Raises:
-            Exception: a bug (of a plugin or of rockets) failed the request: the edge logs it
-                and answers 500.
+            InputError: the body is no valid request (nothing of it was taken).
+            ValidatorRefusedError: a plugin's validator refused one of its messages (nothing of it
+                was taken).
         """
         try:
             decoded = self.codec.decode(body, datetime.now(UTC))
         except InputError as exc:
             self.metrics.count([("", "invalid")])
-            return self.refused(exc.body)
+            self.refused(exc.body.error)
+            raise
         records = decoded.records
         if self.hooks.has_validators:
-            refusal = self._validate(records, decoded.is_batch)
-            if refusal is not None:
+            try:
+                self._validate(records, decoded.is_batch)
+            except ValidatorRefusedError:
                 self.metrics.count((r.message_type, "rejected") for r in records)
-                return self.refused(refusal)
-        answers = await self._dispatch(records)
-        answer, statuses = ingest_answer(records, answers, decoded.is_batch)
+                self.refused("rejected")
+                raise
+        fates = await self._dispatch(records)
+        statuses = [status_of(fate) for fate in fates]
         self.metrics.count_records(records, statuses)
         self.summary.count(statuses)
         if ingest_log.isEnabledFor(logging.DEBUG):
-            for record, outcome, status in zip(records, answers, statuses, strict=True):
-                numbered = outcome.record if isinstance(outcome, Outcome) else record
+            for record, fate, status in zip(records, fates, statuses, strict=True):
+                numbered = fate.record if isinstance(fate, Outcome) else record
                 ingest_log.debug(
                     "%s#%d %s: %s",
                     numbered.channel,
@@ -268,23 +312,33 @@ class RocketService:
                     numbered.message_type,
                     status,
                 )
-        return answer
+        return Ingested(records, fates, statuses, decoded.is_batch)
 
-    def refused(self, body: ErrorBody) -> IngestAnswer:
-        """The answer to a ``POST /messages`` refused whole, before any of its messages was
-        taken (by the edge, the codec or a plugin's validator), counted for the summary."""
-        self.summary.refused(body.error)
-        return IngestAnswer.of(body)
+    def refused(self, kind: str) -> None:
+        """Count a ``POST /messages`` refused whole, before any of its messages was taken (by
+        the edge, the codec or a plugin's validator), for the summary; ``kind`` is the error's
+        kind as the client is told it."""
+        self.summary.refused(kind)
 
-    def _validate(self, records: list[Record], is_batch: bool) -> ErrorBody | None:
-        """Ask the plugins' validators about every message; the first refusal, if any."""
+    def _validate(self, records: list[Record], is_batch: bool) -> None:
+        """Ask the plugins' validators about every message.
+
+        Raises:
+            ValidatorRefusedError: the first refusal.
+        """
         for i, record in enumerate(records):
             refused = self.hooks.validate(event_of(self.registry, record))
             if refused is not None:
-                return plugin_refusal(*refused, record, f"$[{i}]" if is_batch else "$")
-        return None
+                plugin, reason = refused
+                raise ValidatorRefusedError(
+                    plugin,
+                    reason,
+                    record.channel,
+                    record.message_number or None,
+                    f"$[{i}]" if is_batch else "$",
+                )
 
-    async def _dispatch(self, records: list[Record]) -> list[Answer]:
+    async def _dispatch(self, records: list[Record]) -> list[Fate]:
         """Hand each worker its share of ``records``; answers come back in request order.
 
         The shares of a batch are committed by their workers independently: when one fails,
@@ -310,7 +364,7 @@ class RocketService:
         except PoolClosedError as exc:
             return [exc] * len(records)
         results = await asyncio.gather(*futures, return_exceptions=True)
-        answers: list[Answer | None] = [None] * len(records)
+        answers: list[Fate | None] = [None] * len(records)
         for idx, result in zip(shares.values(), results, strict=True):
             if isinstance(result, BaseException):
                 if not isinstance(result, Exception):
@@ -321,7 +375,7 @@ class RocketService:
                 for i, outcome in zip(idx, result, strict=True):
                     answers[i] = outcome
         # Every index belongs to exactly one share, so no slot is left empty.
-        return cast(list[Answer], answers)
+        return cast(list[Fate], answers)
 
     def _warn_once(self, text: str) -> None:
         """Log ``text`` as a WARNING the first time it comes (a few thousand are remembered):
@@ -336,22 +390,23 @@ class RocketService:
         """The current state of ``channel``.
 
         Raises:
-            InputError: the channel has received no message (404).
+            UnknownChannelError: the channel has received no message.
         """
         state = await self.store.rocket(channel)
         if state is None:
-            raise InputError(not_found(channel))
+            raise UnknownChannelError(channel)
         return state
 
     async def rocket_at(self, channel: str, number: int) -> RocketState:
         """The state of ``channel`` right after event ``number``, rebuilt by replaying the log.
 
         Raises:
-            InputError: unknown channel, or event ``number`` is not applied yet (404).
+            UnknownChannelError: the channel has received no message.
+            EventNotAppliedError: event ``number`` is not applied yet.
         """
         current = await self.rocket(channel)
         if number > current.last_message_number:
-            raise InputError(not_found(channel, number, current.last_message_number))
+            raise EventNotAppliedError(channel, number, current.last_message_number)
         state = initial_state(self.registry, channel)
         async for _, state in self._replay(channel, number):  # noqa: B007 - the last one counts
             pass
@@ -434,12 +489,11 @@ class RocketService:
         """A projection's value as the API serves it.
 
         Raises:
-            InputError: no projection has that name (404).
+            UnknownProjectionError: no projection has that name.
         """
         running = self.projections.get(name)
         if running is None:
-            known = ", ".join(self.projections.running) or "none"
-            raise InputError(error(404, f"no projection {name!r}; known: {known}"))
+            raise UnknownProjectionError(name, list(self.projections.running))
         return running.served()
 
     async def metrics_text(self) -> bytes:

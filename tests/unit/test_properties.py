@@ -50,7 +50,7 @@ async def deliver(requests: list[list[dict[str, Any]]], workers: int) -> dict[st
     try:
         bodies = [msgspec.json.encode(r if len(r) > 1 else r[0]) for r in requests]
         answers = await asyncio.gather(*(service.ingest(b) for b in bodies))
-        assert all(a.status_code == 202 for a in answers), [a.body for a in answers]
+        assert all(a.all_taken for a in answers), [a.fates for a in answers]
         result: dict[str, Any] = {}
         for channel in sorted({m["metadata"]["channel"] for r in requests for m in r}):
             state = await service.rocket(channel)

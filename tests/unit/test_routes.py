@@ -5,15 +5,19 @@ import re
 import urllib.parse
 import uuid
 from collections.abc import Iterator
-from typing import Any
+from typing import Annotated, Any
 
 import pytest
+from litestar import Litestar, get
+from litestar.params import FromPath, FromQuery, HeaderParameter, QueryParameter
 from litestar.testing import TestClient
 
 from rockets.app import create_app
 from rockets.errors import StoreError
 from rockets.http.answers import INTEGER_IN_DIGITS, NUMBER_IN_DIGITS, one_of
 from rockets.http.dashboard import STATIC
+from rockets.http.error_handlers import exception_handlers
+from rockets.http.query_rules import QueryRules
 from rockets.settings import Settings
 from rockets.stores import Commit, MemoryStore
 
@@ -343,6 +347,23 @@ def test_unknown_rocket_is_a_json_404(client: Client) -> None:
         assert response.status_code == 404
         assert response.json()["error"] == "not_found"
         assert "nobody" in response.json()["detail"]
+
+
+def test_a_404_names_the_channel_and_the_event_it_lacks(client: Client) -> None:
+    assert client.get("/rockets/nobody").json() == {
+        "status": 404,
+        "error": "not_found",
+        "detail": "no rocket on channel 'nobody'",
+        "channel": "nobody",
+    }
+    client.post("/messages", json=launch("r"))
+    assert client.get("/rockets/r?at=2").json() == {
+        "status": 404,
+        "error": "not_found",
+        "detail": "channel 'r' has no event 2 yet (last applied: 1)",
+        "channel": "r",
+        "messageNumber": 2,
+    }
 
 
 def test_state_at_replays_to_that_event(client: Client) -> None:
@@ -802,3 +823,29 @@ def test_the_dashboard_page_takes_any_query(client: Client) -> None:
     # A page and its files are opened by browsers, which may add what they like.
     assert client.get("/?utm_source=x").status_code == 200
     assert client.get("/dashboard/app.js?v=2").status_code == 200
+
+
+def test_the_query_rules_read_a_handlers_query_parameters_from_its_signature() -> None:
+    """Whatever Litestar reads from the query is taken, under the name it has there; a header
+    or a path parameter is not."""
+
+    @get("/things/{kind:str}", before_request=QueryRules().check)
+    async def things(
+        kind: FromPath[str],
+        count: FromQuery[int] = 1,
+        named: Annotated[str | None, QueryParameter(name="aName")] = None,
+        header: Annotated[str | None, HeaderParameter(name="X-Thing")] = None,
+    ) -> str:
+        return f"{kind} {count} {named} {header}"
+
+    app = Litestar([things], exception_handlers=exception_handlers)
+    with TestClient(app) as things_client:
+        taken = things_client.get("/things/a?count=2&aName=b", headers={"X-Thing": "c"})
+        assert taken.text == "a 2 b c"
+        for name in ("kind", "named", "header", "X-Thing"):
+            refused = things_client.get(f"/things/a?{name}=1")
+            assert refused.status_code == 400, name
+            assert refused.json()["detail"].endswith("this route takes count, aName, access_token")
+        assert things_client.get("/things/a?count=1e3").json()["detail"] == (
+            f"query parameter 'count': {INTEGER_IN_DIGITS}"
+        )

@@ -6,6 +6,7 @@ import msgspec
 import pytest
 
 from rockets.app import build_service
+from rockets.errors import PoolClosedError
 from rockets.settings import Settings
 
 from ..gated_store import HANG_GUARD, GatedStore, let_the_loop_run
@@ -71,10 +72,10 @@ async def test_stop_applies_everything_already_queued(monkeypatch: pytest.Monkey
         assert (state.last_message_number, state.speed, state.pending) == (80, 80, 0)
         assert len(await service.store.events(channel, 1, 100)) == 80
     answers = await asyncio.gather(*requests)
-    assert {a.status_code for a in answers} == {202}
+    assert {s for a in answers for s in a.statuses} == {"accepted"}
     late = await service.ingest(body("c0", 81))
-    assert late.status_code == 503
-    assert late.retry_after == 1
+    assert late.statuses == ["rejected"]
+    assert isinstance(late.fates[0], PoolClosedError)  # answered 503, retry later
 
 
 async def test_long_replays_leave_the_event_loop_to_others() -> None:
@@ -85,7 +86,7 @@ async def test_long_replays_leave_the_event_loop_to_others() -> None:
     events = 30_000
     for first in range(1, events + 1, 1000):
         batch = [msgspec.json.decode(body("long", n)) for n in range(first, first + 1000)]
-        assert (await service.ingest(msgspec.json.encode(batch))).status_code == 202
+        assert (await service.ingest(msgspec.json.encode(batch))).all_taken
     replays = [asyncio.create_task(service.rocket_at("long", events)) for _ in range(8)]
     health = asyncio.create_task(service.health())
     async with asyncio.timeout(HANG_GUARD):
