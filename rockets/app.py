@@ -24,11 +24,10 @@ from rockets.core.aggregate import shown
 from rockets.core.codec import Codec
 from rockets.errors import PluginError
 from rockets.http.apidocs import DOCS_PATH, docs_router, render_plugins
-from rockets.http.edge import MESSAGES_PATH, Edge
+from rockets.http.edge import MESSAGES_PATH, DeadlineKeeper, Edge
 from rockets.http.ingress import Ingress
 from rockets.http.introspection import describe
 from rockets.http.logs import access_log, default_logging
-from rockets.http.openapi import describe_in_markdown
 from rockets.http.routes import build_routes, exception_handlers
 from rockets.http.server import on_stop_signals
 from rockets.http.stream_gate import STREAM_PATH, StreamGate
@@ -113,45 +112,69 @@ class RocketsApp(Litestar):
     """The rockets app: a Litestar app whose own entry point answers ``POST /messages``.
 
     That request is the hot path, so it is answered here at the cost of a raw ASGI app (a
-    route handler costs several times more), by :class:`rockets.http.ingress.Ingress`, which applies
-    the same edge rules as the routes; every other request goes through Litestar. Whoever
+    route handler costs several times more), by :class:`rockets.http.ingress.Ingress`; every
+    other request goes through Litestar, wrapped by :meth:`rockets.http.edge.Edge.around`. Both
+    meet the same edge rules, applied by the same :class:`rockets.http.edge.Edge`. Whoever
     serves this object (``litestar run``, ``rockets serve``, a test client) serves the same
-    front door.
+    front door. :func:`create_app` builds one.
 
-    Attributes:
+    Args:
         service: the service behind the routes.
         edge: the edge rules every request meets.
         ingress: the front door of ``POST /messages``.
         streams: the gate of ``GET /stream``.
+        **options: Litestar's own arguments (route handlers, lifespan, ...).
     """
 
-    service: RocketService
-    edge: Edge
-    ingress: Ingress
-    streams: StreamGate
+    def __init__(
+        self,
+        *,
+        service: RocketService,
+        edge: Edge,
+        ingress: Ingress,
+        streams: StreamGate,
+        **options: Any,
+    ) -> None:
+        self.service = service
+        self.edge = edge
+        self.ingress = ingress
+        self.streams = streams
+        super().__init__(**options)
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         # Typed loosely on purpose: the hot path pays no casts for Litestar's TypedDicts.
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
+        edge = self.edge
         path = scope["path"]
-        if len(scope["headers"]) > self.edge.max_headers:
-            await self.edge.refuse(scope, send, self.edge.headers_too_large)
-        elif path == MESSAGES_PATH and scope["method"] == "POST" and self.ingress.takes(scope):
+        if edge.too_many_headers(scope):
+            await edge.refuse(scope, send, edge.headers_too_large)
+        elif path == MESSAGES_PATH and scope["method"] == "POST":
             await self.ingress(scope, receive, send)
         elif path == STREAM_PATH and scope["method"] in ("GET", "HEAD"):
             await self.streams(super().__call__, scope, receive, send)
         else:
-            await self.edge.around(super().__call__, scope, receive, send)
+            await edge.around(super().__call__, scope, receive, send)
 
 
-def create_app(settings: Settings | None = None, *, store: Store | None = None) -> RocketsApp:
+def create_app(
+    settings: Settings | None = None,
+    *,
+    store: Store | None = None,
+    deadlines: DeadlineKeeper = "app",
+) -> RocketsApp:
     """Build a rockets app: plugins, registry, store and service are new for every call.
 
     Args:
         settings: the configuration; read from the environment when omitted.
         store: an event store to use instead of the one ``settings.store`` names.
+        deadlines: who keeps the deadline on reading a request (``ROCKETS_REQUEST_TIMEOUT``):
+            ``"app"`` (the default), the app itself, at the ASGI level, whatever server runs
+            it; ``"server"``, the server, from a request's first byte, which covers its head
+            and its body (``rockets serve``'s protocol, :mod:`rockets.http.server`): the app
+            then keeps none, which spares every request the bookkeeping. An app built with
+            ``"server"`` and served by another server has no body deadline.
 
     Raises:
         PluginError: a plugin failed to load, registered something invalid, or added a route
@@ -161,7 +184,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     settings = settings if settings is not None else Settings.from_env()
     hooks = load_plugins(settings)
     service = build_service(settings, store=store, hooks=hooks)
-    edge = Edge(settings)
+    edge = Edge(settings, deadlines=deadlines)
     ingress = Ingress(edge, service, service.metrics)
     streams = StreamGate(settings, edge, service.hub)
 
@@ -182,6 +205,10 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     report = describe(hooks.manager, service.registry)
     try:
         app = RocketsApp(
+            service=service,
+            edge=edge,
+            ingress=ingress,
+            streams=streams,
             route_handlers=[
                 *build_routes(service, ingress, report),
                 *_plugin_routes(hooks, service),
@@ -189,7 +216,6 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
             exception_handlers=exception_handlers,
             lifespan=[lifespan],
             guards=[edge.guard] if edge.tokens.active else [],
-            cors_config=edge.cors_config(),
             middleware=[
                 PrometheusConfig(
                     app_name="rockets",
@@ -210,11 +236,6 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
         )
     except ImproperlyConfiguredException as exc:
         raise PluginError(f"the routes do not fit together (a plugin's route?): {exc}") from exc
-    describe_in_markdown(app)
-    app.service = service
-    app.edge = edge
-    app.ingress = ingress
-    app.streams = streams
     return app
 
 

@@ -38,7 +38,8 @@ def _serve(args: argparse.Namespace) -> int:
     }
     try:
         settings = Settings.from_env().with_values(**overrides)
-        app = create_app(settings)
+        # The protocol below keeps the request deadline, from a request's first byte.
+        app = create_app(settings, deadlines="server")
     except RocketsError as exc:
         print(f"rockets: cannot start: {exc}", file=sys.stderr)
         return 2
@@ -54,22 +55,15 @@ def _serve(args: argparse.Namespace) -> int:
         for name in ("default", "access"):
             log_config["formatters"][name] = {"()": "rockets.http.logs.JsonFormatter"}
     logging.config.dictConfig(log_config)
-    from rockets.http.server import BoundServer, default_protocol_class, guarded_protocol, listen
+    from rockets.http.server import BoundServer, listen, server_config
 
-    # The protocol below enforces the request deadline from a request's first byte.
-    app.ingress.edge.deadlines.leave_to_the_server()
-
-    config = uvicorn.Config(
+    config = server_config(
         app,
+        settings,
         host=args.host,
         port=args.port,
         log_level=args.log_level,
         log_config=log_config,
-        access_log=settings.access_log,
-        http=guarded_protocol(default_protocol_class(), settings),
-        h11_max_incomplete_event_size=settings.max_header_bytes,
-        timeout_keep_alive=max(1, round(settings.keep_alive_timeout)),
-        timeout_graceful_shutdown=max(1, round(settings.shutdown_timeout)),
     )
     service = app.service
     # The address is taken first: a port in use (or a host this machine does not have) stops

@@ -6,7 +6,8 @@ Litestar's render plugins load each UI from a CDN; here they are pointed at
 UIs' distribution files, byte for byte as their projects publish them) by name, from a fixed
 table. Redoc and Stoplight Elements are not offered (docs/api.md says why): their paths are
 404s, not blank pages. The OpenAPI document itself (``openapi.json``, ``openapi.yaml``) is
-Litestar's, unchanged.
+Litestar's, with its descriptions in Markdown: every page that renders it is one of these
+plugins, which convert it before rendering (Litestar offers no hook on the document itself).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any
 from litestar import HttpMethod, MediaType, Request, Response, Router, route
 from litestar.exceptions import NotFoundException
 from litestar.openapi.plugins import (
+    JsonRenderPlugin,
     OpenAPIRenderPlugin,
     RapidocRenderPlugin,
     SwaggerRenderPlugin,
@@ -29,6 +31,7 @@ from litestar.params import FromPath
 from openapi_ui_bundles import rapidoc, swagger_ui
 
 from rockets.http.answers import NO_SUCH_DOCS_FILE
+from rockets.http.openapi import in_markdown
 
 __all__ = ["ASSETS", "ASSETS_PREFIX", "CSP", "DOCS_PATH", "docs_router", "render_plugins"]
 
@@ -79,6 +82,27 @@ def _url(name: str) -> str:
     return ASSETS_PREFIX + name
 
 
+class _Swagger(SwaggerRenderPlugin):
+    """Swagger UI's page as Litestar writes it, which holds the document: in Markdown."""
+
+    def render(self, request: Request[Any, Any, Any], openapi_schema: dict[str, Any]) -> bytes:
+        return super().render(request, in_markdown(openapi_schema))
+
+
+class _Json(JsonRenderPlugin):
+    """``openapi.json``, in Markdown (what RapiDoc's page loads)."""
+
+    def render(self, request: Request[Any, Any, Any], openapi_schema: dict[str, Any]) -> bytes:
+        return super().render(request, in_markdown(openapi_schema))
+
+
+class _Yaml(YamlRenderPlugin):
+    """``openapi.yaml``, in Markdown."""
+
+    def render(self, request: Request[Any, Any, Any], openapi_schema: dict[str, Any]) -> bytes:
+        return super().render(request, in_markdown(openapi_schema))
+
+
 class _RapiDoc(RapidocRenderPlugin):
     """RapiDoc's page as Litestar writes it (less its CSRF hook: the app has no CSRF cookie),
     with two attributes more: ``load-fonts='false'``, since RapiDoc otherwise fetches its Open
@@ -100,10 +124,9 @@ class _RapiDoc(RapidocRenderPlugin):
 
 def render_plugins() -> Sequence[OpenAPIRenderPlugin]:
     """The pages under :data:`DOCS_PATH`: Swagger UI at ``/schema`` and ``/schema/swagger``,
-    RapiDoc at ``/schema/rapidoc``, and the document as YAML (``openapi.json`` is Litestar's
-    own, always there)."""
+    RapiDoc at ``/schema/rapidoc``, and the document as JSON and YAML."""
     return [
-        SwaggerRenderPlugin(
+        _Swagger(
             path=["/", "/swagger"],
             js_url=_url("swagger-ui-bundle.js"),
             css_url=_url("swagger-ui.css"),
@@ -111,7 +134,8 @@ def render_plugins() -> Sequence[OpenAPIRenderPlugin]:
             favicon=_NO_FAVICON,
         ),
         _RapiDoc(js_url=_url("rapidoc-min.js"), favicon=_NO_FAVICON),
-        YamlRenderPlugin(),
+        _Json(),
+        _Yaml(),
     ]
 
 

@@ -1,17 +1,22 @@
-"""The edge: every rule a request meets on its way in, written once.
+"""The edge: every rule a request meets on its way in, written once, for the front door of
+``POST /messages`` (:mod:`rockets.http.ingress`) and for every route of Litestar alike.
 
+- The head of a request, read by one function in one pass (:func:`read_head`): whatever the
+  rules below need of its header fields comes from there.
+- The number of header fields (431; the bytes of the head are bounded by ``rockets serve``'s
+  protocol, see :mod:`rockets.http.server`).
 - Tokens: who may write and who may read (``ROCKETS_INGEST_TOKEN``, ``ROCKETS_READ_TOKEN``),
-  compared in constant time; a 401 carries ``WWW-Authenticate``.
+  compared in constant time; a 401 carries ``WWW-Authenticate``. :meth:`Edge.authorized` decides
+  for both paths (for the routes through :meth:`Edge.guard`, a Litestar guard, so that an
+  unknown path stays a 404).
 - Request ids: the client's ``X-Request-ID`` (its first 128 bytes) or one made here, on every
   answer and every log line of the request.
-- The headers every answer carries.
+- The headers every answer carries, CORS's among them (``ROCKETS_CORS_ORIGINS``): preflights
+  are answered here, for every path.
 - A deadline on reading a request body (408), enforced at the ASGI level so that it holds
-  whichever server runs the app (``rockets serve`` also bounds the header phase, see
-  :mod:`rockets.http.server`).
-- For ``POST /messages``: the JSON content type (415) and the body limit (413), applied by
-  :mod:`rockets.http.ingress`, the front door.
-
-Every other request gets the same rules through :meth:`Edge.around` and :meth:`Edge.guard`.
+  whichever server runs the app, unless the server keeps it (``rockets serve``).
+- The body limit (413), by the declared length and by what arrives; and, for ``POST /messages``,
+  the JSON content type (415).
 """
 
 from __future__ import annotations
@@ -22,21 +27,26 @@ import hmac
 import itertools
 import logging
 import os
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Literal, cast
+from urllib.parse import parse_qsl
 
 import msgspec
 from litestar.config.cors import CORSConfig
 from litestar.connection import ASGIConnection
+from litestar.constants import DEFAULT_ALLOWED_CORS_HEADERS
 from litestar.exceptions import NotAuthorizedException
 from litestar.handlers import BaseRouteHandler
 
 from rockets.errors import InputError
 from rockets.http.answers import (
+    CLIENT_GONE,
+    TOO_LARGE,
     UNAUTHORIZED,
     headers_too_large,
     request_timeout,
     retry_after,
+    unsupported_media_type,
 )
 from rockets.http.apidocs import ASSETS_PREFIX
 from rockets.http.logs import log_refusal, request_id
@@ -48,14 +58,18 @@ __all__ = [
     "MESSAGES_PATH",
     "OPEN_PATHS",
     "WWW_AUTHENTICATE",
+    "Cors",
+    "DeadlineKeeper",
     "Deadlines",
     "Edge",
+    "Header",
     "Message",
     "Receive",
+    "RequestHead",
     "Scope",
     "Send",
     "Tokens",
-    "scan_headers",
+    "read_head",
 ]
 
 log = logging.getLogger("rockets")
@@ -81,10 +95,44 @@ Scope = dict[str, Any]
 Message = dict[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
+Header = tuple[bytes, bytes]
+
+DeadlineKeeper = Literal["app", "server"]
+"""Who keeps the deadline on reading a request: the app (its edge, under any server), or the
+server, from the request's first byte (``rockets serve``'s protocol)."""
 
 _JSON = (b"content-type", b"application/json")
+_TEXT = (b"content-type", b"text/plain; charset=utf-8")
 encode_json = msgspec.json.Encoder().encode
 _MAX_REQUEST_ID = 128
+
+
+class RequestHead(msgspec.Struct, frozen=True, gc=False):
+    """What the edge reads of a request's header fields, found in one pass (:func:`read_head`);
+    None where a field is absent."""
+
+    request_id: bytes | None
+    content_type: bytes | None
+    content_length: bytes | None
+    authorization: bytes | None
+    origin: bytes | None
+
+
+def read_head(scope: Scope) -> RequestHead:
+    """The header fields of a request the edge's rules read, in one pass over its headers."""
+    rid = content_type = length = authorization = origin = None
+    for name, value in scope["headers"]:
+        if name == b"content-type":
+            content_type = value
+        elif name == b"content-length":
+            length = value
+        elif name == b"authorization":
+            authorization = value
+        elif name == b"x-request-id":
+            rid = value
+        elif name == b"origin":
+            origin = value
+    return RequestHead(rid, content_type, length, authorization, origin)
 
 
 class Tokens:
@@ -96,10 +144,8 @@ class Tokens:
     def __init__(self, settings: Settings) -> None:
         self.ingest = settings.ingest_token.encode() if settings.ingest_token else None
         self.read = settings.read_token.encode() if settings.read_token else None
-
-    @property
-    def active(self) -> bool:
-        return self.ingest is not None or self.read is not None
+        self.active = self.ingest is not None or self.read is not None
+        """Whether any token is set (else every request passes)."""
 
     def allows(self, method: str, path: str, authorization: bytes, query_token: bytes) -> bool:
         """Whether a request may pass. ``query_token`` is the ``access_token`` query parameter,
@@ -130,20 +176,21 @@ class Deadlines:
     otherwise the wait raises :class:`InputError` with a 408. One sweeper task checks the
     waits in progress a few times per deadline, which costs a request a dictionary entry
     instead of a timer.
+
+    Args:
+        seconds: the deadline, from the request reaching the app.
+        kept_by: ``"server"`` when the server enforces a deadline from a request's first byte,
+            which covers the body too (``rockets serve``'s protocol, see
+            :mod:`rockets.http.server`): none is enforced here, which spares every request
+            the bookkeeping.
     """
 
-    def __init__(self, seconds: float) -> None:
+    def __init__(self, seconds: float, *, kept_by: DeadlineKeeper = "app") -> None:
         self.seconds = seconds
-        self.enabled = True
+        self.enabled = kept_by == "app"
         self._waiting: dict[asyncio.Task[Any], float] = {}
         self._expired: set[asyncio.Task[Any]] = set()
         self._sweeper: asyncio.Task[None] | None = None
-
-    def leave_to_the_server(self) -> None:
-        """Enforce no deadline here: the server does, from a request's first byte, which covers
-        the body too (``rockets serve``'s protocol, see :mod:`rockets.http.server`). Spares every
-        request the bookkeeping."""
-        self.enabled = False
 
     def start(self) -> None:
         """Start the sweeper (inside the running event loop)."""
@@ -151,6 +198,7 @@ class Deadlines:
             self._sweeper = asyncio.create_task(self._sweep(), name="rockets-deadlines")
 
     async def stop(self) -> None:
+        """Stop the sweeper."""
         if self._sweeper is not None:
             self._sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -168,8 +216,8 @@ class Deadlines:
         task = asyncio.current_task()
         assert task is not None
         waiting = self._waiting
-        # A receive that is itself guarded (a route of Litestar reading through the edge
-        # middleware) nests: the inner wait is the one that expires.
+        # A receive that is itself guarded (a route of Litestar reading through the edge)
+        # nests: the inner wait is the one that expires.
         outer = waiting.get(task)
         waiting[task] = deadline
         try:
@@ -186,24 +234,6 @@ class Deadlines:
             else:
                 waiting[task] = outer
 
-    def guard(self, receive: Receive) -> Receive:
-        """``receive`` with the deadline on it until the body is complete (later calls, which
-        wait for the client to go away, have none)."""
-        if not self.enabled:
-            return receive
-        deadline = self.deadline()
-        done = False
-
-        async def guarded() -> Message:
-            nonlocal done
-            if done:
-                return await receive()
-            message = await self.receive(receive, deadline)
-            done = not message.get("more_body", False)
-            return message
-
-        return guarded
-
     async def _sweep(self) -> None:
         loop = asyncio.get_running_loop()
         every = min(1.0, self.seconds / 4)
@@ -216,24 +246,108 @@ class Deadlines:
                     task.cancel()
 
 
+class Cors:
+    """CORS for dashboards served from other origins (``ROCKETS_CORS_ORIGINS``), applied as
+    Litestar's own CORS handling applies it, from the public values of its ``CORSConfig``.
+
+    A preflight (``OPTIONS`` with an ``Origin``) is answered here, whatever its path; every other
+    answer to a request with an ``Origin`` gets :meth:`headers`.
+
+    Args:
+        origins: the origins allowed (``*`` in any part of one stands for anything; ``*`` alone
+            allows every origin).
+    """
+
+    def __init__(self, origins: Sequence[str]) -> None:
+        self.config = config = CORSConfig(
+            allow_origins=list(origins),
+            allow_methods=["GET", "POST", "OPTIONS"],
+            allow_headers=["Authorization", "Content-Type", "Last-Event-ID"],
+            expose_headers=["X-Total-Count", "Retry-After"],
+            max_age=600,
+        )
+        simple = {
+            **config.simple_headers,
+            "Access-Control-Allow-Headers": ", ".join(sorted(set(config.allow_headers))),
+            "Access-Control-Allow-Methods": ", ".join(sorted(set(config.allow_methods))),
+        }
+        self._simple = tuple(_encoded(simple))
+        self._allowed_headers = {
+            h.lower() for h in (*config.allow_headers, *DEFAULT_ALLOWED_CORS_HEADERS)
+        }
+
+    def headers(self, scope: Scope, origin: bytes) -> Sequence[Header]:
+        """The CORS headers of an answer to a request from ``origin`` (an origin not allowed
+        gets no ``Access-Control-Allow-Origin``)."""
+        config = self.config
+        if config.is_allow_all_origins:
+            # A request with credentials cannot be answered "*": it gets its origin back.
+            if not any(name == b"cookie" for name, _ in scope["headers"]):
+                return self._simple
+            simple = tuple(h for h in self._simple if h[0] != b"access-control-allow-origin")
+        elif config.is_origin_allowed(origin.decode("latin-1")):
+            simple = self._simple
+        else:
+            return self._simple
+        return (*simple, (b"access-control-allow-origin", origin), (b"vary", b"Origin"))
+
+    def preflight(self, scope: Scope, origin: bytes) -> tuple[int, list[Header], bytes]:
+        """The answer to a preflight from ``origin``: 204 with what it may do, or 400 saying
+        what it may not (its method, its origin, its headers)."""
+        config = self.config
+        asked = dict(reversed(scope["headers"]))  # a field given twice: its first value
+        method = asked.get(b"access-control-request-method", b"").decode("latin-1")
+        failures = []
+        if not config.is_allow_all_methods and method and method not in config.allow_methods:
+            failures.append("method")
+        headers = dict(config.preflight_headers)
+        if not config.is_origin_allowed(origin.decode("latin-1")):
+            failures.append("Origin")
+        elif headers.get("Access-Control-Allow-Origin") != "*":
+            headers["Access-Control-Allow-Origin"] = origin.decode("latin-1")
+        requested = asked.get(b"access-control-request-headers", b"").decode("latin-1")
+        wanted = [h.strip() for h in requested.split(",") if h.strip()]
+        if wanted and config.is_allow_all_headers:
+            allowed = ", ".join(sorted(set(wanted) | DEFAULT_ALLOWED_CORS_HEADERS))
+            headers["Access-Control-Allow-Headers"] = allowed
+        elif any(h.lower() not in self._allowed_headers for h in wanted):
+            failures.append("headers")
+        if failures:
+            body = f"Disallowed CORS {', '.join(failures)}".encode()
+            return 400, [_TEXT, (b"content-length", str(len(body)).encode())], body
+        return 204, _encoded(headers), b""
+
+
+def _encoded(headers: dict[str, str]) -> list[Header]:
+    return [
+        (name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()
+    ]
+
+
 class Edge:
     """The edge rules of one app, built from its settings.
 
     Args:
-        settings: the configuration (tokens, body limit, request deadline, CORS origins).
+        settings: the configuration (tokens, limits, request deadline, CORS origins).
+        deadlines: who keeps the deadline on reading a request (:data:`DeadlineKeeper`).
     """
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, deadlines: DeadlineKeeper = "app") -> None:
         self.settings = settings
         self.tokens = Tokens(settings)
-        self.deadlines = Deadlines(settings.request_timeout)
+        self.deadlines = Deadlines(settings.request_timeout, kept_by=deadlines)
         self.max_body = settings.max_body_bytes
         self.max_headers = settings.max_headers
         self.headers_too_large = headers_too_large(settings.max_header_bytes, settings.max_headers)
-        self.cors = bool(settings.cors_origins)
+        self.cors = Cors(settings.cors_origins) if settings.cors_origins else None
         # Request ids: a per-process prefix and a counter, cheaper than a UUID per request.
         self._prefix = os.urandom(4).hex()
         self._counter = itertools.count(1)
+
+    def too_many_headers(self, scope: Scope) -> bool:
+        """Whether the request has more header fields than allowed (checked under any server;
+        the bytes of the head are bounded by ``rockets serve``'s protocol)."""
+        return len(scope["headers"]) > self.max_headers
 
     def request_id(self, given: bytes | None) -> bytes:
         """The id of a request: the client's ``X-Request-ID`` (``given``), or a new one."""
@@ -241,33 +355,82 @@ class Edge:
             return given[:_MAX_REQUEST_ID]
         return f"{self._prefix}{next(self._counter):08x}".encode()
 
-    def cors_config(self) -> CORSConfig | None:
-        """CORS for dashboards served from other origins (``ROCKETS_CORS_ORIGINS``)."""
-        if not self.cors:
-            return None
-        return CORSConfig(
-            allow_origins=list(self.settings.cors_origins),
-            allow_methods=["GET", "POST", "OPTIONS"],
-            allow_headers=["Authorization", "Content-Type", "Last-Event-ID"],
-            expose_headers=["X-Total-Count", "Retry-After"],
-            max_age=600,
-        )
+    def authorized(self, scope: Scope, head: RequestHead) -> bool:
+        """Whether the request's credentials let it pass (:class:`Tokens`): a bearer token in
+        its ``Authorization``, or, for a read, its ``access_token`` query parameter."""
+        tokens = self.tokens
+        if not tokens.active:
+            return True
+        method = str(scope.get("method", "GET"))
+        authorization = head.authorization or b""
+        query_token = b""
+        # The query is parsed only for a read that carries no bearer token.
+        if method in READING and authorization.partition(b" ")[0].lower() != b"bearer":
+            query_token = _query_token(scope)
+        return tokens.allows(method, scope["path"], authorization, query_token)
 
     def guard(self, connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-        """The token rule as a Litestar guard (a 401 otherwise)."""
-        if not self.tokens.active:
-            return
-        scope = connection.scope
-        allowed = self.tokens.allows(
-            str(scope.get("method", "GET")),
-            scope["path"],
-            connection.headers.get("authorization", "").encode("latin-1"),
-            connection.query_params.get(ACCESS_TOKEN, "").encode(),
-        )
-        if not allowed:
+        """:meth:`authorized`, as a Litestar guard (a 401 otherwise)."""
+        scope = cast(Scope, connection.scope)
+        if not self.authorized(scope, read_head(scope)):
             raise NotAuthorizedException(
                 detail=UNAUTHORIZED.detail, headers={"WWW-Authenticate": WWW_AUTHENTICATE}
             )
+
+    def json_refusal(self, head: RequestHead) -> ErrorBody | None:
+        """What a JSON body is refused for by the head alone: a content type that is not JSON
+        (415), a declared length over the body limit (413); None if nothing."""
+        content_type, length = head.content_type, head.content_length
+        if content_type is not None and b"json" not in content_type.lower():
+            return unsupported_media_type(content_type.decode("latin-1"))
+        if length is not None and length.isdigit() and int(length) > self.max_body:
+            return TOO_LARGE
+        return None
+
+    async def read_body(self, receive: Receive) -> bytes:
+        """The request's body, read whole within the body limit and the deadline.
+
+        Raises:
+            InputError: too large (413), too slow (408), or the client went away (400).
+        """
+        deadlines = self.deadlines
+        # The whole body is most often in the first message: read it here, the rest below,
+        # and spare the common case a call when the server keeps the deadline.
+        if deadlines.enabled:
+            deadline = deadlines.deadline()
+            message = await deadlines.receive(receive, deadline)
+        else:
+            deadline = 0.0
+            message = await receive()
+        body: bytes = message.get("body", b"")
+        if message.get("more_body"):
+            return await self._read_rest(body, receive, deadline)
+        if len(body) > self.max_body:
+            raise InputError(TOO_LARGE)
+        return body
+
+    async def _read_rest(self, first: bytes, receive: Receive, deadline: float) -> bytes:
+        deadlines = self.deadlines
+        limit = self.max_body
+        chunks = [first]
+        size = len(first)
+        message: Message = {"more_body": True}
+        while message.get("more_body"):
+            message = await deadlines.receive(receive, deadline)
+            if message["type"] == "http.disconnect":
+                raise InputError(CLIENT_GONE)
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                raise InputError(TOO_LARGE)
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def cors_headers(self, scope: Scope, head: RequestHead) -> Sequence[Header]:
+        """The CORS headers of an answer to this request (none without CORS or an ``Origin``)."""
+        if self.cors is None or not head.origin:
+            return ()
+        return self.cors.headers(scope, head.origin)
 
     async def send_json(
         self,
@@ -277,14 +440,17 @@ class Edge:
         rid: bytes,
         retry_after: int | None,
         close: bool = False,
+        *,
+        cors: Sequence[Header] = (),
     ) -> None:
-        """Answer with a JSON body the edge made itself, with every header an answer carries;
-        with ``close``, the connection is closed after it."""
+        """Answer with a JSON body the edge made itself, with every header an answer carries
+        (``cors``: :meth:`cors_headers`); with ``close``, the connection is closed after it."""
         headers = [
             _JSON,
             (b"content-length", str(len(body)).encode()),
             (b"x-request-id", rid),
             *ANSWER_HEADERS,
+            *cors,
         ]
         if retry_after is not None:
             headers.append((b"retry-after", str(retry_after).encode()))
@@ -299,7 +465,7 @@ class Edge:
         """Answer ``body`` to a request the edge refuses before anything else sees it, and
         close the connection: what is left of the request is unread, and a client refused for
         holding too much must not keep holding the connection."""
-        rid = self.request_id(scan_headers(scope)[0])
+        rid = self.request_id(read_head(scope).request_id)
         if body.status < 500:
             token = request_id.set(rid.decode("latin-1"))
             try:
@@ -310,46 +476,85 @@ class Edge:
             send, body.status, encode_json(body), rid, retry_after(body.status), close=True
         )
 
-    def too_many_headers(self, scope: Scope) -> bool:
-        """Whether the request has more header fields than allowed (checked under any server;
-        the bytes of the head are bounded by ``rockets serve``'s protocol)."""
-        return len(scope["headers"]) > self.max_headers
-
     async def around(
         self, app: Callable[..., Awaitable[None]], scope: Scope, receive: Receive, send: Send
     ) -> None:
         """Run ``app`` on an HTTP request with the edge's rules: the request id, the answer
-        headers and the body deadline (every answer gets them, a 404 of Litestar's router
-        included)."""
-        rid = self.request_id(scan_headers(scope)[0])
+        headers (CORS's among them), the body deadline and limit (every answer gets them, a 404
+        of Litestar's router included); a CORS preflight is answered here."""
+        head = read_head(scope)
+        rid = self.request_id(head.request_id)
         token = request_id.set(rid.decode("latin-1"))
+        try:
+            cors: Sequence[Header] = ()
+            if self.cors is not None and head.origin:
+                if scope["method"] == "OPTIONS":
+                    status, headers, body = self.cors.preflight(scope, head.origin)
+                    await self._answer(send, status, headers, body, rid)
+                    return
+                cors = self.cors.headers(scope, head.origin)
+            await app(scope, self._limited(receive, head), self._with_headers(send, rid, cors))
+        finally:
+            request_id.reset(token)
 
+    def _limited(self, receive: Receive, head: RequestHead) -> Receive:
+        """``receive`` for a route: the body deadline and limit on it (a 413 or 408
+        :class:`InputError` from a call), until the body is complete; later calls, which wait
+        for the client to go away, have none."""
+        deadlines = self.deadlines
+        limit = self.max_body
+        length = head.content_length
+        declared_over = length is not None and length.isdigit() and int(length) > limit
+        deadline = deadlines.deadline() if deadlines.enabled else 0.0
+        size = 0
+        done = False
+
+        async def limited() -> Message:
+            nonlocal size, done
+            if done:
+                return await receive()
+            if declared_over:
+                raise InputError(TOO_LARGE)
+            message = await deadlines.receive(receive, deadline)
+            size += len(message.get("body", b""))
+            if size > limit:
+                raise InputError(TOO_LARGE)
+            done = not message.get("more_body", False)
+            return message
+
+        return limited
+
+    @staticmethod
+    def _with_headers(send: Send, rid: bytes, cors: Sequence[Header]) -> Send:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", ()))
+                if cors:
+                    # CORS's headers replace any of the same name, as Litestar's would.
+                    names = {name for name, _ in cors}
+                    headers = [h for h in headers if h[0].lower() not in names]
+                    headers.extend(cors)
                 present = {name.lower() for name, _ in headers}
                 headers.append((b"x-request-id", rid))
                 headers.extend(h for h in ANSWER_HEADERS if h[0] not in present)
                 message["headers"] = headers
             await send(message)
 
-        try:
-            await app(scope, self.deadlines.guard(receive), send_with_headers)
-        finally:
-            request_id.reset(token)
+        return send_with_headers
+
+    @staticmethod
+    async def _answer(
+        send: Send, status: int, headers: list[Header], body: bytes, rid: bytes
+    ) -> None:
+        headers = [*headers, (b"x-request-id", rid), *ANSWER_HEADERS]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
 
 
-def scan_headers(scope: Scope) -> tuple[bytes | None, bytes | None, bytes | None, bytes | None]:
-    """``(x-request-id, content-type, content-length, authorization)`` of a request, found in
-    one pass over its headers (None: absent)."""
-    rid = content_type = length = authorization = None
-    for name, value in scope["headers"]:
-        if name == b"content-type":
-            content_type = value
-        elif name == b"content-length":
-            length = value
-        elif name == b"authorization":
-            authorization = value
-        elif name == b"x-request-id":
-            rid = value
-    return rid, content_type, length, authorization
+def _query_token(scope: Scope) -> bytes:
+    """The first ``access_token`` of the query, read as Litestar reads a query."""
+    query: bytes = scope.get("query_string", b"")
+    for name, value in parse_qsl(query.decode("latin-1"), keep_blank_values=True, separator="&"):
+        if name == ACCESS_TOKEN:
+            return value.encode()
+    return b""

@@ -17,8 +17,6 @@ import re
 from typing import Any, ClassVar, cast
 
 import msgspec
-from litestar import Litestar
-from litestar._openapi.plugin import OpenAPIPlugin
 from litestar.enums import ParamType
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import (
@@ -42,8 +40,8 @@ __all__ = [
     "ANY_REQUEST",
     "DocumentedOperation",
     "as_markdown",
-    "describe_in_markdown",
     "error_answers",
+    "in_markdown",
     "json_schema",
     "message_body_schema",
     "messages_operation_class",
@@ -115,24 +113,12 @@ def _in_markdown(node: Any, seen: set[int]) -> None:
                 _in_markdown(value, seen)
 
 
-class _MarkdownOpenAPIPlugin(OpenAPIPlugin):
-    """Litestar's OpenAPI plugin, whose document has every description in Markdown: the
-    Structs' docstrings it takes them from are written in reStructuredText."""
-
-    __slots__ = ()
-
-    def provide_openapi(self) -> Any:
-        built = self._openapi is None
-        document = super().provide_openapi()
-        if built:
-            _in_markdown(document, set())
-        return document
-
-
-def describe_in_markdown(app: Litestar) -> None:
-    """Make ``app``'s OpenAPI document describe everything in Markdown, when it is built."""
-    plugin = app.plugins.get(OpenAPIPlugin)
-    plugin.__class__ = _MarkdownOpenAPIPlugin
+def in_markdown(document: dict[str, Any]) -> dict[str, Any]:
+    """``document`` (the OpenAPI document as a dict) with every description in Markdown, changed
+    in place: the Structs' docstrings Litestar takes them from are written in reStructuredText.
+    Converting twice changes nothing more."""
+    _in_markdown(document, set())
+    return document
 
 
 def to_openapi(schema: dict[str, Any]) -> Schema:

@@ -111,7 +111,8 @@ def build_routes(
     service: RocketService, ingress: Ingress, report: PluginsReport
 ) -> list[BaseRouteHandler]:
     """The built-in route handlers of one app, bound to its ``service``; ``POST /messages`` is
-    answered by ``ingress`` (the route is reached only through CORS, and documents it)."""
+    answered by ``ingress`` at the front door; its route here documents it in OpenAPI and, were
+    a request to reach it, answers with the same code."""
     settings = service.settings
     schema = service.registry.state
     sortable = list(schema.fields)

@@ -46,7 +46,14 @@ from rockets.http.answers import (
 from rockets.settings import Settings
 from rockets.wire import ErrorBody
 
-__all__ = ["BoundServer", "default_protocol_class", "guarded_protocol", "listen", "on_stop_signals"]
+__all__ = [
+    "BoundServer",
+    "default_protocol_class",
+    "guarded_protocol",
+    "listen",
+    "on_stop_signals",
+    "server_config",
+]
 
 
 def _raw_response(status: int, reason: str, body: ErrorBody) -> bytes:
@@ -257,6 +264,35 @@ def default_protocol_class() -> type[Any]:
     except ImportError:  # pragma: no cover - depends on the installation
         return H11Protocol
     return HttpToolsProtocol
+
+
+def server_config(
+    app: Any,
+    settings: Settings,
+    *,
+    host: str,
+    port: int,
+    log_level: str = "info",
+    log_config: dict[str, Any] | None = None,
+    protocol: type[Any] | None = None,
+) -> uvicorn.Config:
+    """What ``rockets serve`` hands uvicorn: ``app`` (built to leave the request deadline to
+    the server, ``create_app(settings, deadlines="server")``) on ``host:port``, spoken to by
+    :func:`guarded_protocol` of ``protocol`` (by default :func:`default_protocol_class`), with
+    the keep-alive and shutdown timeouts of ``settings``. ``log_config`` None leaves logging
+    as it is."""
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level=log_level,
+        log_config=log_config,
+        access_log=settings.access_log,
+        http=guarded_protocol(protocol or default_protocol_class(), settings),
+        h11_max_incomplete_event_size=settings.max_header_bytes,
+        timeout_keep_alive=max(1, round(settings.keep_alive_timeout)),
+        timeout_graceful_shutdown=max(1, round(settings.shutdown_timeout)),
+    )
 
 
 def on_stop_signals(callback: Callable[[], None]) -> None:

@@ -5,13 +5,15 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from litestar.testing import TestClient
 
-from rockets.app import create_app
+from rockets.app import RocketsApp, create_app
+from rockets.http.edge import Edge, read_head
 from rockets.settings import Settings
 
 from ..conftest import core_settings, message
@@ -172,8 +174,8 @@ def test_cors_for_configured_origins() -> None:
             },
         )
         assert preflight.status_code in (200, 204)
-        # A browser's POST carries its origin (Litestar answers it, with CORS); a sender's
-        # does not (the fast path answers it, without).
+        # The front door answers both: a browser's POST carries its origin (the answer gets
+        # CORS's headers), a sender's does not (it gets none).
         body = message("c", 1, "RocketLaunched", LAUNCH)
         posted = client.post("/messages", json=body, headers={"origin": "https://dash.example"})
         assert posted.status_code == 202
@@ -181,6 +183,128 @@ def test_cors_for_configured_origins() -> None:
         again = client.post("/messages", json=body)
         assert again.json()["status"] == "duplicate"
         assert "access-control-allow-origin" not in again.headers
+
+
+DASH = "https://dash.example"
+
+
+@pytest.fixture
+def cors_guarded() -> Iterator[tuple[RocketsApp, Client]]:
+    settings = core_settings(cors_origins=(DASH,), ingest_token="in-secret")
+    app = create_app(settings)
+    with TestClient(app) as client:
+        yield app, client
+
+
+def test_the_edge_answers_preflights_on_every_path(cors_guarded: tuple[RocketsApp, Client]) -> None:
+    _, client = cors_guarded
+    asked = {"origin": DASH, "access-control-request-method": "POST"}
+    for path in ("/messages", "/rockets", "/stream", "/nowhere"):
+        allowed = client.options(path, headers=asked)  # no token: a preflight needs none
+        assert allowed.status_code == 204
+        assert allowed.headers["access-control-allow-origin"] == DASH
+        assert allowed.headers["access-control-allow-methods"] == "GET, OPTIONS, POST"
+        assert allowed.headers["vary"] == "Origin"
+        assert allowed.headers["x-content-type-options"] == "nosniff"
+        assert allowed.headers["x-request-id"]
+    refused = client.options(
+        "/messages",
+        headers={
+            "origin": "https://evil.example",
+            "access-control-request-method": "DELETE",
+            "access-control-request-headers": "x-mine",
+        },
+    )
+    assert refused.status_code == 400
+    assert refused.text == "Disallowed CORS method, Origin, headers"
+    assert "access-control-allow-origin" not in refused.headers
+    # Without an Origin, OPTIONS is Litestar's: what the path allows.
+    assert client.options("/rockets").headers["allow"] == "GET, OPTIONS"
+
+
+def test_the_front_door_answers_browsers_too(cors_guarded: tuple[RocketsApp, Client]) -> None:
+    app, client = cors_guarded
+
+    async def not_here(*_: Any) -> Any:
+        raise AssertionError("POST /messages reached Litestar's route")
+
+    app.ingress.answer_route = not_here  # type: ignore[method-assign]
+    body = message("c", 1, "RocketLaunched", LAUNCH)
+    browser = {"origin": DASH, "authorization": "Bearer in-secret"}
+    posted = client.post("/messages", json=body, headers=browser)
+    assert posted.status_code == 202
+    assert posted.headers["access-control-allow-origin"] == DASH
+    assert posted.headers["access-control-expose-headers"] == "Retry-After, X-Total-Count"
+    # Its refusals carry CORS's headers as its acknowledgements do, and their own.
+    unauthorized = client.post("/messages", json=body, headers={"origin": DASH})
+    assert unauthorized.status_code == 401
+    assert unauthorized.headers["www-authenticate"] == 'Bearer realm="rockets"'
+    assert unauthorized.headers["access-control-allow-origin"] == DASH
+    as_text = client.post(
+        "/messages", content=b"{}", headers={**browser, "content-type": "text/plain"}
+    )
+    assert as_text.status_code == 415
+    assert as_text.headers["access-control-allow-origin"] == DASH
+    other = client.post(
+        "/messages", json=body, headers={**browser, "origin": "https://evil.example"}
+    )
+    assert other.json()["status"] == "duplicate"
+    assert "access-control-allow-origin" not in other.headers
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "authorization", "query", "allowed"),
+    [
+        ("POST", "/messages", b"Bearer in-secret", b"", True),
+        ("POST", "/messages", b"bearer  in-secret ", b"", True),
+        ("POST", "/messages", b"Bearer read-secret", b"", False),
+        ("POST", "/messages", b"", b"access_token=in-secret", False),  # writes: header only
+        ("GET", "/rockets", b"Bearer read-secret", b"", True),
+        ("GET", "/rockets", b"Bearer in-secret", b"", True),
+        ("GET", "/rockets", b"", b"access_token=read-secret", True),
+        ("GET", "/rockets", b"Basic x", b"access_token=read%2Dsecret", True),
+        ("GET", "/rockets", b"Bearer nope", b"access_token=read-secret", False),
+        ("GET", "/rockets", b"", b"access_token=nope&access_token=read-secret", False),
+        ("GET", "/health", b"", b"", True),
+        ("GET", "/dashboard/app.js", b"", b"", True),
+    ],
+)
+def test_one_reader_decides_the_tokens_for_every_path(
+    method: str, path: str, authorization: bytes, query: bytes, allowed: bool
+) -> None:
+    # The front door and the routes' guard both ask Edge.authorized, of what read_head read.
+    edge = Edge(core_settings(ingest_token="in-secret", read_token="read-secret"))
+    headers = [(b"authorization", authorization)] if authorization else []
+    scope = {"method": method, "path": path, "headers": headers, "query_string": query}
+    assert edge.authorized(scope, read_head(scope)) is allowed
+
+
+def test_routes_meet_the_body_limit(tmp_path: Path) -> None:
+    (tmp_path / "sized.py").write_text(
+        "from litestar import Request, post\nfrom rockets import hookimpl\n\n"
+        "@post('/sized', status_code=200)\n"
+        "async def sized(request: Request) -> dict[str, int]:\n"
+        "    return {'size': len(await request.body())}\n\n"
+        "@hookimpl\ndef register_routes(view):\n    return [sized]\n"
+    )
+    settings = core_settings(plugins_dir=str(tmp_path), max_body_bytes=1000)
+    with TestClient(create_app(settings)) as client:
+        assert client.post("/sized", content=b"x" * 1000).json() == {"size": 1000}
+        declared = client.post("/sized", content=b"x" * 1001)
+        assert declared.status_code == 413
+        assert declared.json()["error"] == "too_large"
+        streamed = client.post("/sized", content=iter([b"x" * 600, b"x" * 600]))
+        assert streamed.status_code == 413
+        assert streamed.json()["error"] == "too_large"
+
+
+def test_the_app_is_built_whole_with_the_deadline_keeper_it_is_asked_for() -> None:
+    assert create_app(core_settings()).edge.deadlines.enabled
+    served = create_app(core_settings(), deadlines="server")
+    assert not served.edge.deadlines.enabled  # the server keeps it
+    assert served.ingress.edge is served.edge is served.streams.edge
+    with pytest.raises(TypeError, match="service"):
+        RocketsApp(route_handlers=[])  # type: ignore[call-arg]
 
 
 def test_every_answer_carries_the_security_headers(client: Client) -> None:

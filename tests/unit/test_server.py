@@ -1,17 +1,34 @@
-"""rockets serve's HTTP protocol, driven in process: bytes in, the writes it makes out."""
+"""rockets serve's HTTP protocol: driven in process (bytes in, the writes it makes out), and
+served on a real socket by the installed uvicorn, as ``rockets serve`` serves it."""
 
 from __future__ import annotations
 
 import asyncio
+import re
+import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
+import msgspec
 import pytest
 import uvicorn
+from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.server import ServerState
 
-from rockets.http.server import guarded_protocol
+from rockets.app import create_app
+from rockets.http.server import (
+    BoundServer,
+    default_protocol_class,
+    guarded_protocol,
+    listen,
+    server_config,
+)
 from rockets.settings import Settings
+
+from ..conftest import core_settings
 
 REQUEST = b"POST /messages HTTP/1.1\r\nhost: x\r\ncontent-length: 2\r\n\r\n{}"
 
@@ -123,3 +140,97 @@ def test_every_status_is_written_once(status: int) -> None:
     writes, _ = asyncio.run(exchange(answer))
     assert len(writes) == 1
     assert writes[0].startswith(f"HTTP/1.1 {status} ".encode())
+
+
+# --- rockets serve's server, on a real socket, against the installed uvicorn -----------------
+
+GUARD = 30  # seconds: only turns a hang into a failure, never decides a verdict
+
+
+class Serving(BoundServer):
+    """``rockets serve``'s server, telling the test when it listens."""
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self.listening = threading.Event()
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        self.listening.set()
+
+
+@contextmanager
+def serving(settings: Settings, protocol: type[Any]) -> Iterator[tuple[str, int]]:
+    """An app built as ``rockets serve`` builds it, served as it serves it (its config, its
+    protocol, a socket bound beforehand) on a free port, in a thread of its own (where no
+    signal handler is installed); the address it listens on."""
+    app = create_app(settings, deadlines="server")
+    assert not app.edge.deadlines.enabled  # the protocol keeps the deadline
+    sock = listen("127.0.0.1", 0)
+    host, port = sock.getsockname()[:2]
+    config = server_config(
+        app, settings, host=host, port=port, log_level="warning", protocol=protocol
+    )
+    server = Serving(config)
+    thread = threading.Thread(target=asyncio.run, args=(server.serve(sockets=[sock]),))
+    thread.start()
+    try:
+        assert server.listening.wait(GUARD)
+        yield host, port
+    finally:
+        server.should_exit = True
+        thread.join(GUARD)
+        sock.close()
+
+
+def answer_on(conn: socket.socket, request: bytes) -> tuple[bytes, bytes]:
+    """Send ``request`` and read one answer (its head, and its body by Content-Length), or
+    what comes until the server closes."""
+    conn.sendall(request)
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = conn.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = re.search(rb"(?im)^content-length: *(\d+)", head)
+    while length and len(body) < int(length[1]):
+        chunk = conn.recv(65536)
+        if not chunk:
+            break
+        body += chunk
+    return head, body
+
+
+def connected(address: tuple[str, int]) -> socket.socket:
+    return socket.create_connection(address, timeout=GUARD)
+
+
+def test_the_served_protocol_refuses_a_head_over_the_limit() -> None:
+    settings = core_settings(max_header_bytes=1024)
+    with serving(settings, default_protocol_class()) as address, connected(address) as conn:
+        # A head that goes on and on: refused once it is over the limit, not when it ends.
+        endless = b"GET /health HTTP/1.1\r\nhost: x\r\nx-big: " + b"a" * 4096
+        head, body = answer_on(conn, endless)
+        assert head.startswith(b"HTTP/1.1 431 ")
+        assert b"connection: close" in head.lower()
+        refused = msgspec.json.decode(body)
+        assert refused["error"] == "too_large"
+        assert conn.recv(1) == b""  # closed
+
+
+@pytest.mark.parametrize("protocol", [HttpToolsProtocol, H11Protocol])
+def test_the_served_protocol_caps_the_connections(protocol: type[Any]) -> None:
+    settings = core_settings(max_connections=1, max_streams=None)
+    health = b"GET /health HTTP/1.1\r\nhost: x\r\n\r\n"
+    with serving(settings, protocol) as address, connected(address) as first:
+        head, _ = answer_on(first, health)  # answered: the server holds this connection
+        assert head.startswith(b"HTTP/1.1 200 ")
+        with connected(address) as second:
+            head, body = answer_on(second, health)
+            assert head.startswith(b"HTTP/1.1 503 ")
+            assert b"retry-after: 1" in head.lower()
+            assert msgspec.json.decode(body)["error"] == "unavailable"
+        head, _ = answer_on(first, health)  # the first keeps its connection
+        assert head.startswith(b"HTTP/1.1 200 ")
