@@ -31,6 +31,7 @@ from rockets.errors import (
 )
 from rockets.records import Record
 from rockets.runtime.engine import Outcome
+from rockets.runtime.faults import Faults
 from rockets.runtime.hooks import PluginHooks
 from rockets.runtime.metrics import Metrics
 from rockets.runtime.pool import WorkerPool
@@ -113,6 +114,7 @@ class RocketService:
         metrics: the figures the engine and the edge report into.
         hooks: the plugins' hooks.
         projections: the plugins' projections, fed by the log's follower.
+        faults: where what stopped is told (a new one when omitted).
     """
 
     def __init__(
@@ -127,6 +129,7 @@ class RocketService:
         metrics: Metrics,
         hooks: PluginHooks,
         projections: Projections,
+        faults: Faults | None = None,
     ) -> None:
         self.settings = settings
         self.registry = registry
@@ -137,6 +140,7 @@ class RocketService:
         self.metrics = metrics
         self.hooks = hooks
         self.projections = projections
+        self.faults = faults if faults is not None else Faults()
         self.view = ServiceView(self)
         self._followed = 0
         self._followed_changed = asyncio.Event()
