@@ -18,6 +18,7 @@ from rockets.http.answers import INTEGER_IN_DIGITS, NUMBER_IN_DIGITS, one_of
 from rockets.http.dashboard import STATIC
 from rockets.http.error_handlers import exception_handlers
 from rockets.http.query_rules import QueryRules
+from rockets.http.routes import LISTING_PIECE
 from rockets.settings import Settings
 from rockets.stores import Commit, MemoryStore
 
@@ -849,3 +850,15 @@ def test_the_query_rules_read_a_handlers_query_parameters_from_its_signature() -
         assert things_client.get("/things/a?count=1e3").json()["detail"] == (
             f"query parameter 'count': {INTEGER_IN_DIGITS}"
         )
+
+
+def test_a_long_listing_is_written_in_pieces(client: Client) -> None:
+    # Past one piece of the listing, the answer is streamed piece by piece: the same JSON.
+    fleet = sorted(f"piece-{i:05d}" for i in range(LISTING_PIECE + 5))
+    for start in range(0, len(fleet), 500):
+        batch = [launch(c) for c in fleet[start : start + 500]]
+        assert client.post("/messages", json=batch).status_code == 202
+    response = client.get("/rockets", params={"limit": len(fleet)})
+    assert response.status_code == 200
+    assert response.headers["x-total-count"] == str(len(fleet))
+    assert [r["channel"] for r in response.json()] == fleet
