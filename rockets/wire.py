@@ -50,7 +50,6 @@ __all__ = [
     "StatePoint",
     "StreamReset",
     "StreamedEvent",
-    "channel_problem",
     "in_words",
     "message_type_of",
     "plainly",
@@ -90,20 +89,6 @@ _IN_WORDS = {
     PRINTABLE_PATTERN: f"printable text ({_UNPRINTABLE_IN_WORDS})",
     CHANNEL_PATTERN: f"printable text without '/' ({_UNPRINTABLE_IN_WORDS})",
 }
-
-
-_CHANNEL = re.compile(CHANNEL_PATTERN)
-
-
-def channel_problem(channel: str) -> str | None:
-    """What breaks :data:`CHANNEL_PATTERN` in ``channel`` (msgspec's sentence, in words), or
-    None: the check the codec makes after decoding, where msgspec's pattern check would cost
-    a microsecond a message. Printable ASCII, the common case, is told without the pattern."""
-    if channel.isascii() and channel.isprintable() and "/" not in channel:
-        return None
-    if _CHANNEL.search(channel) is not None:
-        return None
-    return f"Expected {_IN_WORDS[CHANNEL_PATTERN]}"
 
 
 def plainly(sentence: str) -> str:

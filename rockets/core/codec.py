@@ -17,34 +17,9 @@ from rockets.core.json_keys import SPACE_BEFORE_COLON, keys_in_text, present_key
 from rockets.core.registry import Registry
 from rockets.errors import InputError
 from rockets.records import Record
-from rockets.wire import MAX_CHANNEL_LENGTH, Envelope, ErrorBody, Metadata, channel_problem, plainly
+from rockets.wire import Envelope, ErrorBody, plainly
 
 __all__ = ["Codec", "Decoded", "parse_message_time"]
-
-
-def _without_channel_pattern() -> Any:
-    """The wire's :class:`Envelope` as the codec decodes it: the channel's length bounded,
-    its pattern checked after decoding (:func:`rockets.wire.channel_problem`), where msgspec
-    would spend a microsecond a message on it."""
-    bounded: Any = Annotated[str, msgspec.Meta(max_length=MAX_CHANNEL_LENGTH)] | None
-    config = Metadata.__struct_config__
-    metadata = msgspec.defstruct(
-        "Metadata",
-        [
-            (f.name, bounded if f.name == "channel" else f.type, f.default)
-            for f in msgspec.structs.fields(Metadata)
-        ],
-        frozen=config.frozen,
-        kw_only=True,
-        omit_defaults=config.omit_defaults,
-        rename="camel",
-    )
-    return msgspec.defstruct(
-        "Envelope", [("metadata", metadata), ("message", msgspec.Raw)], frozen=True
-    )
-
-
-_Envelope = _without_channel_pattern()
 
 
 def _split(error: msgspec.ValidationError) -> tuple[str, str]:
@@ -128,9 +103,8 @@ class Codec:
             registered.event_type.schema: present_keys(registered.event_type.schema)
             for registered in registry.values()
         }
-        items: Any = list[_Envelope]  # type: ignore[valid-type]
-        batch: Any = Annotated[items, msgspec.Meta(min_length=1, max_length=max_batch)]
-        self._decoder: msgspec.json.Decoder[Any] = msgspec.json.Decoder(_Envelope | batch)
+        batch: Any = Annotated[list[Envelope], msgspec.Meta(min_length=1, max_length=max_batch)]
+        self._decoder: msgspec.json.Decoder[Any] = msgspec.json.Decoder(Envelope | batch)
         # Any valid JSON, an unknown field's 1e400 included (a float would be out of range).
         self._plain = msgspec.json.Decoder(float_hook=str)
         self._encoder = msgspec.json.Encoder()
@@ -155,7 +129,7 @@ class Codec:
             raise _malformed(_TOO_DEEP) from None
         except UnicodeDecodeError as exc:
             raise _not_utf8(exc) from None
-        if isinstance(decoded, _Envelope):
+        if isinstance(decoded, Envelope):
             record = self._record(decoded, "$", received_at)
             self._refuse_repeated_keys(body, self._keys_seen(decoded, record))
             return Decoded([record], is_batch=False)
@@ -207,8 +181,6 @@ class Codec:
 
     def _record(self, envelope: Envelope, where: str, received_at: datetime) -> Record:
         meta = envelope.metadata
-        if meta.channel is not None and (problem := channel_problem(meta.channel)) is not None:
-            raise _invalid(problem, f"{where}.metadata.channel")
         registered = self._types.get(meta.message_type)
         if registered is None:
             raise InputError(

@@ -6,14 +6,10 @@ deadline for reading a request's head, a bound on the head's size and a cap on o
 answered in rockets' JSON with Retry-After where it helps, as are the requests uvicorn's parser
 refuses (uvicorn answers those in plain text).
 
-Each answer that declares its length leaves in one write of the socket, its head and body
-together (uvicorn writes them apart: two system calls where one will do).
-
 uvicorn waits for a request's headers and body as long as the client likes, so a client that
 trickles bytes (or connects and says nothing) holds a connection forever. Here, every request
 must arrive whole within ``request_timeout`` seconds of its first byte (of the connection, for
-the first request); otherwise the client gets 408 and the connection is closed. One sweep a
-quarter of the timeout (at most a second) apart checks every connection's deadline. A connection
+the first request); otherwise the client gets 408 and the connection is closed. A connection
 beyond ``max_connections`` gets 503 with Retry-After and is closed at once (uvicorn's own
 ``limit_concurrency`` answers a bare 503 without Retry-After, so it is not used). A head over
 ``max_header_bytes`` gets 431 and the connection is closed before more of it is buffered:
@@ -84,30 +80,9 @@ def guarded_protocol(base: type[Any], settings: Settings) -> type[asyncio.Protoc
     head_answer_body = headers_too_large(max_head, settings.max_headers)
     head_answer = _raw_response(431, "Request Header Fields Too Large", head_answer_body)
     malformed_answer = _raw_response(400, "Bad Request", MALFORMED_REQUEST)
-    plain_cycle: type[Any] | None = None
-    one_write: type[Any] | None = None
-    if hasattr(base, "on_headers_complete"):
-        from uvicorn.protocols.http.httptools_impl import RequestResponseCycle
-
-        plain_cycle, one_write = RequestResponseCycle, one_write_cycle(RequestResponseCycle)
-
-    # One sweep for every connection, a few times per deadline, rather than a timer armed and
-    # cancelled for each request: a request then costs a clock reading.
-    sweep_every = min(1.0, timeout / 4)
-    armed: set[Any] = set()
-    sweeping: list[asyncio.TimerHandle] = []
-
-    def sweep(loop: asyncio.AbstractEventLoop) -> None:
-        now = loop.time()
-        for connection in [c for c in armed if c._due <= now]:
-            connection._expire()
-        sweeping.clear()
-        if armed:
-            sweeping.append(loop.call_later(sweep_every, sweep, loop))
 
     class Guarded(base):  # type: ignore[misc]
-        _due = 0.0
-        """The loop time by which the request being read must be whole (0: none is)."""
+        _deadline: asyncio.TimerHandle | None = None
         _waiting_for: object = None
         _head_bytes = 0
         _reading = 0
@@ -123,7 +98,7 @@ def guarded_protocol(base: type[Any], settings: Settings) -> type[asyncio.Protoc
             self._arm()
 
         def data_received(self, data: bytes) -> None:
-            if not self._due:
+            if self._deadline is None:
                 self._arm()  # the first bytes of a new request
             heading = self.cycle is self._waiting_for
             self._reading = len(data)
@@ -148,10 +123,6 @@ def guarded_protocol(base: type[Any], settings: Settings) -> type[asyncio.Protoc
                     # Raising stops the parser; uvicorn then calls send_400_response.
                     raise InputError(head_answer_body)
                 super().on_headers_complete()
-                cycle = self.cycle
-                if type(cycle) is plain_cycle:
-                    # Its ASGI task is created but has not run yet: it sends through this class.
-                    cycle.__class__ = one_write
 
         def send_400_response(self, msg: str) -> None:
             self._refuse(head_answer if self._oversized else malformed_answer)
@@ -168,17 +139,15 @@ def guarded_protocol(base: type[Any], settings: Settings) -> type[asyncio.Protoc
         def _arm(self) -> None:
             self._waiting_for = self.cycle
             self._head_bytes = 0
-            self._due = self.loop.time() + timeout
-            armed.add(self)
-            if not sweeping:
-                sweeping.append(self.loop.call_later(sweep_every, sweep, self.loop))
+            self._deadline = self.loop.call_later(timeout, self._expire)
 
         def _disarm(self) -> None:
-            self._due = 0.0
-            armed.discard(self)
+            if self._deadline is not None:
+                self._deadline.cancel()
+                self._deadline = None
 
         def _expire(self) -> None:
-            self._disarm()
+            self._deadline = None
             if self.transport.is_closing():
                 return
             cycle = self.cycle
@@ -189,67 +158,6 @@ def guarded_protocol(base: type[Any], settings: Settings) -> type[asyncio.Protoc
     Guarded.__name__ = f"Guarded{base.__name__}"
     Guarded.__qualname__ = Guarded.__name__
     return Guarded
-
-
-class _Gathered:
-    """The transport a cycle writes an answer's head and body to: it keeps the bytes, for one
-    write to the real ``transport`` (:meth:`flush`, or a close, which writes them first)."""
-
-    def __init__(self, transport: asyncio.Transport) -> None:
-        self.transport = transport
-        self.parts: list[bytes] = []
-
-    def write(self, data: bytes) -> None:
-        self.parts.append(data)
-
-    def flush(self) -> None:
-        parts, self.parts = self.parts, []
-        if parts:
-            self.transport.write(b"".join(parts))
-
-    def close(self) -> None:
-        self.flush()
-        self.transport.close()
-
-    def is_closing(self) -> bool:
-        return self.transport.is_closing()
-
-
-def one_write_cycle(base: type[Any]) -> type[Any]:
-    """A subclass of uvicorn's request-response cycle class ``base`` (httptools') that sends
-    an answer declaring its length in one write: the head is held until the body's first
-    part, which is at hand when the length is known (a streamed answer declares none, and its
-    head leaves at once)."""
-
-    class OneWrite(base):  # type: ignore[misc]
-        _held: Any = None
-
-        async def send(self, message: Any) -> None:
-            held = self._held
-            if held is None:
-                if message["type"] == "http.response.start" and _declares_length(message):
-                    self._held = message
-                    return
-                await super().send(message)
-                return
-            self._held = None
-            cycle: Any = self  # uvicorn's class types its transport as an asyncio.Transport
-            transport = cycle.transport
-            gathered = _Gathered(transport)
-            cycle.transport = gathered
-            try:
-                await super().send(held)
-                await super().send(message)
-            finally:
-                cycle.transport = transport
-            gathered.flush()
-
-    OneWrite.__name__ = OneWrite.__qualname__ = f"OneWrite{base.__name__}"
-    return OneWrite
-
-
-def _declares_length(start: Any) -> bool:
-    return any(name.lower() == b"content-length" for name, _ in start.get("headers", ()))
 
 
 def _head_size(protocol: Any) -> int:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import functools
 from array import array
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 
 import msgspec
 
@@ -42,12 +42,12 @@ class TypeTable:
 
     def __init__(self) -> None:
         self.names: list[str] = []
-        self.known: dict[str, int] = {}
+        self._index: dict[str, int] = {}
 
     def index(self, name: str) -> int:
-        found = self.known.get(name)
+        found = self._index.get(name)
         if found is None:
-            found = self.known[name] = len(self.names)
+            found = self._index[name] = len(self.names)
             self.names.append(name)
         return found
 
@@ -69,14 +69,16 @@ class PackedLog:
     def append(self, record: Record) -> None:
         """Keep ``record``, the event after the last one (its number is not checked here)."""
         moment = record.message_time
-        zone = moment.tzinfo
-        offset = 0 if zone is UTC else moment.utcoffset() // _SECOND  # type: ignore[operator]
-        kind = self.types.known.get(record.message_type)
-        if kind is None:
-            kind = self.types.index(record.message_type)
-        # A tuple is what _Packed decodes from, without building one to encode.
+        offset = moment.utcoffset()
         self._data += _encode(
-            (kind, moment, offset, record.received_at, record.payload, record.version)
+            _Packed(
+                self.types.index(record.message_type),
+                moment,
+                0 if offset is None else offset // _SECOND,
+                record.received_at,
+                record.payload,
+                record.version,
+            )
         )
         self._ends.append(len(self._data))
 
