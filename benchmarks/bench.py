@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import httpx
 import msgspec
 
-from benchmarks import stores
+from benchmarks import fields, slow_projection, stores
 from benchmarks.harness import (
     RawHTTP,
     WrkResult,
@@ -213,6 +213,60 @@ def _probe_lags(url: str, probes: int) -> list[float]:
     return lags
 
 
+def plugin_field_rows(count: int, samples: int) -> list[Row]:
+    """``GET /rockets`` sorted and filtered on a plugin's field (``fuel``, of the example
+    package) and on a standard one, on PostgreSQL at ``count`` rockets (benchmarks/fields.py)."""
+    print(f"plugin fields on PostgreSQL ({count:,} rockets):", flush=True)
+    measured = fields.measure(count, samples)
+    rows = []
+    pairs = [
+        ("sort=fuel", "sort=speed", "sort by a plugin field / by speed"),
+        ("fuel=", "mission=", "filter on a plugin field / on mission"),
+    ]
+    for plugin, standard, ratio in pairs:
+        for name in (plugin, standard):
+            target = f"8. PostgreSQL GET {fields.LISTINGS[name]}"
+            if measured is None:
+                rows.append(Row(target, "not measured", "<= 50 ms", None))
+            else:
+                ms = measured[name][0]
+                rows.append(Row(target, f"{ms:.2f} ms", "<= 50 ms", ms <= 50))
+        if measured is None:
+            rows.append(Row(f"8. {ratio}", "not measured", "<= 2x", None))
+        else:
+            times = measured[plugin][0] / measured[standard][0]
+            rows.append(Row(f"8. {ratio}", f"{times:.2f}x", "<= 2x", times <= 2))
+    return rows
+
+
+def slow_projection_rows(messages: int) -> list[Row]:
+    """``GET /health`` while a projection that takes 50 ms per event lags behind ``messages``
+    messages (benchmarks/slow_projection.py): projections run off the request path."""
+    print(f"a 50 ms/event projection, {messages:,} messages:", flush=True)
+    run = slow_projection.measure(messages)
+    return [
+        Row(
+            f"9. {messages:,} messages ingested beside a 50 ms/event projection, s",
+            f"{run.ingest_seconds:.2f}",
+            "",
+            None,
+        ),
+        Row(
+            f"9. the projection caught up after, s ({len(run.health_ms)} /health probes)",
+            f"{run.caught_up_seconds:.2f}",
+            "",
+            None,
+        ),
+        Row("9. /health p50 beside a 50 ms/event projection", f"{run.p50:.2f} ms", "", None),
+        Row(
+            "9. /health p99 beside a 50 ms/event projection",
+            f"{run.p99:.2f} ms",
+            "<= 100 ms",
+            run.p99 <= 100,
+        ),
+    ]
+
+
 def machine() -> str:
     cpus = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()
     return f"{platform.machine()}, {cpus} cores, Python {platform.python_version()}"
@@ -368,6 +422,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         rows.append(Row("6. PostgreSQL, 1 process / memory", "not measured", ">= 0.5x", None))
         rows.append(Row("7. CPU per message, 2 processes / 1", "not measured", "<= 1.15x", None))
+
+    rows += plugin_field_rows(1000 if args.smoke else 100_000, samples)
+    rows += slow_projection_rows(20 if args.smoke else 200)
 
     width = max(len(r.target) for r in rows)
     print()

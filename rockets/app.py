@@ -8,7 +8,7 @@ with its store, workers, stream and metrics) and :func:`create_app` (all of it, 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -24,7 +24,7 @@ from rockets.core.aggregate import shown
 from rockets.core.codec import Codec
 from rockets.errors import PluginError
 from rockets.http.apidocs import DOCS_PATH, docs_router, render_plugins
-from rockets.http.edge import MESSAGES_PATH, DeadlineKeeper, Edge
+from rockets.http.edge import MESSAGES_PATH, DeadlineKeeper, Edge, reserved
 from rockets.http.ingress import Ingress
 from rockets.http.introspection import describe
 from rockets.http.logs import access_log, default_logging
@@ -34,8 +34,11 @@ from rockets.http.stream_gate import STREAM_PATH, StreamGate
 from rockets.records import Record
 from rockets.runtime.collector import settle_collector
 from rockets.runtime.engine import Engine, Listener, Outcome
+from rockets.runtime.faults import Faults
 from rockets.runtime.hooks import PluginHooks
+from rockets.runtime.listeners import Listeners
 from rockets.runtime.metrics import Metrics
+from rockets.runtime.plugin_manager import build_plugin_manager
 from rockets.runtime.pool import WorkerPool
 from rockets.runtime.projections import Projections
 from rockets.runtime.service import RocketService
@@ -48,30 +51,44 @@ from rockets.wire import EventView, StreamedEvent
 __all__ = ["RocketsApp", "build_service", "create_app", "load_plugins"]
 
 
-def load_plugins(settings: Settings) -> PluginHooks:
-    """The plugins ``settings`` name, loaded into a new plugin manager, behind the hook façade.
+def load_plugins(settings: Settings, *, plugins: Iterable[object] = ()) -> PluginHooks:
+    """The plugins ``settings`` name, then ``plugins``, loaded into a new plugin manager,
+    behind the hook façade.
+
+    Args:
+        settings: the configuration (which entry points, modules and drop-in files load).
+        plugins: plugin objects to register after those (modules, class instances: anything
+            pluggy registers), with the source ``registered``; one the settings loaded already
+            is loaded once (see :func:`rockets.runtime.plugin_manager.build_plugin_manager`).
 
     Raises:
         PluginError: a plugin failed to load.
     """
-    return PluginHooks.load(settings)
+    return PluginHooks(build_plugin_manager(settings, plugins), settings)
 
 
 def build_service(
-    settings: Settings, *, store: Store | None = None, hooks: PluginHooks | None = None
+    settings: Settings,
+    *,
+    store: Store | None = None,
+    hooks: PluginHooks | None = None,
+    plugins: Iterable[object] = (),
 ) -> RocketService:
     """A service with every collaborator built for it (nothing is opened or started yet).
 
     Args:
         settings: the configuration.
         store: an event store to use instead of the one ``settings.store`` names.
-        hooks: the plugins, when already loaded (else loaded as ``settings`` say).
+        hooks: the plugins, when already loaded (else loaded as ``settings`` say, with
+            ``plugins`` after them).
+        plugins: plugin objects to register after those ``settings`` name (see
+            :func:`load_plugins`); ignored when ``hooks`` is given.
 
     Raises:
         PluginError: a plugin failed to load or registered something invalid.
         SettingsError: the store URL is invalid.
     """
-    hooks = hooks if hooks is not None else load_plugins(settings)
+    hooks = hooks if hooks is not None else load_plugins(settings, plugins=plugins)
     registry = hooks.registry()
     store = store if store is not None else open_store(settings.store, settings.limits)
     encoder = msgspec.json.Encoder()
@@ -87,9 +104,21 @@ def build_service(
     # The stream and the projections follow the store's log (see RocketService); what hears
     # this process's commits directly is what is about this process only.
     listeners: list[Listener] = [metrics.applied]
-    if hooks.has_listeners:
-        listeners.append(lambda events: hooks.applied(registry, events))
-    engine = Engine(registry, store, listeners, on_commit=metrics.commit_seconds.observe)
+    faults = Faults()
+    # The plugins' listeners hear this process's commits in a thread of their own, off the
+    # request path: the engine only hands the events over.
+    listening = Listeners(hooks, registry, faults) if hooks.has_listeners else None
+    if listening is not None:
+        listeners.append(listening.offer)
+    metrics.registry.register(hooks.slow)
+    engine = Engine(
+        registry,
+        store,
+        listeners,
+        on_commit=metrics.commit_seconds.observe,
+        slow=hooks.slow,
+        faults=faults,
+    )
     pool: WorkerPool[list[Record], list[Outcome]] = WorkerPool(
         settings.worker_count,
         engine.process,
@@ -104,7 +133,10 @@ def build_service(
         hub=hub,
         metrics=metrics,
         hooks=hooks,
-        projections=Projections(hooks.projection_types(), registry),
+        projections=Projections(hooks.projection_types(registry), registry),
+        faults=faults,
+        engine=engine,
+        listeners=listening,
     )
 
 
@@ -163,12 +195,18 @@ def create_app(
     *,
     store: Store | None = None,
     deadlines: DeadlineKeeper = "app",
+    plugins: Iterable[object] = (),
 ) -> RocketsApp:
     """Build a rockets app: plugins, registry, store and service are new for every call.
 
     Args:
         settings: the configuration; read from the environment when omitted.
         store: an event store to use instead of the one ``settings.store`` names.
+        plugins: plugin objects (modules, class instances: anything pluggy registers) to load
+            after those the settings name, with the source ``registered``: ``plugins=`` adds to
+            the settings, whose entry points (``plugin_autoload``) load too; a test that wants
+            its plugins and the standard types only builds its settings with
+            :func:`rockets.testing.standard_settings`.
         deadlines: who keeps the deadline on reading a request (``ROCKETS_REQUEST_TIMEOUT``):
             ``"app"`` (the default), the app itself, at the ASGI level, whatever server runs
             it; ``"server"``, the server, from a request's first byte, which covers its head
@@ -182,7 +220,7 @@ def create_app(
         SettingsError: a setting is invalid.
     """
     settings = settings if settings is not None else Settings.from_env()
-    hooks = load_plugins(settings)
+    hooks = load_plugins(settings, plugins=plugins)
     service = build_service(settings, store=store, hooks=hooks)
     edge = Edge(settings, deadlines=deadlines)
     ingress = Ingress(edge, service, service.metrics)
@@ -240,6 +278,14 @@ def create_app(
 
 
 def _plugin_routes(hooks: PluginHooks, service: RocketService) -> list[Any]:
+    """The plugins' routes, each at a path of its own: none may take a reserved path (the
+    built-in routes' and what is under them, ``/``), so that none can shadow a built-in route
+    or pass for one of the paths that need no token.
+
+    Raises:
+        PluginError: a plugin returned something else than routes, or a route at a reserved
+            path (one line naming the plugin and the path).
+    """
     routes: list[Any] = []
     for plugin, returned in hooks.routes(service.view):
         for route in returned or ():
@@ -248,5 +294,17 @@ def _plugin_routes(hooks: PluginHooks, service: RocketService) -> list[Any]:
                     f"plugin {plugin!r}: register_routes must return Litestar route handlers or "
                     f"routers, got {type(route).__name__}"
                 )
+            paths = route.paths if isinstance(route, BaseRouteHandler) else _router_paths(route)
+            for path in sorted(paths):
+                why = reserved(path)
+                if why is not None:
+                    raise PluginError(
+                        f"plugin {plugin!r}: route {path!r} is at a reserved path: {why} "
+                        "(docs/plugin_hooks.md, register_routes)"
+                    )
             routes.append(route)
     return routes
+
+
+def _router_paths(router: Router) -> set[str]:
+    return {route.path for route in router.routes}

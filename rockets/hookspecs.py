@@ -67,6 +67,14 @@ def register_event_types() -> Sequence[EventType[Any]]:
     arguments whenever the state is rebuilt from the event log. When the event changes nothing,
     return the ``state`` argument itself: the core then leaves ``updatedAt`` untouched. The core
     sets ``lastMessageNumber`` and ``updatedAt``; values a plugin puts there are overwritten.
+    Each call is timed against ``ROCKETS_PLUGIN_CALL_BUDGET_MS``: a slower one is logged as a
+    WARNING naming the plugin and counted in ``rockets_plugin_slow_calls_total``. A call that
+    never returns cannot be interrupted: it holds its worker until the process stops.
+
+    From version 2 of a payload on, ``upcasters`` turn stored payloads of older versions into
+    the current one: ``{1: (PayloadV1, from_version_1)}`` decodes the stored payload into
+    ``PayloadV1`` (strictly: one that does not fit fails on the first event, naming the plugin
+    and the version) and hands it to a typed function; ``{1: f}`` hands ``f`` the JSON as dicts.
     """
     raise NotImplementedError  # pragma: no cover - a spec has no body
 
@@ -81,7 +89,10 @@ def register_projections() -> Sequence[ProjectionType[Any]]:
         A sequence of :class:`rockets.ProjectionType` records: a name, an initial value (a
         msgspec Struct) and ``apply(value, event, state) -> value``, called for every event of
         every channel in the order the store gave them their positions, ``state`` being the
-        rocket's state right after the event.
+        rocket's state right after the event. Instead of (or besides) ``apply``, ``handlers``
+        maps payload Structs to handlers called the same way for the events of that type only,
+        each typed with its payload (``event: Event[RocketLanded]``); a handler for a type no
+        loaded plugin registers stops the start.
 
     Results are collected from every plugin; a name may be registered once. The core keeps the
     value, rebuilds it from the log when the app starts (on PostgreSQL, from the value it kept
@@ -152,8 +163,11 @@ def validate_message(event: Event[Any]) -> str | None:
         that reason as ``detail``, the plugin's name as ``plugin`` and the message's path.
 
     Every plugin is asked, in turn; the first reason wins. Keep it fast and free of I/O: it runs
-    on the event loop for every message. An exception is treated as a bug of the plugin: the
-    message is refused with a 500 and the exception is logged, naming the plugin.
+    on the event loop for every message. Each call is timed against
+    ``ROCKETS_PLUGIN_CALL_BUDGET_MS`` (a slower one is a WARNING naming the plugin, and counted);
+    one that never returns holds the event loop, which nothing can interrupt. An exception is
+    treated as a bug of the plugin: the message is refused with a 500 and the exception is
+    logged, naming the plugin.
     """
     raise NotImplementedError  # pragma: no cover - a spec has no body
 
@@ -190,6 +204,14 @@ def register_routes(view: RocketsView) -> Sequence[BaseRouteHandler | Router]:
         built-in routes are, appear in OpenAPI, and answer errors with the same JSON body. A
         path that collides with another route, or an exception, stops the application from
         starting, naming the plugin.
+
+    The built-in routes' paths are reserved: ``/``, and ``/messages``, ``/rockets``,
+    ``/stream``, ``/health``, ``/metrics``, ``/plugins``, ``/projections``, ``/stalled``,
+    ``/schema``, ``/dashboard`` and everything under them, and a path that starts with a path
+    parameter; a route there stops the start, in one line naming the plugin and the path. The
+    routes meet the tokens every built-in route meets (reads the read token, writes the ingest
+    token) unless a handler (or a router, for all its routes) declares itself public:
+    ``opt={"public": True}``.
     """
     raise NotImplementedError  # pragma: no cover - a spec has no body
 
@@ -203,7 +225,9 @@ def startup(view: RocketsView) -> Awaitable[None] | None:
 
     The implementation may be a plain function or a coroutine function (its coroutine is
     awaited). An exception stops the start-up, as a store that cannot open does, naming the
-    plugin.
+    plugin; so does a hook still running after ``ROCKETS_HOOK_TIMEOUT`` (a coroutine is
+    cancelled then; a function that blocks without awaiting cannot be, and is told only once it
+    returns).
     """
     raise NotImplementedError  # pragma: no cover - a spec has no body
 
@@ -218,6 +242,7 @@ def shutdown(view: RocketsView) -> Awaitable[None] | None:
 
     The implementation may be a plain function or a coroutine function (its coroutine is
     awaited). An exception is logged, naming the plugin, and does not keep the other plugins'
-    shutdown from running.
+    shutdown from running; a coroutine still running after ``ROCKETS_HOOK_TIMEOUT`` is cancelled
+    and logged alike.
     """
     raise NotImplementedError  # pragma: no cover - a spec has no body

@@ -59,6 +59,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     stream_history: Positive = 10_000
     log_summary_seconds: Seconds = 60.0
     access_log: bool = False
+    hook_timeout: Seconds = 10.0
+    plugin_call_budget_ms: Annotated[float, msgspec.Meta(gt=0)] = 5.0
 
     def __post_init__(self) -> None:
         # Streams stay open: below the connection cap, ingest and reads keep their share.
@@ -161,6 +163,8 @@ ENVIRONMENT: dict[str, str] = {
     "ROCKETS_STREAM_HISTORY": "stream_history",
     "ROCKETS_LOG_SUMMARY_SECONDS": "log_summary_seconds",
     "ROCKETS_ACCESS_LOG": "access_log",
+    "ROCKETS_HOOK_TIMEOUT": "hook_timeout",
+    "ROCKETS_PLUGIN_CALL_BUDGET_MS": "plugin_call_budget_ms",
     "ROCKETS_MAX_BODY_BYTES": "max_body_bytes",
     "ROCKETS_MAX_BATCH": "max_batch",
     "ROCKETS_MAX_PENDING_PER_CHANNEL": "max_pending_per_channel",

@@ -28,8 +28,8 @@ class RocketsView(Protocol):
         """The current state of ``channel``.
 
         Raises:
-            rockets.errors.InputError: the channel has received no message (its ``body`` is
-                the 404 answer; raised from a route, it is answered as such).
+            rockets.UnknownChannelError: the channel has received no message (a
+                :class:`rockets.NotFoundError`: raised from a route, it is answered 404).
         """
         ...
 
@@ -42,7 +42,7 @@ class RocketsView(Protocol):
         events the channel has in all.
 
         Raises:
-            rockets.errors.InputError: the channel has received no message (404).
+            rockets.UnknownChannelError: the channel has received no message (answered 404).
         """
         ...
 
@@ -54,6 +54,9 @@ class RocketsView(Protocol):
         """A projection's value as the API serves it (``GET /projections/{name}``).
 
         Raises:
-            rockets.errors.InputError: no projection has that name (404).
+            rockets.UnknownProjectionError: no projection has that name (answered 404).
+            rockets.PluginError: the projection's ``serve`` failed: it is stopped (answered 500).
+            TimeoutError: the projection's code was busy past the wait a read allows (answered
+                503 with ``Retry-After``).
         """
         ...

@@ -16,7 +16,7 @@ import msgspec
 from typing_extensions import TypeVar
 
 from rockets.records import Record
-from rockets.state import RocketState
+from rockets.state import RocketState, SetAside
 
 __all__ = [
     "CHANNEL_PATTERN",
@@ -48,6 +48,7 @@ __all__ = [
     "StalledChannel",
     "StateFieldInfo",
     "StatePoint",
+    "Stopped",
     "StreamReset",
     "StreamedEvent",
     "in_words",
@@ -142,7 +143,7 @@ MessageNumber = Annotated[int, msgspec.Meta(le=MAX_MESSAGE_NUMBER)]
 S = TypeVar("S", bound=RocketState, default=RocketState)
 """The state type of an answer: ``RocketState``, or the app's (and a client's) subclass."""
 
-AckStatus = Literal["accepted", "duplicate", "conflict", "rejected"]
+AckStatus = Literal["accepted", "duplicate", "conflict", "rejected", "setAside"]
 
 ErrorKind = Literal[
     "bad_request",
@@ -199,9 +200,12 @@ class Envelope(msgspec.Struct, frozen=True):
 class Ack(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, rename="camel"):
     """The answer for one posted message.
 
-    ``accepted``: stored (applied, or waiting behind a gap); ``duplicate``: already received,
-    nothing changed; ``conflict``: the number was taken by a different message (batch only; a
-    single message gets a 409 error); ``rejected``: refused, ``detail`` says why (batch only).
+    ``accepted``: stored (applied, or waiting behind a gap); ``setAside``: stored but not
+    applied, since its type's ``apply`` failed: the channel waits at it until a plugin that
+    applies it is loaded, ``detail`` names the plugin and the error; ``duplicate``: already
+    received, nothing changed; ``conflict``: the number was taken by a different message
+    (batch only; a single message gets a 409 error); ``rejected``: refused, ``detail`` says why
+    (batch only).
     """
 
     channel: str
@@ -286,23 +290,49 @@ class StreamedEvent(msgspec.Struct, Generic[S], frozen=True, kw_only=True):
 
 
 class StalledChannel(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
-    """A channel whose gap has stayed open: messages wait for ``awaitedNumber``."""
+    """A channel whose gap has stayed open: messages wait for ``awaitedNumber``; or one that
+    waits at ``awaitedNumber`` itself, kept but set aside (``setAside`` says why; absent
+    otherwise)."""
 
     channel: str
     awaited_number: int
     pending: int
     waiting_since: datetime
     waiting_seconds: float
+    set_aside: SetAside | msgspec.UnsetType = msgspec.UNSET
+
+
+class Stopped(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, rename="camel"):
+    """Something that stopped because of a failure, and is stopped still: a projection, a
+    listener, a channel waiting at a message set aside, a background task of the service.
+
+    Attributes:
+        what: what stopped, as the log names it (``projection 'fleet'``, ``listener of
+            'audit'``, ``the log follower``).
+        plugin: the plugin whose code failed (absent: the service's own work).
+        error: the exception, as ``Type: message``.
+        event: the event it failed on (``position 7``, ``r1#3``; absent: none).
+        since: when it stopped.
+    """
+
+    what: str
+    plugin: str | None = None
+    error: str
+    event: str | None = None
+    since: datetime
 
 
 class Health(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, rename="camel"):
     """The answer of ``GET /health``.
 
-    When ``status`` is ``unavailable``, ``failing`` names the dependency that is down (the
-    store, by its name: ``postgresql``, ``sqlite``) and ``detail`` says what it answered.
+    ``ok`` (200): everything runs. ``degraded`` (200): ingestion goes on, but something it does
+    not need has stopped — a projection, a listener, the stream's follower, a channel waiting
+    at a message set aside —, each listed in ``stopped``. ``unavailable`` (503): ingestion
+    cannot go on; ``failing`` names the dependency that is down (the store, by its name:
+    ``postgresql``, ``sqlite``, or what stopped) and ``detail`` says what it answered.
     """
 
-    status: Literal["ok", "unavailable"]
+    status: Literal["ok", "degraded", "unavailable"]
     store: str
     rockets: int | None
     workers: int
@@ -310,6 +340,7 @@ class Health(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, rena
     message_types: list[str]
     detail: str | None = None
     failing: str | None = None
+    stopped: list[Stopped] = msgspec.field(default_factory=list)
 
 
 class ProjectionInfo(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, rename="camel"):
@@ -365,6 +396,8 @@ class PluginDescription(msgspec.Struct, frozen=True, kw_only=True, rename="camel
     hooks: list[str]
     message_types: list[str]
     state_fields: list[str]
+    stopped: list[Stopped] = msgspec.field(default_factory=list)
+    """What this plugin's code stopped and is stopped still (see ``Health.stopped``)."""
 
 
 class PluginsReport(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):

@@ -14,17 +14,17 @@ import os
 import shutil
 import subprocess
 import tempfile
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import psycopg
+from rockets.testing.postgres import POSTGRES_URL_VARIABLE as ENV
+from rockets.testing.postgres import fresh_database
 
 from .server import free_port
 
-ENV = "ROCKETS_TEST_POSTGRES_URL"
+__all__ = ["ENV", "Cluster", "available", "cluster", "fresh_database", "postgres_server"]
 
 
 def _binaries() -> Path | None:
@@ -113,17 +113,3 @@ def postgres_server() -> Iterator[str]:
         return
     with throwaway_cluster() as started:
         yield started
-
-
-@contextmanager
-def fresh_database(admin_url: str) -> Iterator[str]:
-    """A new, empty database on the server; dropped afterwards."""
-    name = f"rockets_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    base, _, _ = admin_url.rpartition("/")
-    try:
-        yield f"{base}/{name}"
-    finally:
-        with psycopg.connect(admin_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -1,8 +1,11 @@
 """The rockets SDK: typed sync and async clients over httpx.
 
 Responses decode into the very Structs the server encodes (``RocketState``, ``EventView``,
-``Ack``, ``Health``, ``ErrorBody``), and messages are built from the same ``Envelope`` the
-server decodes, so client and server share one definition of every shape.
+``Ack``, ``Health``, ``ErrorBody``, ``StatePoint``, ``PluginsReport``, ``ProjectionInfo``,
+``StalledChannel``; a stream item's ``data`` is a ``StreamedEvent`` or a ``StreamReset``), and
+messages are built from the same ``Envelope`` the server decodes, so client and server share
+one definition of every shape; all are importable from here, with ``RocketQuery`` (what
+``GET /rockets`` asks for) and the errors.
 
 A payload is any msgspec Struct whose class names its ``message_type`` (the standard types'
 Structs are in ``rockets_standard.messages``), or a plain mapping with an explicit
@@ -41,26 +44,55 @@ from rockets.client.errors import (
 from rockets.client.states import as_state, compose_state
 from rockets.client.sync import RocketsClient
 from rockets.dropin import import_file as import_plugin_file
+from rockets.state import RocketState, SetAside
+from rockets.wire import (
+    Ack,
+    Envelope,
+    ErrorBody,
+    EventView,
+    Health,
+    PluginsReport,
+    ProjectionInfo,
+    RocketQuery,
+    StalledChannel,
+    StatePoint,
+    StreamedEvent,
+    StreamReset,
+)
 
 __all__ = [
     "DEFAULT_URL",
+    "Ack",
     "ApiError",
     "AsyncRocketsClient",
     "BadRequestError",
     "ClientError",
     "ConflictError",
     "ConnectionFailedError",
+    "Envelope",
+    "ErrorBody",
+    "EventView",
+    "Health",
     "InvalidResponseError",
     "NotFoundError",
     "Page",
     "PayloadTooLargeError",
+    "PluginsReport",
     "Projected",
+    "ProjectionInfo",
     "RateLimitedError",
     "RejectedError",
     "RetryPolicy",
+    "RocketQuery",
+    "RocketState",
     "RocketsClient",
     "ServerError",
+    "SetAside",
+    "StalledChannel",
+    "StatePoint",
     "StreamItem",
+    "StreamReset",
+    "StreamedEvent",
     "UnavailableError",
     "as_state",
     "compose_state",

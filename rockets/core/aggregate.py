@@ -14,7 +14,7 @@ import msgspec
 from rockets.core.registry import RegisteredType, Registry
 from rockets.errors import SequenceError, UnreadableEventError
 from rockets.records import Record
-from rockets.state import Event, RocketState
+from rockets.state import Event, RocketState, SetAside
 
 __all__ = [
     "apply_record",
@@ -23,6 +23,7 @@ __all__ = [
     "fold",
     "initial_state",
     "same_message",
+    "set_aside_of",
     "shown",
     "upcast",
 ]
@@ -145,6 +146,20 @@ def apply_record(registry: Registry, state: RocketState, record: Record) -> Rock
         updated_at=record.message_time,
         pending=state.pending,
         waiting_since=state.waiting_since,
+        set_aside=state.set_aside,
+    )
+
+
+def set_aside_of(registry: Registry, record: Record, exc: BaseException) -> SetAside:
+    """What a channel shows of ``record``, kept but not applied because its apply raised
+    ``exc``: its number and type, the plugin that registers the type (None: no loaded plugin
+    does) and the error."""
+    registered = registry.lookup(record.message_type)
+    return SetAside(
+        message_number=record.message_number,
+        message_type=record.message_type,
+        plugin=None if registered is None else registered.plugin,
+        error=f"{type(exc).__name__}: {exc}",
     )
 
 

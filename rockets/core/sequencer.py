@@ -3,13 +3,18 @@
 Pure and synchronous: it holds, per channel, the last applied number, the highest number seen
 and the messages waiting behind a gap. It never awaits, so a worker that owns a channel can use
 it without a lock.
+
+A message that could not be applied is held back with its successors (:meth:`Sequencer.hold_back`):
+it waits in the buffer like the others, but at the head of it, right after the last applied
+number, where no gap is left for a new message to fill; :meth:`Sequencer.release` takes the run
+out again to be tried once more.
 """
 
 from __future__ import annotations
 
 import enum
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -35,6 +40,8 @@ class Verdict(enum.Enum):
     """Ahead of a gap, and the pending buffers of all channels together are at their bound."""
     NUMBERS_EXHAUSTED = "numbers_exhausted"
     """Sent without a number, on a channel that has used the largest one (set by the engine)."""
+    SET_ASIDE = "set_aside"
+    """New and kept, but its apply failed: the channel waits at it (set by the engine)."""
 
 
 @dataclass(slots=True)
@@ -111,6 +118,42 @@ class Sequencer:
         and how many messages wait behind the gap."""
         log = self.channels.get(channel)
         return (0, 0, 0) if log is None else (log.applied, log.highest, len(log.pending))
+
+    def held(self, channel: str) -> bool:
+        """Whether ``channel`` waits at a message held back (see :meth:`hold_back`)."""
+        log = self.channels.get(channel)
+        return log is not None and log.applied + 1 in log.pending
+
+    def hold_back(self, run: Sequence[Record]) -> None:
+        """Put back in its channel's buffer the end of a run just released (by :meth:`offer`
+        or :meth:`release`), from the message that could not be applied on: the channel's
+        applied number goes back to the one before it, and the channel waits at it. The run
+        was accepted, so no bound refuses it."""
+        first, last = run[0], run[-1]
+        log = self.channels[first.channel]
+        if last.message_number != log.applied or len(run) != log.applied - first.message_number + 1:
+            raise ValueError(
+                f"{first.channel}#{first.message_number}..{last.message_number} is not the end of "
+                f"the channel's applied run (at {log.applied})"
+            )
+        for record in run:
+            log.pending[record.message_number] = record
+        self.total_pending += len(run)
+        log.applied = first.message_number - 1
+
+    def release(self, channel: str) -> tuple[Record, ...]:
+        """Take out of ``channel``'s buffer the run held back at its head (see
+        :meth:`hold_back`), to be applied again; empty when the channel waits at no such
+        message."""
+        log = self.channels.get(channel)
+        if log is None:
+            return ()
+        ready = []
+        while (successor := log.pending.pop(log.applied + 1, None)) is not None:
+            ready.append(successor)
+            log.applied += 1
+        self.total_pending -= len(ready)
+        return tuple(ready)
 
     def waiting_channels(self) -> list[str]:
         """The channels with messages waiting behind a gap."""

@@ -22,6 +22,9 @@ RESERVED_NAMES = frozenset({"sort", "order", "limit", "offset", "at", "from"})
 """Query parameters of the API, which a plugin field cannot be named (they double as filters)."""
 
 _BUILT_IN = {f.name: f for f in msgspec.structs.fields(RocketState)}
+_NOT_LISTED = frozenset({"set_aside"})
+"""Built-in fields a state shows that listings neither sort nor filter on (``setAside``: an
+object, absent from nearly every state)."""
 
 
 class StateField(msgspec.Struct, frozen=True, kw_only=True):
@@ -50,7 +53,8 @@ class StateField(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class StateSchema:
-    """The app's state type and what is known about each of its fields."""
+    """The app's state type and what is known about each of its fields (those a listing sorts
+    and filters on: every field but ``setAside``)."""
 
     def __init__(self, state_type: type[RocketState], fields: Iterable[StateField]) -> None:
         self.state_type = state_type
@@ -123,6 +127,7 @@ def build_state_schema(extensions: Iterable[tuple[str, object]]) -> StateSchema:
             name=f.name, json_name=f.encode_name, plugin=None, type=f.type, default=f.default
         )
         for f in _BUILT_IN.values()
+        if f.name not in _NOT_LISTED
     ]
     owners: dict[str, str] = {}
     for plugin, extension in extensions:

@@ -21,6 +21,7 @@ from rockets.errors import (
 from rockets.records import Record
 from rockets.runtime.engine import Outcome
 from rockets.runtime.service import Fate, Ingested
+from rockets.state import SetAside
 from rockets.wire import (
     MAX_MESSAGE_NUMBER,
     Ack,
@@ -56,6 +57,7 @@ __all__ = [
     "parameter_problem",
     "request_timeout",
     "retry_after",
+    "set_aside_detail",
     "unknown_parameter",
     "unsupported_media_type",
     "validator_refusal",
@@ -225,10 +227,21 @@ def _refusal(fate: Fate) -> _Refusal | None:
     return _INTERNAL
 
 
+def set_aside_detail(aside: SetAside) -> str:
+    """What the acknowledgement of a message set aside says of it."""
+    whose = "no loaded plugin" if aside.plugin is None else f"plugin {aside.plugin!r}"
+    return (
+        f"kept, not applied: {whose} could not apply it ({aside.error}); the channel waits at "
+        "it until a plugin that applies it is loaded"
+    )
+
+
 def _ack(record: Record, fate: Fate, status: AckStatus, detail: str | None = None) -> Ack:
     """The acknowledgement of one message."""
     if isinstance(fate, Outcome):
         record = fate.record  # numbered, if the sender left the number out
+        if fate.set_aside is not None and detail is None:
+            detail = set_aside_detail(fate.set_aside)
     return Ack(
         channel=record.channel,
         message_number=record.message_number,
@@ -269,7 +282,8 @@ def _refused_single(record: Record, fate: Fate, refusal: _Refusal) -> IngestAnsw
 
 def ingest_answer(ingested: Ingested) -> IngestAnswer:
     """The answer to a request whose messages met ``ingested``: 202 with an acknowledgement
-    per message when every one was taken; else, for one message, its error; for a batch, an
+    per message when every one was taken (kept; a message set aside was kept too, its
+    acknowledgement says so); else, for one message, its error; for a batch, an
     acknowledgement per message under the status of its most urgent refusal.
 
     Raises:

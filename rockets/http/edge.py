@@ -8,7 +8,9 @@
 - Tokens: who may write and who may read (``ROCKETS_INGEST_TOKEN``, ``ROCKETS_READ_TOKEN``),
   compared in constant time; a 401 carries ``WWW-Authenticate``. :meth:`Edge.authorized` decides
   for both paths (for the routes through :meth:`Edge.guard`, a Litestar guard, so that an
-  unknown path stays a 404).
+  unknown path stays a 404). Plugins' routes meet the same rule, unless one declares itself
+  public (:data:`PUBLIC`); they may not take a reserved path (:func:`reserved`), so none can
+  hide among the paths that need no token.
 - Request ids: the client's ``X-Request-ID`` (its first 128 bytes) or one made here, on every
   answer and every log line of the request.
 - The headers every answer carries, CORS's among them (``ROCKETS_CORS_ORIGINS``): preflights
@@ -57,6 +59,8 @@ __all__ = [
     "ACCESS_TOKEN",
     "MESSAGES_PATH",
     "OPEN_PATHS",
+    "PUBLIC",
+    "RESERVED_PATHS",
     "WWW_AUTHENTICATE",
     "Cors",
     "DeadlineKeeper",
@@ -70,6 +74,7 @@ __all__ = [
     "Send",
     "Tokens",
     "read_head",
+    "reserved",
 ]
 
 log = logging.getLogger("rockets")
@@ -82,6 +87,23 @@ OPEN_PREFIXES = ("/dashboard/", ASSETS_PREFIX)
 """And the files under these: the dashboard's, and those of the API documentation pages (the
 published files of Swagger UI and RapiDoc). The pages themselves and the document are reads."""
 READING = frozenset({"GET", "HEAD", "OPTIONS"})
+RESERVED_PATHS = (
+    MESSAGES_PATH,
+    "/rockets",
+    "/stream",
+    "/health",
+    "/metrics",
+    "/plugins",
+    "/projections",
+    "/stalled",
+    "/schema",
+    "/dashboard",
+)
+"""The first segments of the built-in routes' paths: a plugin's route may take none of them,
+nor anything under them, nor ``/`` (see :func:`reserved`)."""
+PUBLIC = "public"
+"""The ``opt`` key by which a plugin's route declares it needs no token:
+``@get("/status", opt={"public": True})``. Any other route needs the token its method needs."""
 ACCESS_TOKEN = "access_token"
 """The query parameter that may carry a read token, where no header can be set (a browser's
 EventSource): every read route takes it."""
@@ -135,11 +157,26 @@ def read_head(scope: Scope) -> RequestHead:
     return RequestHead(rid, content_type, length, authorization, origin)
 
 
+def reserved(path: str) -> str | None:
+    """Why a plugin's route may not be served at ``path`` (a route's path as Litestar
+    normalizes it), or None when it may: it is ``/``, or it is one of :data:`RESERVED_PATHS`
+    or under one, or it starts with a path parameter (which would take them all)."""
+    if path.rstrip("/") == "":
+        return "'/' is the dashboard's page"
+    first = "/" + path.lstrip("/").partition("/")[0]
+    if first.startswith("/{"):
+        return "it starts with a path parameter, which would take the reserved paths"
+    if first in RESERVED_PATHS:
+        return f"rockets keeps {first!r} and every path under it for its own routes"
+    return None
+
+
 class Tokens:
     """Who may do what: a request that writes (any method but GET, HEAD, OPTIONS) needs the
     ingest token when one is set; one that reads needs the read token or the ingest token when
     a read token is set. ``/health``, the dashboard's page and files and the API documentation's
-    files need none."""
+    files need none, and neither does a plugin's route declared public (:data:`PUBLIC`, decided
+    by :meth:`Edge.guard`)."""
 
     def __init__(self, settings: Settings) -> None:
         self.ingest = settings.ingest_token.encode() if settings.ingest_token else None
@@ -369,8 +406,13 @@ class Edge:
             query_token = _query_token(scope)
         return tokens.allows(method, scope["path"], authorization, query_token)
 
-    def guard(self, connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-        """:meth:`authorized`, as a Litestar guard (a 401 otherwise)."""
+    def guard(
+        self, connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
+    ) -> None:
+        """:meth:`authorized`, as a Litestar guard (a 401 otherwise); a route whose ``opt``
+        declares it public (:data:`PUBLIC`) lets every request pass."""
+        if handler.opt.get(PUBLIC) is True:
+            return
         scope = cast(Scope, connection.scope)
         if not self.authorized(scope, read_head(scope)):
             raise NotAuthorizedException(

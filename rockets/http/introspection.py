@@ -1,16 +1,32 @@
-"""What ``GET /plugins`` reports: the loaded plugins, their message types and state fields.
+"""What ``GET /plugins`` reports: the loaded plugins, their message types and state fields, and
+what of theirs has stopped.
 
 The report's Structs are in :mod:`rockets.wire`, shared with the SDK, which decodes the answer.
 """
 
 from __future__ import annotations
 
+import msgspec
+
 from rockets.core.registry import Registry
 from rockets.http.openapi import json_schema
 from rockets.runtime.plugin_manager import PluginManager
-from rockets.wire import MessageTypeInfo, PluginDescription, PluginsReport, StateFieldInfo
+from rockets.runtime.service import RocketService, stopped
+from rockets.wire import (
+    MessageTypeInfo,
+    PluginDescription,
+    PluginsReport,
+    StateFieldInfo,
+)
 
-__all__ = ["MessageTypeInfo", "PluginDescription", "PluginsReport", "StateFieldInfo", "describe"]
+__all__ = [
+    "MessageTypeInfo",
+    "PluginDescription",
+    "PluginsReport",
+    "StateFieldInfo",
+    "current",
+    "describe",
+]
 
 
 def describe(pm: PluginManager, registry: Registry) -> PluginsReport:
@@ -54,3 +70,15 @@ def describe(pm: PluginManager, registry: Registry) -> PluginsReport:
             )
         )
     return PluginsReport(plugins=plugins, message_types=message_types, state_fields=state_fields)
+
+
+def current(report: PluginsReport, service: RocketService) -> PluginsReport:
+    """``report`` (made when the app was built) with what changes as the service runs: each
+    plugin's faults still open, and where every projection stands. Calls no plugin code."""
+    faults = service.faults
+    plugins = [
+        msgspec.structs.replace(plugin, stopped=[stopped(f) for f in faults.of_plugin(plugin.name)])
+        for plugin in report.plugins
+    ]
+    projections = [running.info() for running in service.projections.running.values()]
+    return msgspec.structs.replace(report, plugins=plugins, projections=projections)

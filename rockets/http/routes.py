@@ -13,19 +13,20 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, cast
 
 import msgspec
 from litestar import Request, Response, get, post, route
-from litestar.enums import HttpMethod
+from litestar.enums import HttpMethod, MediaType
+from litestar.exceptions import HTTPException
 from litestar.handlers import BaseRouteHandler, HTTPRouteHandler
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromQuery, HeaderParameter, PathParameter, QueryParameter
 from litestar.response import Stream
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from rockets.errors import InputError
+from rockets.errors import InputError, PluginError
 from rockets.http.answers import error, one_of, parameter_problem, retry_after
 from rockets.http.dashboard import dashboard_handlers
 from rockets.http.error_handlers import exception_handlers
 from rockets.http.ingress import Ingress
-from rockets.http.introspection import PluginsReport
+from rockets.http.introspection import PluginsReport, current
 from rockets.http.openapi import (
     DocumentedOperation,
     error_answers,
@@ -95,13 +96,25 @@ TextInQuery = Annotated[str | None, QueryParameter(pattern=PRINTABLE_PATTERN)]
 FromNumber = Annotated[int, QueryParameter(name="from", ge=1, le=MAX_MESSAGE_NUMBER)]
 
 
-def _projection_handler(running: RunningProjection) -> Callable[[], Awaitable[Response[Any]]]:
+def _projection_handler(
+    service: RocketService, running: RunningProjection
+) -> Callable[[], Awaitable[Response[Any]]]:
     """``GET /projections/{name}``: the value as served (typed in OpenAPI by what it serves,
-    the route's ``Served``), and ``X-Position``, the log position it has taken in."""
+    the route's ``Served``), and ``X-Position``, the log position it is the value of; a 500
+    naming the projection when its value cannot be served, a 503 while its code is busy."""
+    name = running.kind.name
 
     async def projection() -> Response[Served]:
-        headers = {"X-Position": str(running.position)}
-        return Response(content=running.served(), headers=headers)
+        try:
+            snapshot = await service.projection_snapshot(name)
+        except PluginError as exc:
+            raise HTTPException(status_code=500, detail=str(exc)) from None
+        except TimeoutError as exc:
+            headers = {"Retry-After": str(retry_after(503))}
+            raise HTTPException(status_code=503, detail=str(exc), headers=headers) from None
+        headers = {"X-Position": str(snapshot.position)}
+        # Encoded already, once per position, where the projection's code runs.
+        return Response(content=snapshot.body, headers=headers, media_type=MediaType.JSON)
 
     projection.__name__ = f"projection_{running.kind.name.replace('-', '_')}"
     return projection
@@ -261,10 +274,12 @@ def build_routes(
         },
     )
     async def health() -> Response[Health]:
-        """200 while the store is reachable; 503 otherwise, with ``failing`` naming the store
-        and ``detail`` saying what it answered."""
+        """200 while messages are taken: ``ok``, or ``degraded`` when something ingestion does
+        not need has stopped (a projection, a listener, the stream's follower), each named in
+        ``stopped``; 503 ``unavailable`` when they cannot be (the store does not answer), with
+        ``failing`` naming what failed and ``detail`` saying what it answered."""
         report = await service.health()
-        if report.status == "ok":
+        if report.status != "unavailable":
             return Response(content=report)
         return Response(
             content=report, status_code=503, headers={"Retry-After": str(retry_after(503))}
@@ -351,9 +366,9 @@ def build_routes(
     async def list_plugins() -> PluginsReport:
         """Every loaded plugin (where it came from, its version, the hooks it implements), every
         message type with its payload's JSON Schema and its version, every state field plugins
-        add, and every projection with where it stands."""
-        infos = [running.info() for running in service.projections.running.values()]
-        return msgspec.structs.replace(report, projections=infos)
+        add, every projection with where it stands, and what each plugin's code stopped that
+        is stopped still."""
+        return current(report, service)
 
     @read("/projections", summary="Projections", tags=["projections"], responses=reads())
     async def list_projections() -> list[ProjectionInfo]:
@@ -368,9 +383,9 @@ def build_routes(
             description=running.kind.description or None,
             tags=["projections"],
             operation_class=operation_class("X-Position"),
-            responses=reads(),
+            responses=reads(503),
             signature_namespace={"Served": running.kind.served_type()},
-        )(_projection_handler(running))
+        )(_projection_handler(service, running))
         for name, running in service.projections.running.items()
     ]
     dashboard = [

@@ -37,7 +37,7 @@ async def rebuild_states(
             if current is not None:
                 events = await store.events(state.channel, 1, current.last_message_number)
                 folded = fold(registry, state.channel, events)
-                rebuilt = folded.with_backlog(current.pending, current.waiting_since)
+                rebuilt = folded.with_bookkeeping(current)
                 if rebuilt != current:
                     group.stage(Commit(received=[], applied=[], states=[rebuilt]))
                     changed += 1

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 from bisect import bisect_left
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from prometheus_client import REGISTRY, CollectorRegistry, Gauge, generate_latest
@@ -67,8 +67,8 @@ class _Collector:
         metrics = self.metrics
         messages = CounterMetricFamily(
             "rockets_messages",
-            "Messages received, by messageType and outcome (accepted, duplicate, conflict, "
-            "rejected, invalid)",
+            "Messages received, by messageType and outcome (accepted, setAside, duplicate, "
+            "conflict, rejected, invalid)",
             labels=["type", "outcome"],
         )
         for (kind, outcome), n in sorted(metrics.messages.items()):
@@ -84,6 +84,20 @@ class _Collector:
         yield requests
         for histogram in (metrics.apply_lag, metrics.commit_seconds, metrics.request_seconds):
             yield histogram.family()
+        faults = CounterMetricFamily(
+            "rockets_plugin_faults",
+            "Failures that stopped something, by plugin (empty: the service's own background "
+            "work) and what stopped",
+            labels=["plugin", "stopped"],
+        )
+        for (plugin, stopped), n in sorted(metrics.plugin_faults.items()):
+            faults.add_metric([plugin, stopped], n)
+        yield faults
+        yield CounterMetricFamily(
+            "rockets_listener_events_dropped",
+            "Events dropped for the plugins' event_applied listeners, which were too far behind",
+            value=metrics.listener_events_dropped,
+        )
 
     def describe(self) -> list[Any]:
         return []
@@ -158,6 +172,16 @@ class Metrics:
             ["name"],
             registry=registry,
         )
+        self.projection_lag = Gauge(
+            "rockets_projection_lag_events",
+            "Events each projection is behind: the log's position minus the projection's",
+            ["projection"],
+            registry=registry,
+        )
+        self.plugin_faults: Mapping[tuple[str, str], int] = {}
+        """Faults told since start, by ``(plugin, what stopped)`` (set when scraped)."""
+        self.listener_events_dropped = 0
+        """Events dropped for the listeners since start (set when scraped)."""
         self.stream_delivered = Gauge(
             "rockets_stream_events_delivered",
             "Events sent to GET /stream subscribers since start",

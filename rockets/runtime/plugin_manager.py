@@ -1,5 +1,6 @@
 """Builds the plugin manager of one app: hookspecs, then installed entry points, then modules
-named in the settings, then drop-in files; and remembers where each plugin came from.
+named in the settings, then drop-in files, then the plugin objects code hands over (a test's,
+say); and remembers where each plugin came from.
 
 Nothing here calls a hook: :class:`rockets.runtime.hooks.PluginHooks` is the one caller.
 """
@@ -9,14 +10,18 @@ from __future__ import annotations
 import difflib
 import importlib
 import importlib.metadata
+import inspect
 import logging
+from collections.abc import Iterable
 from pathlib import Path
+from types import ModuleType
 
 import msgspec
 import pluggy
 
 from rockets import hookspecs
 from rockets.distribution import DISTRIBUTION
+from rockets.dropin import PREFIX as DROPIN_PREFIX
 from rockets.dropin import import_file
 from rockets.errors import PluginError
 from rockets.settings import Settings
@@ -27,6 +32,7 @@ __all__ = [
     "PluginManager",
     "build_plugin_manager",
     "load_directory",
+    "registered_name",
 ]
 
 log = logging.getLogger("rockets.plugins")
@@ -69,12 +75,16 @@ class PluginManager(pluggy.PluginManager):
         return PluginInfo(name=name, source="registered", module=getattr(plugin, "__name__", None))
 
 
-def build_plugin_manager(settings: Settings) -> PluginManager:
-    """A fresh plugin manager with every plugin the settings name registered.
+def build_plugin_manager(settings: Settings, plugins: Iterable[object] = ()) -> PluginManager:
+    """A fresh plugin manager with every plugin the settings name registered, then ``plugins``.
 
     Loading order: plugins installed under the ``rockets`` entry-point group (unless
     ``plugin_autoload`` is off), then the importable ``plugin_modules``, then every ``*.py``
-    file of ``plugins_dir`` (names starting with ``_`` are skipped) in name order. A plugin
+    file of ``plugins_dir`` (names starting with ``_`` are skipped) in name order, then
+    ``plugins``, objects handed over by code (modules, class instances: anything pluggy
+    registers), with the source ``registered`` and the name :func:`registered_name` gives. One
+    of ``plugins`` that the settings loaded already (the same object, from an entry point, say)
+    is loaded once, under the name and source it was loaded with first. A plugin
     whose name (entry-point name, module name, or file name without ``.py``) is in
     ``blocked_plugins`` is skipped; a name there that no plugin was offered under is a warning
     (``warnings``, logged when the service starts: a misspelt name would block nothing). With
@@ -93,6 +103,8 @@ def build_plugin_manager(settings: Settings) -> PluginManager:
         _load_module(pm, module_name)
     if settings.plugins_dir:
         load_directory(pm, Path(settings.plugins_dir))
+    for plugin in plugins:
+        _load_registered(pm, plugin)
     for name in settings.blocked_plugins:
         if name not in pm.offered:
             pm.warnings.append(
@@ -201,6 +213,32 @@ def _load_module(pm: PluginManager, module_name: str) -> None:
         file=getattr(module, "__file__", None),
     )
     _register(pm, module, info)
+
+
+def registered_name(plugin: object) -> str:
+    """The name a plugin handed over by code is known by: a module's name (a drop-in file's
+    stem, for a file imported as the server imports drop-ins), a class's or function's name,
+    else the name of the object's class."""
+    if isinstance(plugin, ModuleType):
+        return plugin.__name__.removeprefix(DROPIN_PREFIX)
+    name = getattr(plugin, "__name__", None)
+    return name if isinstance(name, str) else type(plugin).__name__
+
+
+def _load_registered(pm: PluginManager, plugin: object) -> None:
+    if pm.is_registered(plugin):
+        return
+    name = registered_name(plugin)
+    if pm.skips(name):
+        return
+    module = plugin if isinstance(plugin, ModuleType) else inspect.getmodule(plugin)
+    info = PluginInfo(
+        name=name,
+        source="registered",
+        module=getattr(module, "__name__", None),
+        file=getattr(module, "__file__", None),
+    )
+    _register(pm, plugin, info)
 
 
 def load_directory(pm: PluginManager, directory: Path) -> None:

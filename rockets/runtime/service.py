@@ -11,9 +11,11 @@ import asyncio
 import contextlib
 import functools
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 from typing import Any, NamedTuple, cast
+
+from msgspec import UNSET
 
 from rockets.core.aggregate import apply_record, apply_records, event_of, initial_state, shown
 from rockets.core.codec import Codec
@@ -22,6 +24,7 @@ from rockets.core.sequencer import Verdict
 from rockets.errors import (
     EventNotAppliedError,
     InputError,
+    PluginError,
     PoolClosedError,
     PoolFullError,
     StoreError,
@@ -29,15 +32,24 @@ from rockets.errors import (
     UnknownProjectionError,
     ValidatorRefusedError,
 )
-from rockets.records import Record
-from rockets.runtime.engine import Outcome
-from rockets.runtime.faults import Faults
+from rockets.records import Applied, Record
+from rockets.runtime.engine import Engine, Outcome
+from rockets.runtime.faults import Fault, Faults
 from rockets.runtime.hooks import PluginHooks
+from rockets.runtime.listeners import Listeners
 from rockets.runtime.metrics import Metrics
 from rockets.runtime.pool import WorkerPool
-from rockets.runtime.projections import Projections
+from rockets.runtime.projection_runner import ProjectionRunner
+from rockets.runtime.projections import (
+    READ_WAIT,
+    Projections,
+    RunningProjection,
+    Snapshot,
+    Unservable,
+)
 from rockets.runtime.stream_hub import StreamHub
 from rockets.runtime.summary import IngestSummary
+from rockets.runtime.supervisor import Beat, Supervisor
 from rockets.settings import Settings
 from rockets.state import RocketState
 from rockets.stores import Store
@@ -48,10 +60,21 @@ from rockets.wire import (
     RocketQuery,
     StalledChannel,
     StatePoint,
+    Stopped,
 )
 from rockets.words import counted
 
-__all__ = ["Fate", "Ingested", "RocketService", "ServiceView", "status_of"]
+__all__ = [
+    "FOLLOWER",
+    "RUNNER",
+    "SUMMARY",
+    "Fate",
+    "Ingested",
+    "RocketService",
+    "ServiceView",
+    "status_of",
+    "stopped",
+]
 
 REPLAY_SLICE = 1000
 """Events replayed between two turns of the event loop (``?at=N``, ``/history``)."""
@@ -59,6 +82,12 @@ WARNED_KEPT = 4096
 """Distinct warnings remembered so as to be logged once."""
 CATCH_UP_REPORT = 100_000
 """Events between two log lines of a projection catching up at start."""
+FOLLOWER = "the log follower"
+"""The supervised task that feeds the stream and the projection runner from the store's log."""
+RUNNER = "the projection runner"
+"""The supervised task that feeds the projections, in a thread of their own."""
+SUMMARY = "the log summary"
+"""The supervised task that logs the ingestion summary."""
 
 log = logging.getLogger("rockets")
 ingest_log = logging.getLogger("rockets.ingest")
@@ -66,6 +95,17 @@ ingest_log = logging.getLogger("rockets.ingest")
 Fate = Outcome | Exception
 """What became of one message: its outcome, or the exception its worker's group failed with (a
 store that failed, a pool shutting down or full, a bug)."""
+
+
+def stopped(fault: Fault) -> Stopped:
+    """A fault as the API shows what stopped (``/health``, ``/plugins``)."""
+    return Stopped(
+        what=fault.key,
+        plugin=fault.plugin,
+        error=fault.error,
+        event=fault.event,
+        since=fault.since,
+    )
 
 
 def status_of(fate: Fate) -> AckStatus:
@@ -80,6 +120,8 @@ def status_of(fate: Fate) -> AckStatus:
             return "duplicate"
         if verdict is Verdict.CONFLICT:
             return "conflict"
+        if verdict is Verdict.SET_ASIDE:
+            return "setAside"
     return "rejected"
 
 
@@ -97,8 +139,9 @@ class Ingested(NamedTuple):
 
     @property
     def all_taken(self) -> bool:
-        """Whether every message was taken: accepted, or a duplicate of one that was."""
-        return all(s == "accepted" or s == "duplicate" for s in self.statuses)
+        """Whether every message was taken: accepted (set aside included: kept, not applied),
+        or a duplicate of one that was."""
+        return all(s == "accepted" or s == "duplicate" or s == "setAside" for s in self.statuses)
 
 
 class RocketService:
@@ -113,8 +156,13 @@ class RocketService:
         hub: the live stream's hub, fed by the log's follower.
         metrics: the figures the engine and the edge report into.
         hooks: the plugins' hooks.
-        projections: the plugins' projections, fed by the log's follower.
+        projections: the plugins' projections, fed from the log's follower by the projection
+            runner, in a thread of their own.
         faults: where what stopped is told (a new one when omitted).
+        listeners: the plugins' listeners, called in a thread of their own (None: the engine
+            calls none).
+        engine: the write path behind ``pool``: it folds what a store reads back at start
+            (setting aside what a plugin cannot apply) and tries set-aside messages again.
     """
 
     def __init__(
@@ -130,6 +178,8 @@ class RocketService:
         hooks: PluginHooks,
         projections: Projections,
         faults: Faults | None = None,
+        engine: Engine | None = None,
+        listeners: Listeners | None = None,
     ) -> None:
         self.settings = settings
         self.registry = registry
@@ -141,10 +191,17 @@ class RocketService:
         self.hooks = hooks
         self.projections = projections
         self.faults = faults if faults is not None else Faults()
+        self.engine = engine
+        self.listeners = listeners
+        self.supervisor = Supervisor(self.faults)
+        """Keeps the background tasks running (:data:`FOLLOWER`, :data:`RUNNER`,
+        :data:`SUMMARY`)."""
+        self.runner = ProjectionRunner(projections, store, self.faults)
         self.view = ServiceView(self)
         self._followed = 0
         self._followed_changed = asyncio.Event()
-        self._follower: asyncio.Task[None] | None = None
+        self._batches: AsyncIterator[list[Applied]] | None = None
+        self._unfollowed: list[Applied] | None = None
         self.summary = IngestSummary(settings.log_summary_seconds, lambda: pool.queued)
         self._started = False
         self._warned: set[str] = set()
@@ -160,13 +217,21 @@ class RocketService:
         recovered = await self.open_store()
         try:
             await self.projections.restore(self.store)
+            # Before the log's position is taken: what it applies, the projections catch up on.
+            await self._resume_set_aside()
             position = await self.store.position()
-            if self.projections:
+            if self.projections and self.store.keeps_states:
+                # A store that rebuilds its states replayed its log to the projections already.
                 await self._catch_up(position)
             self.hub.start_at(position)
             self._followed = position
             self._followed_changed = asyncio.Event()  # of the event loop that serves
-            self._follower = asyncio.create_task(self._follow(position), name="rockets-log")
+            if self.projections:
+                self.runner.start(position)
+                self.supervisor.start(RUNNER, self.runner.run)
+            self.supervisor.start(FOLLOWER, self._follow)
+            if self.listeners is not None:
+                self.listeners.start()
             self.pool.start()
             await self.hooks.startup(self.view)
         except BaseException:
@@ -175,7 +240,7 @@ class RocketService:
             await self.store.close()
             raise
         self._started = True
-        self.summary.start()
+        self.supervisor.start(SUMMARY, lambda _: self.summary.run())
         log.info(
             "rockets ready: %s store (%s recovered, %s), %s, message types: %s",
             self.store.name,
@@ -189,24 +254,70 @@ class RocketService:
         """Open the store, which rebuilds what it keeps in memory by folding events with this
         app's plugins (the projections hear them); how many messages it read back."""
         registry = self.registry
-        fold = functools.partial(apply_records, registry)
-        replay = self.projections.apply if self.projections else None
+        engine = self.engine
+        fold = functools.partial(apply_records, registry) if engine is None else engine.fold
+        replay = self._replayed if self.projections else None
         return await self.store.open(registry.state, fold, replay)
 
-    async def _follow(self, after: int) -> None:
-        """Feed the stream and the projections every event of the log, in position order: this
-        process's and, on a store several processes share, every other's. Nothing an event
-        holds stops the follower: a projection that cannot take it is stopped alone."""
-        async for batch in self.store.follow(after):
-            self.hub.publish(batch)
-            if self.projections:
-                self.projections.apply(batch)
-                try:
-                    await self.projections.save(self.store)
-                except StoreError as exc:
-                    log.warning("projections not kept this time: %s", exc)
-            self._followed = batch[-1].position
-            self._followed_changed.set()
+    async def _resume_set_aside(self) -> None:
+        """Try once more, before serving, the messages set aside on a store whose states are
+        kept (no start refolds them, as memory and SQLite do): a plugin fixed since applies
+        them, and their channels go on without waiting for a message of theirs."""
+        engine = self.engine
+        if engine is None or not self.store.keeps_states:
+            return
+        channels = [s.channel for s in await self.store.waiting() if s.set_aside is not UNSET]
+        if not channels:
+            return
+        try:
+            resumed = await engine.resume(channels)
+        except StoreError as exc:
+            log.warning("set-aside messages not tried again at start: %s", exc)
+            return
+        log.info(
+            "set-aside messages tried again at start: %d of %s went on",
+            resumed,
+            counted(len(channels), "channel"),
+        )
+
+    def _replayed(self, events: Sequence[Applied]) -> None:
+        """The projections hear what the store reads back as it opens (before serving)."""
+        for stop in self.projections.take(events):
+            stop.tell(self.faults)
+
+    async def _follow(self, beat: Beat) -> None:
+        """Feed the stream and the projection runner every event of the log, in position
+        order: this process's and, on a store several processes share, every other's. Nothing
+        an event holds stops the follower (a projection that cannot take it is stopped alone,
+        by the runner); should the follower itself fail, its supervisor starts it again, and it
+        goes on from where it was, the batch it failed on first."""
+        if self._unfollowed is not None:
+            self._hand_on(self._unfollowed)
+            beat()
+        if self._batches is None:
+            self._batches = self.store.follow(self._followed)
+        batches = self._batches
+        while True:
+            try:
+                batch = await anext(batches)
+            except StopAsyncIteration:
+                self._batches = None
+                return
+            except BaseException:
+                self._batches = None  # ended by what it raised: a new one, from where it was
+                raise
+            self._unfollowed = batch
+            self._hand_on(batch)
+            beat()
+
+    def _hand_on(self, batch: list[Applied]) -> None:
+        """One batch of the log to the stream and the projection runner (neither waits)."""
+        self.hub.publish(batch)
+        if self.projections:
+            self.runner.offer(batch)
+        self._unfollowed = None
+        self._followed = batch[-1].position
+        self._followed_changed.set()
 
     async def _catch_up(self, target: int) -> None:
         """Bring the projections kept behind the log (PostgreSQL keeps them, and a new version
@@ -221,7 +332,8 @@ class RocketService:
         batches = self.store.follow(start)
         try:
             async for batch in batches:
-                projections.apply(batch)
+                for stop in projections.take(batch):
+                    stop.tell(self.faults)
                 reached = batch[-1].position
                 if reached - reported >= CATCH_UP_REPORT or reached >= target:
                     log.info("projections: at position %d of %d", min(reached, target), target)
@@ -233,29 +345,44 @@ class RocketService:
             close = getattr(batches, "aclose", None)
             if close is not None:
                 await close()
-        await projections.save(self.store, every=1)
+        kept, stops = projections.due(every=1)
+        for stop in stops:
+            stop.tell(self.faults)
+        await projections.keep(self.store, kept)
 
     async def _stop_following(self) -> None:
-        """Let the follower catch up with what this process stored, then stop it."""
-        follower, self._follower = self._follower, None
-        if follower is None:
-            return
-        try:
-            async with asyncio.timeout(self.settings.store_timeout):
-                target = await self.store.position()
-                while self._followed < target and not follower.done():
-                    self._followed_changed.clear()
-                    await self._followed_changed.wait()
-        except (TimeoutError, StoreError):
-            log.warning("the log's last events reached the projections only in part")
-        follower.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await follower
-        if self.projections:
+        """Let the follower catch up with what this process stored, then stop it, the
+        projection runner (keeping the projections' values where the store keeps them) and
+        the listeners (once they have heard what was committed). Each wait is bounded by the
+        store timeout; whatever state they are in, this never fails."""
+        wait = self.settings.store_timeout
+        if self.supervisor.running(FOLLOWER):
             try:
-                await self.projections.save(self.store, every=1)
-            except StoreError as exc:
-                log.warning("projections not kept at shutdown: %s", exc)
+                async with asyncio.timeout(wait):
+                    target = await self.store.position()
+                    while self._followed < target and self.supervisor.running(FOLLOWER):
+                        self._followed_changed.clear()
+                        await self._followed_changed.wait()
+            except (TimeoutError, StoreError):
+                log.warning(
+                    "the log's last events reached the stream and the projections only in part"
+                )
+        self.runner.halt()
+        await self.supervisor.stop(FOLLOWER, RUNNER)
+        batches, self._batches = self._batches, None
+        close = getattr(batches, "aclose", None)
+        if close is not None:
+            with contextlib.suppress(Exception):
+                await close()
+        if self.projections:
+            await self.runner.close(wait)
+        listeners = self.listeners
+        if listeners is not None:
+            if not await listeners.drain(wait):
+                log.warning(
+                    "the listeners had not heard every event within %g s; they stop now", wait
+                )
+            listeners.close()
 
     async def stop(self) -> None:
         """Apply everything queued, run the plugins' ``shutdown``, close the store. Stopping a
@@ -264,11 +391,13 @@ class RocketService:
             return
         self._started = False
         self.hub.close()
+        await self.supervisor.stop(SUMMARY)
         await self.summary.stop()
         log.info("rockets stopping: applying %s", counted(self.pool.queued, "queued request"))
         await self.pool.close()
         await self._stop_following()
         await self.hooks.shutdown(self.view)
+        await self.supervisor.stop()
         try:
             rockets = await self.store.count()
         except StoreError as exc:
@@ -468,8 +597,9 @@ class RocketService:
         return await self.store.rockets(query)
 
     async def stalled(self, min_seconds: float) -> list[StalledChannel]:
-        """Channels whose oldest waiting message has waited at least ``min_seconds``, the
-        longest-waiting first."""
+        """Channels whose oldest waiting message has waited at least ``min_seconds``, and
+        those waiting at a message set aside however short a time (time alone will not move
+        them), the longest-waiting first."""
         now = datetime.now(UTC)
         found = []
         for state in await self.store.waiting():
@@ -477,7 +607,7 @@ class RocketService:
             if since is None:
                 continue
             waited = (now - since).total_seconds()
-            if waited >= min_seconds:
+            if waited >= min_seconds or state.set_aside is not UNSET:
                 found.append(
                     StalledChannel(
                         channel=state.channel,
@@ -485,20 +615,66 @@ class RocketService:
                         pending=state.pending,
                         waiting_since=since,
                         waiting_seconds=round(waited, 3),
+                        set_aside=state.set_aside,
                     )
                 )
         return sorted(found, key=lambda s: (s.waiting_since, s.channel))
 
     def projection(self, name: str) -> Any:
-        """A projection's value as the API serves it.
+        """A projection's value as the API serves it, decoded: a copy of the caller's own (for
+        plugins, through their view). Its ``serve`` may run here, in the caller's thread.
 
         Raises:
             UnknownProjectionError: no projection has that name.
+            PluginError: its value cannot be served (its ``serve`` raised): it is stopped.
+            TimeoutError: its code held the value longer than a second.
         """
+        running = self._projection(name)
+        snapshot = running.current()
+        if snapshot is None:
+            snapshot = self._served(running.read(READ_WAIT))
+        return running.served_value(snapshot)
+
+    async def projection_snapshot(self, name: str) -> Snapshot:
+        """What ``GET /projections/{name}`` answers: the value as served, encoded, and the log
+        position it is the value of. Its ``serve`` runs in a thread of its own when the value
+        moved since the last read, never on the event loop.
+
+        Raises:
+            UnknownProjectionError: no projection has that name.
+            PluginError: its value cannot be served (its ``serve`` raised, or what it returned
+                does not encode): it is stopped, and the error says so.
+            TimeoutError: its code held the value longer than a second (it is busy, or hangs).
+        """
+        running = self._projection(name)
+        snapshot = running.current()
+        if snapshot is not None:
+            return snapshot
+        reader = self.runner.reader
+        if not reader.running:  # a service that is not started: nothing else touches it
+            return self._served(running.read(READ_WAIT))
+        try:
+            async with asyncio.timeout(READ_WAIT):
+                read = await reader.call(running.read, READ_WAIT)
+        except TimeoutError:
+            raise TimeoutError(
+                f"projection {name!r} did not answer within {READ_WAIT:g} s: its plugin's code "
+                "is busy (retry later)"
+            ) from None
+        return self._served(read)
+
+    def _projection(self, name: str) -> RunningProjection:
         running = self.projections.get(name)
         if running is None:
             raise UnknownProjectionError(name, list(self.projections.running))
-        return running.served()
+        return running
+
+    def _served(self, read: Snapshot | Unservable) -> Snapshot:
+        if isinstance(read, Snapshot):
+            return read
+        if read.stop is not None:
+            read.stop.tell(self.faults)
+        raise PluginError(read.error)
 
     async def metrics_text(self) -> bytes:
         """The metrics, brought up to date, in Prometheus' text format."""
@@ -509,29 +685,46 @@ class RocketService:
         metrics.listener_failures.set(self.hooks.listener_failures)
         metrics.stream_subscribers.set(self.hub.subscribers)
         metrics.stream_delivered.set(self.hub.delivered)
-        for name, running in self.projections.running.items():
-            metrics.projection_position.labels(name).set(running.position)
-            metrics.projection_stopped.labels(name).set(running.error is not None)
+        # Read from what the service keeps: no plugin code runs for a scrape.
+        metrics.plugin_faults = self.faults.counts
+        if self.listeners is not None:
+            metrics.listener_events_dropped = self.listeners.dropped
+        if self.projections:
+            log_position = await self.store.position()
+            for name, running in self.projections.running.items():
+                metrics.projection_position.labels(name).set(running.position)
+                metrics.projection_stopped.labels(name).set(not running.running)
+                metrics.projection_lag.labels(name).set(max(0, log_position - running.position))
         return metrics.render()
 
     async def health(self) -> Health:
-        """Whether the service can take messages, and a few vital figures."""
-        detail = None
+        """Whether the service takes messages with everything running (``ok``), takes them
+        with something it does not need stopped (``degraded``: a projection, a listener, the
+        follower…, each in ``stopped``), or cannot take them (``unavailable``: the store does
+        not answer, or something ingestion needs stopped); and a few vital figures. Calls no
+        plugin code."""
+        detail = failing = None
         rockets = None
         try:
             await self.store.ping()
             rockets = await self.store.count()
         except StoreError as exc:
-            detail = str(exc)
+            detail, failing = str(exc), self.store.name
+        faults = self.faults.open
+        if detail is None:
+            blocking = next((fault for fault in faults if fault.ingest), None)
+            if blocking is not None:
+                detail, failing = f"{blocking.key} stopped: {blocking.error}", blocking.key
         return Health(
-            status="ok" if detail is None else "unavailable",
+            status="unavailable" if detail is not None else "degraded" if faults else "ok",
             store=self.store.name,
             rockets=rockets,
             workers=self.pool.size,
             queued=self.pool.queued,
             message_types=self.registry.names,
             detail=detail,
-            failing=None if detail is None else self.store.name,
+            failing=failing,
+            stopped=[stopped(fault) for fault in faults],
         )
 
 

@@ -69,8 +69,7 @@ class IngestSummary:
 
     def start(self) -> None:
         """Log a summary every ``every`` seconds from now on (inside a running event loop)."""
-        self._since = time.monotonic()
-        self._task = asyncio.create_task(self._run(), name="rockets-log-summary")
+        self._task = asyncio.create_task(self.run(), name="rockets-log-summary")
 
     async def stop(self) -> None:
         """Stop the periodic lines and log the last window's."""
@@ -81,7 +80,10 @@ class IngestSummary:
             self._task = None
         self.flush()
 
-    async def _run(self) -> None:
+    async def run(self) -> None:
+        """Log a summary every ``every`` seconds, until cancelled (what :meth:`start` runs; the
+        service runs it under its supervisor instead)."""
+        self._since = time.monotonic()
         while True:
             await asyncio.sleep(self.every)
             self.flush()

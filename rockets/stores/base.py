@@ -30,7 +30,8 @@ __all__ = ["Commit", "Fold", "Group", "Limits", "Replay", "Store"]
 Fold = Callable[[RocketState, Sequence[Record]], RocketState]
 """Applies records (the channel's events right after ``state``, in order) to a state and returns
 the new one. A store that rebuilds states when it opens is given the app's, so that it needs to
-know nothing of message types."""
+know nothing of message types. The app's stops at a record its plugins cannot apply: it returns
+the state before it, whose ``set_aside`` names it (its ``lastMessageNumber`` tells the store)."""
 
 Replay = Callable[[Sequence[Applied]], None]
 """Hears the events a store reads back when it opens, in position order, each with the state

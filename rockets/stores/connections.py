@@ -99,9 +99,14 @@ class Connections:
 
     async def _connect(self) -> psycopg.AsyncConnection[Any]:
         conn = await psycopg.AsyncConnection.connect(**self._params, autocommit=True)
-        # The locking scheme relies on READ COMMITTED (a waiting writer sees the latest
-        # committed row), whatever the database's default isolation level is.
-        await conn.set_isolation_level(psycopg.IsolationLevel.READ_COMMITTED)
+        try:
+            # The locking scheme relies on READ COMMITTED (a waiting writer sees the latest
+            # committed row), whatever the database's default isolation level is.
+            await conn.set_isolation_level(psycopg.IsolationLevel.READ_COMMITTED)
+        except BaseException:
+            # Cancelled (a task stopped at shutdown) or failed: never left open.
+            await self._discard(conn)
+            raise
         return conn
 
     async def connect(self) -> psycopg.AsyncConnection[Any]:
@@ -150,8 +155,13 @@ class Connections:
 
     @staticmethod
     async def _discard(conn: psycopg.AsyncConnection[Any]) -> None:
-        with suppress(psycopg.Error, OSError):
-            await conn.close()
+        try:
+            with suppress(psycopg.Error, OSError):
+                await conn.close()
+        except BaseException:
+            # Cancelled while closing: the socket is closed at once, without the goodbye.
+            conn.pgconn.finish()
+            raise
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:

@@ -107,7 +107,11 @@ class LocalStore(Store, abc.ABC):
         """Connect, then rebuild the sequencer and the rocket index by replaying every kept
         message through them, applied events in position order (``replay`` hears them, with
         their states). Reopening the same object keeps the index it already has: it wrote
-        everything the index holds (and, in memory, the index holds what nothing else does)."""
+        everything the index holds (and, in memory, the index holds what nothing else does).
+
+        An event ``fold`` cannot apply stops its channel there: it and its successors wait,
+        set aside. A message kept while its channel waited at one that the plugins now loaded
+        apply joins the log: it is given its position and kept so, as a group would."""
         await self._connect()
         self._schema = schema
         self._closed = False
@@ -119,23 +123,46 @@ class LocalStore(Store, abc.ABC):
         sequencer = self.sequencer
         staged: dict[str, RocketState] = {}
         heard: list[Applied] = []
+        joined: list[Applied] = []
         count = 0
         async for position, record in self._load():
             count += 1
             channel = record.channel
             state = staged.get(channel) or schema.initial(channel)
             # Applied events come in position order, so each channel's in number order: each
-            # joins its log at once. Waiting ones come last, behind their gaps.
-            for event in sequencer.recover(record):
-                state = fold(state, [event])
-                if replay is not None and position is not None:
-                    heard.append(Applied(position, event, state))
+            # joins its log at once. Waiting ones come last, behind their gaps or behind a
+            # message set aside (which then joins the log now, if it applies).
+            ready = sequencer.recover(record)
+            for index, event in enumerate(ready):
+                folded = fold(state, [event])
+                state = folded
+                if folded.last_message_number != event.message_number:
+                    sequencer.hold_back(ready[index:])  # set aside: the channel waits at it
+                    break
+                at = position
+                if at is None or event is not record:
+                    # All applied events were read before the first waiting one: new
+                    # positions go after them.
+                    self._position += 1
+                    at = self._position
+                    joined.append(Applied(at, event, state))
+                if replay is not None:
+                    heard.append(Applied(at, event, state))
                     if len(heard) >= _REPLAY_BATCH:
                         replay(heard)
                         heard = []
             staged[channel] = state
             if position is not None:
                 self._position = max(self._position, position)
+        if joined:
+            first = joined[0].position
+            commit = Commit(
+                received=[],
+                applied=[applied.record for applied in joined],
+                states=[],
+                after=[applied.state for applied in joined],
+            )
+            await self._write(commit, range(first, first + len(joined)))
         if replay is not None and heard:
             replay(heard)
         self.index.put(

@@ -6,7 +6,10 @@ read alike. Two tables hold everything:
 - ``rocket_messages``: every accepted message, applied or waiting, keyed by (channel, number).
   The key makes a duplicate impossible across processes.
 - ``rocket_channels``: one row per channel with its applied prefix, highest number, pending
-  count and current state (plus the fields ``GET /rockets`` sorts and filters on).
+  count and current state: the state exactly as encoded (``state``), and its scalar fields in
+  sortable form (``fields``, jsonb), with an expression index per field made at start from the
+  app's state type (:mod:`rockets.stores.fields`). No field and no message type is named here:
+  the standard fields are sorted and filtered as a plugin's are.
 
 A group runs in one transaction that first locks its channels' rows (``SELECT … FOR UPDATE``, in
 channel order, so that two processes never wait on each other in a cycle), loads their
@@ -40,12 +43,14 @@ from rockets.settings import Limits
 from rockets.state import RocketState
 from rockets.stores.base import Commit, Fold, Group, Replay, Store
 from rockets.stores.connections import Connections, reason
+from rockets.stores.fields import INDEX_PREFIX, FieldIndex, SortedField
 from rockets.stores.rows import COLUMNS, message_row, record_of
 from rockets.wire import RocketQuery
 
 try:
     import psycopg
     from psycopg import errors as pg_errors
+    from psycopg import sql
     from psycopg.conninfo import conninfo_to_dict
 except ImportError as exc:  # pragma: no cover - depends on the installation
     raise SettingsError(
@@ -55,7 +60,7 @@ except ImportError as exc:  # pragma: no cover - depends on the installation
 __all__ = ["SCHEMA_VERSION", "PostgresStore"]
 
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 _SCHEMA_LOCK = 727_001  # pg_advisory_xact_lock key: one process creates the schema at a time
 
 # "C" collation: text sorts by code point, as the in-memory stores sort it.
@@ -91,14 +96,19 @@ CREATE TABLE IF NOT EXISTS rocket_channels (
     highest bigint NOT NULL DEFAULT 0,
     pending integer NOT NULL DEFAULT 0,
     state bytea,
-    type text COLLATE "C",
-    mission text COLLATE "C",
-    speed numeric,
-    status text COLLATE "C",
-    launched_at timestamptz,
-    updated_at timestamptz
+    fields jsonb NOT NULL DEFAULT '{}'
 );
+ALTER TABLE rocket_channels ADD COLUMN IF NOT EXISTS fields jsonb NOT NULL DEFAULT '{}';
+ALTER TABLE rocket_log ADD COLUMN IF NOT EXISTS rockets bigint;
+UPDATE rocket_log SET rockets = (SELECT count(*) FROM rocket_channels WHERE state IS NOT NULL)
+WHERE rockets IS NULL;
 """
+_CHANNEL_COLUMNS = frozenset({"channel", "applied", "highest", "pending", "state", "fields"})
+"""The columns of ``rocket_channels``; version 2 had one more per field it sorted on, which
+version 3 drops (:meth:`PostgresStore._migrate_fields`)."""
+_MIGRATE_BATCH = 5000
+_EXPRESSION_STATISTICS = 140000
+"""The first server version (``server_version_num``) with statistics on an expression."""
 _MESSAGE_COLUMNS = COLUMNS
 # Version 1 kept no positions: each channel's applied prefix is numbered, channel after
 # channel, as if it had been written so; its events' states were not kept (the follower falls
@@ -117,13 +127,14 @@ _NOTIFY = "rockets_log"
 """The PostgreSQL channel a commit notifies, so that every process's follower reads what is new."""
 _UPDATE_STATES = (
     "UPDATE rocket_channels c SET applied = v.applied, highest = v.highest, "
-    "pending = v.pending, state = v.state, type = v.type, mission = v.mission, "
-    "speed = v.speed, status = v.status, launched_at = v.launched_at, "
-    "updated_at = v.updated_at FROM unnest(%s::text[], %s::bigint[], %s::bigint[], "
-    "%s::integer[], %s::bytea[], %s::text[], %s::text[], %s::numeric[], %s::text[], "
-    "%s::timestamptz[], %s::timestamptz[]) AS v(channel, applied, highest, pending, "
-    "state, type, mission, speed, status, launched_at, updated_at) "
+    "pending = v.pending, state = v.state, fields = v.fields "
+    "FROM unnest(%s::text[], %s::bigint[], %s::bigint[], %s::integer[], %s::bytea[], "
+    "%s::jsonb[]) AS v(channel, applied, highest, pending, state, fields) "
     "WHERE c.channel = v.channel"
+)
+_SET_FIELDS = (
+    "UPDATE rocket_channels c SET fields = v.fields FROM unnest(%s::text[], %s::jsonb[]) "
+    "AS v(channel, fields) WHERE c.channel = v.channel"
 )
 _MESSAGE_ARRAYS = (
     "%s::text[], %s::bigint[], %s::text[], %s::text[], %s::text[], %s::bytea[], %s::integer[]"
@@ -133,7 +144,8 @@ _INSERT_MESSAGES = (
     f"unnest({_MESSAGE_ARRAYS}, %s::bigint[], %s::bytea[])"
 )
 _LOG_MESSAGES = (
-    "WITH log AS (UPDATE rocket_log SET last = last + %s RETURNING last - %s AS base), "
+    "WITH log AS (UPDATE rocket_log SET last = last + %s, rockets = rockets + %s "
+    "RETURNING last - %s AS base), "
     "received AS ("
     f"INSERT INTO rocket_messages ({_MESSAGE_COLUMNS}, position, state) "
     "SELECT v.channel, v.number, v.type, v.message_time, v.received_at, v.payload, v.version, "
@@ -146,20 +158,16 @@ _LOG_MESSAGES = (
     "WHERE m.channel = w.channel AND m.number = w.number) "
     "SELECT base FROM log"
 )
-"""One statement for a group that applied events: the log's row moved on (and locked), the
-messages received inserted with their positions, those that waited before given theirs."""
+"""One statement for a group that applied events: the log's row moved on (and locked), with the
+number of rockets, the messages received inserted with their positions, those that waited
+before given theirs."""
+_COUNT_ROCKETS = "UPDATE rocket_log SET rockets = rockets + %s"
+"""The number of rockets (channels with a state) is kept, exact, in the log's row: every group
+that applies events holds that row until it commits anyway, so that a listing's total costs a
+read, not a count of every rocket."""
 _FOLLOW_BATCH = 1000
-_SORT_COLUMNS = {
-    "channel": "channel",
-    "speed": "speed",
-    "type": "type",
-    "mission": "mission",
-    "status": "status",
-    "launchedAt": "launched_at",
-    "updatedAt": "updated_at",
-    "lastMessageNumber": "applied",
-    "pending": "pending",
-}
+_KEPT = "state IS NOT NULL"
+"""A channel is a rocket once it has a state (its first event applied)."""
 _TRANSIENT = (pg_errors.DeadlockDetected, pg_errors.SerializationFailure)
 _BIGINT_MAX = 2**63 - 1
 """No table has more rows, nor a channel more events: a larger limit or offset means as much."""
@@ -181,17 +189,12 @@ def _columns(rows: Sequence[tuple[Any, ...]], width: int) -> list[list[Any]]:
     return [list(column) for column in zip(*rows, strict=True)]
 
 
-def _state_row(sequencer: Sequencer, state: RocketState) -> tuple[Any, ...]:
+def _state_row(sequencer: Sequencer, fields: FieldIndex, state: RocketState) -> tuple[Any, ...]:
     return (
         state.channel,
         *sequencer.position(state.channel),
         _encoder.encode(state),
-        state.type,
-        state.mission,
-        state.speed,
-        state.status,
-        state.launched_at,
-        state.updated_at,
+        fields.document(state),
     )
 
 
@@ -205,6 +208,8 @@ class _PostgresGroup(Group):
         self.sequencer = sequencer
         self._conn = conn
         self._states = states
+        self.kept = frozenset(states)
+        """The channels that had a state when the group began."""
         self.staged: Commit | None = None
 
     def state(self, channel: str) -> RocketState | None:
@@ -220,6 +225,82 @@ class _PostgresGroup(Group):
 
     def stage(self, commit: Commit) -> None:
         self.staged = commit
+
+
+class _Listing:
+    """A listing read in SQL: its filters, and the order of the indexed field it is sorted by
+    (None: by channel, the key)."""
+
+    def __init__(
+        self, where: list[str], params: list[Any], field: SortedField | None, descending: bool
+    ) -> None:
+        self.where = where
+        self.params = params
+        self.field = field
+        self.descending = descending
+
+    def statement(
+        self, limit: int | None, offset: int, nulls: str | None = None
+    ) -> tuple[str, list[Any]]:
+        """The statement that reads a page (only the rockets with a value, or only those
+        without, when ``nulls`` is ``"apart"`` or ``"only"``)."""
+        direction = "DESC" if self.descending else "ASC"
+        where = [_KEPT, *self.where]
+        field = self.field
+        if field is None:
+            order = f"channel {direction}"
+        elif nulls is None:
+            # The order of the field's index, read forwards or backwards (a field that is never
+            # null has no nulls to put last).
+            last = "NULLS FIRST" if self.descending else "NULLS LAST"
+            order = f"{field.expression} {direction} {last}, channel {direction}"
+        else:
+            where.append(f"{field.expression} IS {'NOT ' if nulls == 'apart' else ''}NULL")
+            # (Those without a value are ordered as the index holds them too, so that the
+            # planner reads it.)
+            order = f"{field.expression} {direction}, channel {direction}"
+        clause = "" if limit is None else f" LIMIT {limit}"
+        return (
+            f"SELECT state FROM rocket_channels WHERE {' AND '.join(where)} "
+            f"ORDER BY {order}{clause} OFFSET {offset}",
+            self.params,
+        )
+
+    async def page(
+        self, conn: psycopg.AsyncConnection[Any], limit: int | None, offset: int
+    ) -> list[bytes]:
+        """The states of a page, encoded."""
+
+        async def read(nulls: str | None, limit: int | None, offset: int) -> list[bytes]:
+            cursor = await conn.execute(*self.statement(limit, offset, nulls))
+            return [row[0] for row in await cursor.fetchall()]
+
+        field = self.field
+        if field is None or not self.descending or not field.nullable:
+            return await read(None, limit, offset)
+        # Descending with the rockets without a value last: the index read backwards gives
+        # them first, so the valued rockets are read, then the others.
+        states = await read("apart", limit, offset)
+        if limit is not None and len(states) >= limit:
+            return states
+        if states or not offset:
+            valued = offset + len(states)
+        else:
+            valued = await self.count(conn, f"{field.expression} IS NOT NULL")
+        rest = None if limit is None else limit - len(states)
+        return states + await read("only", rest, max(0, offset - valued))
+
+    def count_statement(self, *more: str) -> tuple[str, list[Any]]:
+        """The statement that counts the rockets the filters (and ``more`` conditions) match."""
+        where = " AND ".join([_KEPT, *self.where, *more])
+        return f"SELECT count(*) FROM rocket_channels WHERE {where}", self.params
+
+    async def count(self, conn: psycopg.AsyncConnection[Any], *more: str) -> int:
+        """How many rockets the filters (and ``more`` conditions) match."""
+        cursor = await conn.execute(*self.count_statement(*more))
+        row = await cursor.fetchone()
+        assert row is not None
+        return int(row[0])
 
 
 class PostgresStore(Store):
@@ -256,6 +337,7 @@ class PostgresStore(Store):
         self.limits = limits
         self.open_timeout = open_timeout
         self._schema = build_state_schema(())
+        self._fields = FieldIndex(self._schema)
         if pool_max < 1 or not 0 <= pool_min <= pool_max:
             raise SettingsError(
                 f"ROCKETS_STORE: need 0 <= pool_min <= pool_max and pool_max >= 1 "
@@ -297,6 +379,7 @@ class PostgresStore(Store):
         # States are kept, not rebuilt: ``fold`` is for ``rockets rebuild``, not for opening,
         # and nothing is read back for ``replay``: projections catch up by following the log.
         self._schema = schema
+        self._fields = FieldIndex(schema)
         self._closed = False
         try:
             await self._connections.open(self.open_timeout)
@@ -309,7 +392,10 @@ class PostgresStore(Store):
                 row = await cursor.fetchone()
                 if row is not None and int(row[0]) == 1:
                     await conn.execute(_MIGRATE)
+                if row is not None and int(row[0]) < 3:
+                    await self._migrate_fields(conn)
                 if row is None or int(row[0]) <= SCHEMA_VERSION:
+                    await self._index_fields(conn)
                     await conn.execute(
                         "INSERT INTO rockets_meta (key, value) VALUES ('schema_version', %s) "
                         "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
@@ -326,6 +412,79 @@ class PostgresStore(Store):
                 f"(this one knows {SCHEMA_VERSION})"
             )
         return 0
+
+    async def _migrate_fields(self, conn: psycopg.AsyncConnection[Any]) -> None:
+        """Version 2 → 3, in the opening transaction: the columns version 2 kept for the
+        fields it sorted on are dropped, and every kept state's ``fields`` written from it."""
+        cursor = await conn.execute(
+            "SELECT column_name FROM information_schema.columns "
+            "WHERE table_schema = current_schema() AND table_name = 'rocket_channels'"
+        )
+        for (column,) in await cursor.fetchall():
+            if column not in _CHANNEL_COLUMNS:
+                await conn.execute(
+                    sql.SQL("ALTER TABLE rocket_channels DROP COLUMN IF EXISTS {}").format(
+                        sql.Identifier(column)
+                    )
+                )
+        after: str | None = None
+        decode = self._schema.decoder.decode
+        while True:
+            cursor = await conn.execute(
+                f"SELECT channel, state FROM rocket_channels WHERE {_KEPT} "
+                "AND (%s::text IS NULL OR channel > %s) ORDER BY channel LIMIT %s",
+                (after, after, _MIGRATE_BATCH),
+            )
+            rows = await cursor.fetchall()
+            if not rows:
+                return
+            channels, documents = [], []
+            for channel, state in rows:
+                try:
+                    documents.append(self._fields.document(decode(state)))
+                except msgspec.ValidationError:
+                    # A state this app cannot read: its defaults stand for its fields.
+                    continue
+                channels.append(channel)
+            await conn.execute(_SET_FIELDS, (channels, documents))
+            after = rows[-1][0]
+
+    async def _index_fields(self, conn: psycopg.AsyncConnection[Any]) -> None:
+        """Make the index (and statistics) of every indexed field the app declares that has
+        none yet, and drop those of fields it no longer declares (each index costs every
+        write)."""
+        made = await self._make(
+            conn,
+            "SELECT indexname FROM pg_indexes "
+            "WHERE schemaname = current_schema() AND tablename = 'rocket_channels'",
+            self._fields.indexes("rocket_channels"),
+            "DROP INDEX IF EXISTS {}",
+        )
+        if conn.info.server_version >= _EXPRESSION_STATISTICS:
+            made |= await self._make(
+                conn,
+                "SELECT stxname FROM pg_statistic_ext WHERE stxrelid = 'rocket_channels'::regclass",
+                self._fields.statistics("rocket_channels"),
+                "DROP STATISTICS IF EXISTS {}",
+            )
+        if made:
+            await conn.execute("ANALYZE rocket_channels")
+
+    @staticmethod
+    async def _make(
+        conn: psycopg.AsyncConnection[Any], present: str, wanted: dict[str, str], drop: str
+    ) -> bool:
+        """Drop the objects of this store's that ``present`` lists and are not ``wanted``,
+        make those ``wanted`` that are missing; whether anything was made."""
+        cursor = await conn.execute(present)
+        found = {name for (name,) in await cursor.fetchall()}
+        for name in sorted(found - wanted.keys()):
+            if name.startswith(INDEX_PREFIX):
+                await conn.execute(sql.SQL(drop).format(sql.Identifier(name)))
+        missing = [statement for name, statement in wanted.items() if name not in found]
+        for statement in missing:
+            await conn.execute(statement)
+        return bool(missing)
 
     async def close(self) -> None:
         self._closed = True
@@ -471,13 +630,17 @@ class PostgresStore(Store):
         the cursor whose one row is where the log stood before this group's events, or None
         when it applied none."""
         sequencer = group.sequencer
+        new = 0
         if commit.states:
-            rows = [_state_row(sequencer, s) for s in commit.states]
-            await conn.execute(_UPDATE_STATES, _columns(rows, 11))
+            rows = [_state_row(sequencer, self._fields, s) for s in commit.states]
+            await conn.execute(_UPDATE_STATES, _columns(rows, 6))
+            new = len({s.channel for s in commit.states} - group.kept)
         if not commit.applied:
             if commit.received:
                 rows = [(*message_row(r), None, None) for r in commit.received]
                 await conn.execute(_INSERT_MESSAGES, _columns(rows, 9))
+            if new:
+                await conn.execute(_COUNT_ROCKETS, (new,))
             return None
         # Each applied event's place among this group's (1, 2, 3…) and the state after it; the
         # statement adds where the log stood, taken from its one row, locked until COMMIT, so
@@ -500,7 +663,7 @@ class PostgresStore(Store):
         ]
         count = len(commit.applied)
         logged = await conn.execute(
-            _LOG_MESSAGES, [count, count, *_columns(received, 9), *_columns(joined, 4)]
+            _LOG_MESSAGES, [count, new, count, *_columns(received, 9), *_columns(joined, 4)]
         )
         await conn.execute(f"NOTIFY {_NOTIFY}")
         return logged
@@ -514,39 +677,48 @@ class PostgresStore(Store):
         )
         return self._schema.decoder.decode(rows[0][0]) if rows else None
 
+    def _listing(self, query: RocketQuery) -> _Listing | None:
+        """How ``query`` is read in SQL; None when it sorts or filters on a field that is not
+        indexed."""
+        fields = self._fields
+        where, params, rest = fields.conditions(query.filters())
+        by_key = query.sort == fields.key or query.sort not in self._schema.fields
+        field = None if by_key else fields.fields.get(query.sort)
+        if rest or (field is None and not by_key):
+            return None
+        return _Listing(where, params, field, query.order == "desc")
+
     async def rockets(self, query: RocketQuery) -> tuple[int, list[RocketState]]:
-        if _holds_nul(query.status, query.type, query.mission):
-            return 0, []
-        where, params = ["state IS NOT NULL"], []
-        for name in ("status", "type", "mission"):
-            value = getattr(query, name)
-            if value is not None:
-                where.append(f"{name} = %s")
-                params.append(value)
-        condition = " AND ".join(where)
         decode = self._schema.decoder.decode
-        column = _SORT_COLUMNS.get(query.sort)
-        if column is None or query.where:
-            # A plugin's field has no column: select in Python, over every matching rocket.
+        listing = self._listing(query)
+        if listing is None:
+            # Select in Python, among the rockets the indexed filters leave.
+            where, params, _ = self._fields.conditions(query.filters())
+            condition = " AND ".join([_KEPT, *where])
             rows = await self._query(f"SELECT state FROM rocket_channels WHERE {condition}", params)
-            plain = msgspec.structs.replace(query, status=None, type=None, mission=None)
-            return select((decode(row[0]) for row in rows), plain, self._schema)
-        direction = "DESC" if query.order == "desc" else "ASC"
-        order = f"{column} {direction} NULLS LAST, channel {direction}"
+            return select((decode(row[0]) for row in rows), query, self._schema)
         offset = min(int(query.offset), _BIGINT_MAX)
-        page = "" if query.limit is None else f" LIMIT {min(int(query.limit), _BIGINT_MAX)}"
-        # The count rides along with the page, so that both come from one snapshot.
-        rows = await self._query(
-            f"SELECT count(*) OVER (), state FROM rocket_channels WHERE {condition} "
-            f"ORDER BY {order}{page} OFFSET {offset}",
-            params,
-        )
-        if rows:
-            return int(rows[0][0]), [decode(row[1]) for row in rows]
-        (total,) = (
-            await self._query(f"SELECT count(*) FROM rocket_channels WHERE {condition}", params)
-        )[0]
-        return int(total), []
+        limit = None if query.limit is None else min(int(query.limit), _BIGINT_MAX)
+        try:
+            async with self._snapshot() as conn:
+                states = await listing.page(conn, limit, offset)
+                if states and (limit is None or len(states) < limit):
+                    total = offset + len(states)  # the page reached the end: nothing to count
+                elif listing.where:
+                    total = await listing.count(conn)
+                else:
+                    total = await self._kept(conn)
+        except psycopg.Error as exc:
+            raise StoreError(f"postgresql: {reason(exc)}") from exc
+        return total, [decode(state) for state in states]
+
+    @asynccontextmanager
+    async def _snapshot(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+        """A connection in a read-only transaction that sees one snapshot: a page and the
+        count of what matched agree, whatever is written meanwhile."""
+        async with self._connections.connection() as conn, conn.transaction():
+            await conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            yield conn
 
     async def events(self, channel: str, start: int, limit: int) -> list[Record]:
         if _holds_nul(channel) or start > _BIGINT_MAX:
@@ -561,14 +733,22 @@ class PostgresStore(Store):
         return [record_of(row) for row in rows]
 
     async def waiting(self) -> list[RocketState]:
-        rows = await self._query(
-            "SELECT state FROM rocket_channels WHERE pending > 0 AND state IS NOT NULL"
-        )
+        rows = await self._query(f"SELECT state FROM rocket_channels WHERE pending > 0 AND {_KEPT}")
         return [self._schema.decoder.decode(row[0]) for row in rows]
 
     async def count(self) -> int:
-        rows = await self._query("SELECT count(*) FROM rocket_channels WHERE state IS NOT NULL")
-        return int(rows[0][0])
+        try:
+            async with self._connections.connection() as conn:
+                return await self._kept(conn)
+        except psycopg.Error as exc:
+            raise StoreError(f"postgresql: {reason(exc)}") from exc
+
+    @staticmethod
+    async def _kept(conn: psycopg.AsyncConnection[Any]) -> int:
+        """How many rockets there are: kept in the log's row (see :data:`_COUNT_ROCKETS`)."""
+        cursor = await conn.execute("SELECT rockets FROM rocket_log")
+        row = await cursor.fetchone()
+        return 0 if row is None else int(row[0])
 
     async def received(self) -> AsyncIterator[Record]:
         rows = await self._query(

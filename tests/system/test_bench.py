@@ -24,6 +24,13 @@ TARGETS = [
     "6. SQLite / memory store",
     "6. PostgreSQL, 1 process / memory",
     "7. CPU per message, 2 processes / 1",
+    "8. PostgreSQL GET /rockets?sort=fuel&limit=100",
+    "8. PostgreSQL GET /rockets?sort=speed&limit=100",
+    "8. sort by a plugin field / by speed",
+    "8. PostgreSQL GET /rockets?fuel=50&limit=100",
+    "8. PostgreSQL GET /rockets?mission=M50&limit=100",
+    "8. filter on a plugin field / on mission",
+    "9. /health p99 beside a 50 ms/event projection",
 ]
 
 

@@ -768,3 +768,78 @@ def test_the_page_is_locked_down(server: Server) -> None:
     assert "<script>" not in response.text
     for name in sorted(p.name for p in STATIC.iterdir() if p.suffix in {".js", ".css"}):
         assert httpx.get(f"{server.url}/dashboard/{name}").status_code == 200, name
+
+
+BOOMS = """
+import msgspec
+from rockets import EventType, hookimpl
+
+
+class Boom(msgspec.Struct, frozen=True):
+    x: int
+
+
+def apply(state, event):
+    raise ValueError("no boom today")
+
+
+@hookimpl
+def register_event_types():
+    return [EventType(schema=Boom, apply=apply)]
+"""
+
+
+class TestSetAside:
+    """A rocket waiting at a message its plugin could not apply (docs/plugins.md)."""
+
+    @pytest.fixture
+    def server_env(self, tmp_path: Any) -> dict[str, str]:
+        (tmp_path / "booms.py").write_text(BOOMS)
+        return {"ROCKETS_PLUGINS_DIR": str(tmp_path)}
+
+    def test_its_badge_and_detail_say_which_message_and_why(
+        self, open_page: OpenPage, server: Server
+    ) -> None:
+        held, lost = "held-rocket", "lost-rocket"
+        launch = {"type": "Starship", "launchSpeed": 1000, "mission": "ARTEMIS"}
+
+        def post(channel: str, number: int, kind: str, payload: dict[str, Any]) -> str:
+            envelope = {
+                "metadata": {"channel": channel, "messageNumber": number, "messageType": kind},
+                "message": payload,
+            }
+            answer = httpx.post(f"{server.url}/messages", json=envelope)
+            assert answer.status_code == 202, answer.text
+            status: str = answer.json()["status"]
+            return status
+
+        page = open_page()
+        # #2 waits behind the gap; #1 fills it and is applied, #2 is set aside.
+        assert post(held, 2, "Boom", {"x": 1}) == "accepted"
+        assert post(held, 1, "RocketLaunched", launch) == "accepted"
+        assert post(held, 3, "RocketSpeedIncreased", {"by": 5}) == "accepted"
+        badge = row(page, held).locator(".badge.gap.set-aside")
+        expect(badge).to_have_text("2 set aside")
+        expect(badge.locator("svg.icon-stalled")).to_have_count(1)
+        expect(badge).to_have_attribute(
+            "title",
+            re.compile(
+                r"^2 waiting at message 2 \(Boom\) set aside: plugin booms could not apply it: "
+                r"ValueError: no boom today"
+            ),
+        )
+        show(page, held)
+        expect(page.locator("#detail-gap")).to_have_class(re.compile(r"\bset-aside\b"))
+        expect(page.locator("#detail-gap")).to_contain_text("set aside: plugin booms")
+        expect(page.locator('#detail-state dd[data-key="setAside"]')).to_contain_text(
+            "ValueError: no boom today"
+        )
+        # A rocket whose first message is set aside has no event of the stream: the page
+        # learns of it from GET /stalled, which lists it at once.
+        assert post(lost, 1, "Boom", {"x": 1}) == "setAside"
+        expect(row(page, lost).locator(".badge.gap.set-aside")).to_have_text(
+            "1 set aside", timeout=STALLED_SOON
+        )
+        expect(page.locator("#gap-stalled")).to_have_attribute(
+            "data-count", "2", timeout=STALLED_SOON
+        )

@@ -1,4 +1,5 @@
-"""The README's curl examples, run against a real server."""
+"""The README's curl examples, run against a real server; the plugin tests of docs/plugins.md
+that start real servers, on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -8,8 +9,11 @@ import subprocess
 
 import httpx
 
+from rockets.testing.postgres import POSTGRES_URL_VARIABLE
+
 from ..conftest import ROOT
 from ..server import BIN, free_port, running
+from ..unit.test_docs import TESTING, run_pytest
 
 
 def readme_curls() -> list[str]:
@@ -47,3 +51,11 @@ def test_readme_curl_examples_work_against_a_real_server() -> None:
         "SHUTTLE_MIR",
         3,
     )
+
+
+def test_the_plugin_testing_example_with_servers_passes(postgres_admin_url: str) -> None:
+    # A restart on SQLite, the stream, a rollout on PostgreSQL (the session's server).
+    printed = run_pytest(
+        TESTING / "test_servers.py", env={POSTGRES_URL_VARIABLE: postgres_admin_url}
+    )
+    assert re.search(r"\b3 passed\b", printed), printed

@@ -80,6 +80,7 @@ def test_the_wheel_holds_the_server_the_standard_types_and_the_dashboard(
         for r in metadata.get_all("Requires-Dist")
     )
     assert dict(entry_points["rockets"]) == PROJECT["entry-points"]["rockets"]
+    assert dict(entry_points["pytest11"]) == {"rockets": "rockets.testing.pytest_plugin"}
     assert entry_points["console_scripts"]["rockets"] == "rockets.cli:main"
 
 
@@ -120,3 +121,29 @@ def test_the_installed_wheel_serves(built: tuple[Path, Path, str], tmp_path: Pat
     }
     assert len(health["messageTypes"]) == 5
     assert all(str(target) in p["file"] for p in plugins)
+
+
+def test_a_plugin_package_builds_without_network_from_a_copy(tmp_path: Path) -> None:
+    """What docs/plugins.md says of installing a plugin package without network: setuptools
+    writes into the folder it builds, so a copy is built, with the environment's setuptools
+    and nothing fetched; the package's own folder stays as it was."""
+    package = tmp_path / "rockets-fuel"
+    ignored = shutil.ignore_patterns("*.egg-info", "build", "__pycache__")
+    shutil.copytree(ROOT / "plugins" / "rockets-fuel", package, ignore=ignored)
+    before = sorted(path.relative_to(package) for path in package.rglob("*"))
+    copy = tmp_path / "copy"
+    shutil.copytree(package, copy / package.name)
+    dist = tmp_path / "dist"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-index", "--no-build-isolation",
+         "--no-deps", "-w", str(dist), str(copy / package.name)],
+        check=True, timeout=300,
+    )  # fmt: skip
+    assert sorted(path.relative_to(package) for path in package.rglob("*")) == before
+    assert (copy / package.name / "build").is_dir()  # what the copy is for
+    (wheel,) = dist.glob("*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        info = next(n for n in archive.namelist() if n.endswith(".dist-info/entry_points.txt"))
+        entry_points = configparser.ConfigParser()
+        entry_points.read_string(archive.read(info).decode())
+    assert dict(entry_points["rockets"]) == {EXAMPLE_PACKAGE: "rockets_fuel.plugin"}

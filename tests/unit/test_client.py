@@ -6,7 +6,6 @@ import inspect
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -24,6 +23,7 @@ from rockets_standard.messages import (
     RocketSpeedIncreased,
 )
 
+from rockets import Event, ProjectionType, hookimpl
 from rockets.app import create_app
 from rockets.client import (
     AsyncRocketsClient,
@@ -708,30 +708,26 @@ async def test_projections_async(async_sdk: AsyncRocketsClient) -> None:
         await async_sdk.projection("nothing")
 
 
-FAILING_PROJECTION = """
-import msgspec
-from rockets import ProjectionType, hookimpl
-
-
 class Seen(msgspec.Struct):
     n: int = 0
 
 
-def apply(value, event, state):
-    if state.channel == "bad":
-        raise ValueError("no bad rockets")
-    return Seen(value.n + 1)
+class FailingProjection:
+    """A projection that cannot take a rocket named ``bad``."""
+
+    @staticmethod
+    def apply(value: Seen, event: Event[Any], state: RocketState) -> Seen:
+        if state.channel == "bad":
+            raise ValueError("no bad rockets")
+        return Seen(value.n + 1)
+
+    @hookimpl
+    def register_projections(self) -> list[ProjectionType[Any]]:
+        return [ProjectionType(name="seen", initial=Seen(), apply=self.apply)]
 
 
-@hookimpl
-def register_projections():
-    return [ProjectionType(name="seen", initial=Seen(), apply=apply)]
-"""
-
-
-def test_a_stopped_projection_reads_with_where_it_failed(tmp_path: Path) -> None:
-    (tmp_path / "seen.py").write_text(FAILING_PROJECTION)
-    app = create_app(core_settings(plugins_dir=str(tmp_path)))
+def test_a_stopped_projection_reads_with_where_it_failed() -> None:
+    app = create_app(core_settings(), plugins=[FailingProjection()])
     with TestClient(app) as http, RocketsClient(http=http) as sdk:
         sdk.send(LAUNCH, channel="good", number=1)
         sdk.send(LAUNCH, channel="bad", number=1)

@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from litestar import Request, post
 from litestar.testing import TestClient
 
+from rockets import RocketsView, hookimpl
 from rockets.app import RocketsApp, create_app
 from rockets.http.edge import Edge, read_head
 from rockets.settings import Settings
@@ -279,16 +280,21 @@ def test_one_reader_decides_the_tokens_for_every_path(
     assert edge.authorized(scope, read_head(scope)) is allowed
 
 
-def test_routes_meet_the_body_limit(tmp_path: Path) -> None:
-    (tmp_path / "sized.py").write_text(
-        "from litestar import Request, post\nfrom rockets import hookimpl\n\n"
-        "@post('/sized', status_code=200)\n"
-        "async def sized(request: Request) -> dict[str, int]:\n"
-        "    return {'size': len(await request.body())}\n\n"
-        "@hookimpl\ndef register_routes(view):\n    return [sized]\n"
-    )
-    settings = core_settings(plugins_dir=str(tmp_path), max_body_bytes=1000)
-    with TestClient(create_app(settings)) as client:
+class SizedRoute:
+    """A plugin whose route reads its whole body."""
+
+    @hookimpl
+    def register_routes(self, view: RocketsView) -> list[Any]:
+        @post("/sized", status_code=200)
+        async def sized(request: Request[Any, Any, Any]) -> dict[str, int]:
+            return {"size": len(await request.body())}
+
+        return [sized]
+
+
+def test_routes_meet_the_body_limit() -> None:
+    settings = core_settings(max_body_bytes=1000)
+    with TestClient(create_app(settings, plugins=[SizedRoute()])) as client:
         assert client.post("/sized", content=b"x" * 1000).json() == {"size": 1000}
         declared = client.post("/sized", content=b"x" * 1001)
         assert declared.status_code == 413

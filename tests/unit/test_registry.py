@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, ClassVar
 
 import msgspec
 import pytest
 
+from rockets import Event, EventType, RocketState, hookimpl
 from rockets.app import load_plugins
 from rockets.errors import PluginError
 from rockets.runtime.plugin_manager import build_plugin_manager
@@ -66,11 +69,38 @@ def test_drop_in_directory_adds_a_type(tmp_path: Path) -> None:
     assert registry["RocketRefueled"].plugin == "refuel"
 
 
-def test_same_type_twice_stops_startup_naming_both_plugins(tmp_path: Path) -> None:
-    write(tmp_path, "copycat.py", PLUGIN.format(name="RocketLaunched"))
+class RocketLaunched(msgspec.Struct):
+    """A payload named as a standard type's."""
+
+    level: int
+
+
+def unchanged(state: RocketState, event: Event[Any]) -> RocketState:
+    return state
+
+
+class Types:
+    """A plugin whose register_event_types returns what ``offer`` makes."""
+
+    def __init__(self, offer: Callable[[], Any]) -> None:
+        self.offer = offer
+
+    @hookimpl
+    def register_event_types(self) -> Any:
+        return self.offer()
+
+
+class Copycat(Types):
+    """Registers RocketLaunched, which a standard plugin registers already."""
+
+    def __init__(self) -> None:
+        super().__init__(lambda: [EventType(schema=RocketLaunched, apply=unchanged)])
+
+
+def test_same_type_twice_stops_startup_naming_both_plugins() -> None:
     with pytest.raises(PluginError, match="RocketLaunched") as info:
-        load_plugins(Settings(plugins_dir=str(tmp_path))).registry()
-    assert "copycat" in str(info.value)
+        load_plugins(Settings(), plugins=[Copycat()]).registry()
+    assert "Copycat" in str(info.value)
     assert "rocket_launched" in str(info.value)
 
 
@@ -113,23 +143,26 @@ def test_missing_directory_is_an_error(tmp_path: Path) -> None:
         load_plugins(Settings(plugins_dir=str(tmp_path / "absent")))
 
 
+class X(msgspec.Struct):
+    level: int
+
+
 @pytest.mark.parametrize(
     ("returned", "message"),
     [
-        ("[42]", "must return EventType records"),
-        ("[EventType(schema=dict, apply=apply)]", "msgspec.Struct class"),
-        ("[EventType(schema=X, apply=None)]", "not callable"),
-        ("[EventType(name='Y', schema=X, apply=apply)]", "not the name its schema declares"),
-        ("1 / 0", "plugin 'bad' failed in register_event_types: ZeroDivisionError"),
+        (lambda: [42], "must return EventType records"),
+        (lambda: [EventType(schema=dict, apply=unchanged)], "msgspec.Struct class"),
+        (lambda: [EventType(schema=X, apply=None)], "not callable"),
+        (
+            lambda: [EventType(name="Y", schema=X, apply=unchanged)],
+            "not the name its schema declares",
+        ),
+        (lambda: 1 / 0, "plugin 'Types' failed in register_event_types: ZeroDivisionError"),
     ],
 )
-def test_invalid_registrations_are_refused(tmp_path: Path, returned: str, message: str) -> None:
-    text = PLUGIN.format(name="X").replace(
-        "return [EventType(schema=X, apply=apply)]", f"return {returned}"
-    )
-    write(tmp_path, "bad.py", text)
+def test_invalid_registrations_are_refused(returned: Callable[[], Any], message: str) -> None:
     with pytest.raises(PluginError, match=message):
-        load_plugins(Settings(plugins_dir=str(tmp_path))).registry()
+        load_plugins(Settings(), plugins=[Types(returned)]).registry()
 
 
 def test_registry_is_read_only() -> None:
@@ -138,25 +171,20 @@ def test_registry_is_read_only() -> None:
         registry["X"] = registry["RocketLaunched"]  # type: ignore[index]
 
 
-def test_a_type_is_named_by_its_schema(tmp_path: Path) -> None:
-    write(
-        tmp_path,
-        "dotted.py",
-        PLUGIN.format(name="Dotted")
-        .replace(
-            "    level: int", "    message_type: ClassVar[str] = 'rocket.dotted'\n    level: int"
-        )
-        .replace("import msgspec", "from typing import ClassVar\nimport msgspec"),
-    )
-    registry = load_plugins(Settings(plugins_dir=str(tmp_path))).registry()
+class Dotted(msgspec.Struct):
+    message_type: ClassVar[str] = "rocket.dotted"
+    level: int
+
+
+class Again(msgspec.Struct):
+    level: int
+
+
+def test_a_type_is_named_by_its_schema() -> None:
+    offer = lambda: [EventType(schema=Dotted, apply=unchanged)]  # noqa: E731
+    registry = load_plugins(Settings(), plugins=[Types(offer)]).registry()
     assert "rocket.dotted" in registry
     assert "Dotted" not in registry
     # Naming it again, the same way, is allowed.
-    write(
-        tmp_path,
-        "dotted.py",
-        PLUGIN.format(name="Again").replace(
-            "EventType(schema=Again", "EventType(name='Again', schema=Again"
-        ),
-    )
-    assert "Again" in load_plugins(Settings(plugins_dir=str(tmp_path))).registry()
+    again = lambda: [EventType(name="Again", schema=Again, apply=unchanged)]  # noqa: E731
+    assert "Again" in load_plugins(Settings(), plugins=[Types(again)]).registry()

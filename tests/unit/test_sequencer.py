@@ -111,3 +111,46 @@ def test_every_order_applies_each_message_once_in_order(order: list[int]) -> Non
     for n in order + order:
         applied += numbers(seq.offer(rec(n)).ready)
     assert applied == [1, 2, 3, 4]
+
+
+def test_a_run_held_back_waits_at_its_head_until_released() -> None:
+    seq = Sequencer(2, 100)
+    seq.offer(rec(3))
+    seq.offer(rec(4))
+    ready = seq.offer(rec(1)).ready + seq.offer(rec(2)).ready
+    assert numbers(ready) == [1, 2, 3, 4]
+    assert not seq.held("c")
+    seq.hold_back(ready[1:])  # #2 could not be applied: it and its successors wait
+    assert seq.held("c")
+    assert seq.position("c") == (1, 4, 3)
+    assert seq.total_pending == 3
+    assert seq.backlog("c")[0] == 3
+    # The held message is waiting: a resend is a duplicate, another payload a conflict.
+    assert seq.offer(rec(2)).verdict is Verdict.DUPLICATE
+    assert seq.offer(rec(2, payload=b"[]")).verdict is Verdict.CONFLICT
+    # Nothing fills it: a new message waits behind it, and a held run is no bound's business.
+    assert seq.offer(rec(6)).verdict is Verdict.CHANNEL_FULL
+    assert seq.offer(rec(5)).verdict is Verdict.CHANNEL_FULL
+    assert numbers(seq.release("c")) == [2, 3, 4]
+    assert (seq.applied("c"), seq.total_pending, seq.held("c")) == (4, 0, False)
+    assert seq.release("c") == ()
+    assert seq.release("unknown") == ()
+
+
+def test_hold_back_takes_only_the_end_of_the_applied_run() -> None:
+    seq = Sequencer(10, 100)
+    ready = seq.offer(rec(1)).ready + seq.offer(rec(2)).ready
+    with pytest.raises(ValueError, match="not the end"):
+        seq.hold_back(ready[:1])
+    assert seq.applied("c") == 2
+
+
+def test_checkpoint_restore_undoes_a_hold_back() -> None:
+    seq = Sequencer(10, 100)
+    seq.offer(rec(2))
+    before = seq.checkpoint("c")
+    seq.hold_back(seq.offer(rec(1)).ready)
+    assert (seq.held("c"), seq.pending_count("c")) == (True, 2)
+    seq.restore(before)
+    assert (seq.applied("c"), seq.pending_count("c"), seq.total_pending) == (0, 1, 1)
+    assert not seq.held("c")

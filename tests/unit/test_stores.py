@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Literal
 
+import msgspec
 import pytest
 from psycopg.conninfo import conninfo_to_dict
 
+from rockets.core.state_schema import StateSchema, build_state_schema
 from rockets.errors import SettingsError, StoreError
+from rockets.state import RocketState
 from rockets.stores import MemoryStore, Store, open_store
+from rockets.stores.fields import INDEX_PREFIX, TEXT_PREFIX, FieldIndex
 from rockets.stores.postgres import PostgresStore
 from rockets.stores.sqlite import SQLiteStore
 from rockets.testing.store_contract import (
@@ -124,3 +130,81 @@ async def test_postgres_unreachable_is_a_store_error() -> None:
     )
     with pytest.raises(StoreError, match="cannot open the store"):
         await store.open(REGISTRY.state, FOLD)
+
+
+STORES = Path(__file__).resolve().parents[2] / "rockets" / "stores"
+STANDARD_FIELDS = re.compile(
+    r"\b(speed|mission|status|launched_at|launchedAt|updated_at|updatedAt|"
+    r"type text COLLATE|reason text)\b"
+)
+
+
+def test_the_stores_name_no_standard_field() -> None:
+    # The standard fields are sorted and filtered as a plugin's are: by the state schema.
+    named = [
+        f"{path.name}:{number}: {line.strip()}"
+        for path in sorted(STORES.glob("*.py"))
+        for number, line in enumerate(path.read_text().splitlines(), start=1)
+        if STANDARD_FIELDS.search(line)
+    ]
+    assert named == []
+
+
+class Gauges(RocketState, frozen=True, kw_only=True):
+    """A plugin's fields, one of each kind the PostgreSQL store indexes, and two it does not."""
+
+    fuel: int = 7
+    ratio: float | None = None
+    armed: bool = False
+    callsign: str = ""
+    grade: Literal["a", "b"] = "a"
+    checked_at: datetime | None = None
+    tags: list[str] = msgspec.field(default_factory=list)
+    either: int | str = 0
+
+
+def gauges_schema() -> StateSchema:
+    return build_state_schema([("gauges", Gauges)])
+
+
+def test_every_scalar_field_is_indexed_whoever_declares_it() -> None:
+    index = FieldIndex(gauges_schema())
+    built_in = {f.encode_name for f in msgspec.structs.fields(RocketState)} - {"channel"}
+    listed = {name for name in built_in if name in gauges_schema().fields}
+    mine = {"fuel", "ratio", "armed", "callsign", "grade", "checkedAt"}
+    assert set(index.fields) == listed | mine
+    assert index.key == "channel"
+    assert all(f.index.startswith(INDEX_PREFIX) for f in index.fields.values())
+    assert len({f.index for f in index.fields.values()}) == len(index.fields)
+    assert (index.fields["callsign"].text, index.fields["fuel"].text) == (True, False)
+    assert (index.fields["ratio"].nullable, index.fields["fuel"].nullable) == (True, False)
+    # A row written before the plugin was loaded reads as the default, as the state decodes.
+    assert "'7'::jsonb" in index.fields["fuel"].expression
+
+
+def test_the_document_holds_sortable_values() -> None:
+    index = FieldIndex(gauges_schema())
+    state = gauges_schema().state_type(channel="c")
+    paris = datetime(2024, 1, 1, 12, tzinfo=timezone(timedelta(hours=1)))
+    naive = datetime(2024, 1, 1, 11, 0, 0, 1)
+    changed = msgspec.structs.replace(
+        state, checked_at=paris, callsign="a\x00b", tags=["x"], launched_at=naive
+    )
+    document = msgspec.json.decode(index.document(changed))
+    # Times as microseconds since 1970 in UTC (a naive one taken as UTC); no NUL in jsonb.
+    assert document["checkedAt"] == 1_704_106_800_000_000
+    assert document["launchedAt"] == 1_704_106_800_000_001
+    assert document["callsign"] == "ab"
+    assert set(document) == set(index.fields)
+
+
+def test_long_text_is_found_by_its_prefix_and_matched_whole() -> None:
+    index = FieldIndex(gauges_schema())
+    where, params, rest = index.conditions({"callsign": "x" * (TEXT_PREFIX + 10), "fuel": 3})
+    assert not rest
+    assert params == ["x" * TEXT_PREFIX, "x" * (TEXT_PREFIX + 10), "3"]
+    assert "#>> '{}') = %s" in where[0]
+    _, params, _ = index.conditions({"callsign": "short"})
+    assert params == ["short"]  # shorter than a prefix: the prefix is the whole value
+    assert index.conditions({"callsign": "a\x00"})[0] == ["false"]
+    assert index.conditions({"tags": ["x"]})[2] is True

@@ -8,7 +8,7 @@ from typing import Any
 
 import msgspec
 
-from rockets import Count, Event, EventType, RocketState, hookimpl
+from rockets import Count, Event, EventType, RocketState, fields, hookimpl
 
 
 class CrewState(RocketState, frozen=True, kw_only=True):
@@ -26,7 +26,7 @@ class RocketCrewBoarded(msgspec.Struct, frozen=True):
 def board(state: RocketState, event: Event[RocketCrewBoarded]) -> RocketState:
     if state.status == "exploded":
         return state
-    crew: int = getattr(state, "crew")  # noqa: B009 - RocketState itself does not declare it
+    crew = fields(state, CrewState).crew
     return msgspec.structs.replace(state, crew=crew + event.message.count)
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import msgspec
 
-from rockets import Count, Event, EventType, RocketState, hookimpl
+from rockets import Count, Event, EventType, RocketState, fields, hookimpl
 
 
 class FuelState(RocketState, frozen=True, kw_only=True):
@@ -29,22 +29,19 @@ class RocketFuelBurned(msgspec.Struct, frozen=True):
     amount: Count
 
 
-def _fuel(state: RocketState) -> int:
-    # The app's state type has the field whenever this plugin is loaded.
-    fuel: int = getattr(state, "fuel")  # noqa: B009 - RocketState itself does not declare it
-    return fuel
-
-
 def refuel(state: RocketState, event: Event[RocketRefueled]) -> RocketState:
     if state.status == "exploded":
         return state
-    return msgspec.structs.replace(state, fuel=_fuel(state) + event.message.amount)
+    # The app's state holds every plugin's fields; fields() reads ours, typed (an int).
+    fuel = fields(state, FuelState).fuel
+    return msgspec.structs.replace(state, fuel=fuel + event.message.amount)
 
 
 def burn(state: RocketState, event: Event[RocketFuelBurned]) -> RocketState:
     if state.status == "exploded":
         return state
-    return msgspec.structs.replace(state, fuel=max(0, _fuel(state) - event.message.amount))
+    fuel = fields(state, FuelState).fuel
+    return msgspec.structs.replace(state, fuel=max(0, fuel - event.message.amount))
 
 
 @hookimpl

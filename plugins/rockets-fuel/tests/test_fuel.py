@@ -1,55 +1,91 @@
-"""The plugin's own tests: a real app, the plugin loaded through its entry point."""
+"""The plugin's own tests, with rockets' test kit: an app serving the plugin (``conftest.py`` names
+it) and the SDK's client bound to it, in process; a real server for a restart."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
+import signal
+from typing import Any, assert_type
 
+import httpx
 import pytest
 from litestar.testing import TestClient
 from rockets_fuel import FuelState, RocketFuelBurned, RocketRefueled
+from rockets_standard.messages import RocketExploded, RocketLaunched
 
+from rockets import RocketState, fields
 from rockets.app import create_app
-from rockets.client import RocketsClient
+from rockets.client import AsyncRocketsClient, BadRequestError, RocketsClient
 from rockets.settings import Settings
+from rockets.testing import Servers
+
+LAUNCH = RocketLaunched(type="Falcon-9", launch_speed=10, mission="M")
 
 
-@pytest.fixture
-def client() -> Iterator[TestClient[Any]]:
-    with TestClient(create_app(Settings())) as test_client:
-        yield test_client
+def fuel(rocket: RocketState) -> int:
+    """The plugin's field, typed: the state is the app's, which holds every plugin's fields."""
+    return fields(rocket, FuelState).fuel
 
 
-def test_loaded_through_its_entry_point(client: TestClient[Any]) -> None:
-    plugins = {p["name"]: p for p in client.get("/plugins").json()["plugins"]}
+def test_loaded_through_its_entry_point() -> None:
+    # Every installed plugin, as a server loads them (the kit's fixtures load the module given).
+    with TestClient(create_app(Settings())) as client:
+        plugins = {p["name"]: p for p in client.get("/plugins").json()["plugins"]}
     assert plugins["fuel"]["source"] == "entrypoint"
     assert plugins["fuel"]["distribution"] == "rockets-fuel"
     assert plugins["fuel"]["messageTypes"] == ["RocketFuelBurned", "RocketRefueled"]
     assert plugins["fuel"]["stateFields"] == ["fuel"]
 
 
-def test_fuel_goes_up_and_down_but_not_below_zero(client: TestClient[Any]) -> None:
-    sdk: RocketsClient[FuelState] = RocketsClient(http=client, state_type=FuelState)
-    launch = {"type": "Falcon-9", "launchSpeed": 10, "mission": "M"}
-    sdk.send(launch, message_type="RocketLaunched", channel="f", number=1)
-    sdk.send(RocketRefueled(amount=500), channel="f", number=2)
-    sdk.send(RocketFuelBurned(amount=120), channel="f", number=3)
-    assert sdk.rocket("f").fuel == 380
-    sdk.send(RocketFuelBurned(amount=1000), channel="f", number=4)
-    assert sdk.rocket("f").fuel == 0
-    assert sdk.rocket("f", at=3).fuel == 380
+def test_fuel_goes_up_and_down_but_not_below_zero(rockets_client: RocketsClient) -> None:
+    rockets_client.send(LAUNCH, channel="f", number=1)
+    rockets_client.send(RocketRefueled(amount=500), channel="f", number=2)
+    rockets_client.send(RocketFuelBurned(amount=120), channel="f", number=3)
+    assert_type(fields(rockets_client.rocket("f"), FuelState).fuel, int)
+    assert fuel(rockets_client.rocket("f")) == 380
+    rockets_client.send(RocketFuelBurned(amount=1000), channel="f", number=4)
+    assert fuel(rockets_client.rocket("f")) == 0
+    assert fuel(rockets_client.rocket("f", at=3)) == 380
 
 
-def test_an_exploded_rocket_keeps_its_fuel(client: TestClient[Any]) -> None:
-    sdk = RocketsClient(http=client, state_type=FuelState)
-    sdk.send(RocketRefueled(amount=50), channel="x", number=1)
-    sdk.send({"reason": "boom"}, message_type="RocketExploded", channel="x", number=2)
-    sdk.send(RocketRefueled(amount=50), channel="x", number=3)
-    assert sdk.rocket("x").fuel == 50
+def test_an_exploded_rocket_keeps_its_fuel(rockets_client: RocketsClient) -> None:
+    rockets_client.send(RocketRefueled(amount=50), channel="x", number=1)
+    rockets_client.send(RocketExploded(reason="boom"), channel="x", number=2)
+    rockets_client.send(RocketRefueled(amount=50), channel="x", number=3)
+    assert fuel(rockets_client.rocket("x")) == 50
 
 
-def test_a_negative_amount_is_refused(client: TestClient[Any]) -> None:
-    body = {"metadata": {"messageType": "RocketRefueled"}, "message": {"amount": -1}}
-    response = client.post("/messages", json=body)
-    assert response.status_code == 400
-    assert response.json()["path"] == "$.message.amount"
+def test_a_negative_amount_is_refused(rockets_client: RocketsClient) -> None:
+    with pytest.raises(BadRequestError) as refused:
+        rockets_client.send({"amount": -1}, message_type="RocketRefueled", channel="n")
+    assert refused.value.path == "$.message.amount"
+
+
+def test_rockets_sort_and_filter_on_fuel(rockets_client: RocketsClient) -> None:
+    for channel, amount in (("a", 30), ("b", 10), ("c", 20)):
+        rockets_client.send(RocketRefueled(amount=amount), channel=channel, number=1)
+    by_fuel = rockets_client.rockets(sort="fuel", order="desc")
+    assert [rocket.channel for rocket in by_fuel.items] == ["a", "c", "b"]
+    assert [r.channel for r in rockets_client.rockets(where={"fuel": 20}).items] == ["c"]
+
+
+@pytest.mark.anyio
+async def test_fuel_through_the_async_client(rockets_async_client: AsyncRocketsClient) -> None:
+    await rockets_async_client.send(RocketRefueled(amount=7), channel="a", number=1)
+    events = await rockets_async_client.events("a")
+    payload = rockets_async_client.payload(events.items[0])
+    assert payload == RocketRefueled(amount=7)  # decoded into the plugin's Struct
+    assert fuel(await rockets_async_client.rocket("a")) == 7
+
+
+def test_fuel_survives_a_restart(rockets_server: Servers, rockets_sqlite_url: str) -> None:
+    # A real `rockets serve` process, loading the plugin too, on a SQLite file.
+    server = rockets_server(rockets_sqlite_url)
+    with RocketsClient(server.url, state_type=FuelState) as client:
+        client.send(RocketRefueled(amount=42), channel="kept", number=1)
+    code, printed = server.stop()  # SIGTERM: a clean stop, which exits by that signal
+    assert code in (0, -signal.SIGTERM), printed
+    again = rockets_server(rockets_sqlite_url)
+    with RocketsClient(again.url, state_type=FuelState) as client:
+        assert client.rocket("kept").fuel == 42
+    plugins: Any = httpx.get(f"{again.url}/plugins").json()["plugins"]
+    assert {p["name"] for p in plugins} >= {"rockets_fuel.plugin", "rocket_launched"}

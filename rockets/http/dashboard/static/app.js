@@ -60,7 +60,12 @@ function newer(a, b) {
   // A state is newer when it applied more events, or when only its backlog moved.
   if (!b) return true;
   if (a.lastMessageNumber !== b.lastMessageNumber) return a.lastMessageNumber > b.lastMessageNumber;
-  return a.pending !== b.pending || a.waitingSince !== b.waitingSince;
+  return a.pending !== b.pending || a.waitingSince !== b.waitingSince || !sameAside(a.setAside, b.setAside);
+}
+
+// Whether two states wait at the same message set aside (or both at none).
+function sameAside(a, b) {
+  return a?.messageNumber === b?.messageNumber && a?.error === b?.error;
 }
 
 function upsert(state, live) {
@@ -197,21 +202,23 @@ function takeGaps(open, late, asked) {
     if (!state) {
       // Every message of this rocket waits: it has no event the stream could have shown.
       upsert(placeholder(gap), false);
-    } else if (state.lastMessageNumber < gap.awaitedNumber && (state.pending !== gap.pending || state.waitingSince !== gap.waitingSince)) {
-      refresh(state, { pending: gap.pending, waitingSince: gap.waitingSince });
+    } else if (state.lastMessageNumber < gap.awaitedNumber && (state.pending !== gap.pending || state.waitingSince !== gap.waitingSince || !sameAside(state.setAside, gap.setAside))) {
+      refresh(state, { pending: gap.pending, waitingSince: gap.waitingSince, setAside: gap.setAside });
     }
   }
   for (const state of rockets.values()) {
     // Closed since; unless the stream told of this rocket after the question was asked.
     if (state.pending > 0 && !waiting.has(state.channel) && state._at < asked) {
-      refresh(state, { pending: 0, waitingSince: null });
+      refresh(state, { pending: 0, waitingSince: null, setAside: undefined });
     }
   }
   scheduleRender();
 }
 
 function refresh(state, change) {
-  rockets.set(state.channel, { ...state, ...change, _flash: false });
+  const next = { ...state, ...change, _flash: false };
+  if (!next.setAside) delete next.setAside; // as the server writes a state without one
+  rockets.set(state.channel, next);
 }
 
 function placeholder(gap) {
@@ -219,6 +226,7 @@ function placeholder(gap) {
     channel: gap.channel, type: null, mission: null, speed: 0, status: "unknown", reason: null,
     launchedAt: null, updatedAt: null, lastMessageNumber: gap.awaitedNumber - 1,
     pending: gap.pending, waitingSince: gap.waitingSince, ...defaults,
+    ...(gap.setAside ? { setAside: gap.setAside } : {}),
   };
 }
 

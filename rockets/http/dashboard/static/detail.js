@@ -104,6 +104,7 @@ export class Detail {
       const since = gap ? `, for ${duration(gap.waitingSeconds)}` : "";
       note.textContent = `${gapText(state, gap?.stalled)} (since ${clock(state.waitingSince)}${since})`;
       note.classList.toggle("stalled", Boolean(gap?.stalled));
+      note.classList.toggle("set-aside", Boolean(state.setAside));
     }
     $("detail-state").replaceChildren(
       ...Object.entries(state)

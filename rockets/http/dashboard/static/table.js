@@ -6,7 +6,7 @@
 // Home and End move it, Enter opens the rocket, c copies its channel.
 
 import { icon, statusIcon } from "./icons.js";
-import { clock, formatValue, shortChannel } from "./text.js";
+import { clock, formatValue, setAsideText, shortChannel } from "./text.js";
 
 const OVERSCAN = 8;
 
@@ -293,20 +293,24 @@ export function statusBadge(status) {
 }
 
 export function gapText(state, stalled) {
+  if (state.setAside) return `${state.pending} waiting at ${setAsideText(state.setAside)}`;
   const waiting = `${state.pending} waiting for message ${state.lastMessageNumber + 1}`;
   return stalled ? `stalled: ${waiting}` : waiting;
 }
 
+// A rocket waiting at a message set aside is stuck until its plugin is fixed, whatever the
+// time: its badge says "set aside" rather than "stalled".
 export function gapBadge(state, stalled) {
+  const aside = Boolean(state.setAside);
   const badge = document.createElement("span");
-  badge.className = `badge gap ${stalled ? "stalled" : "waiting"}`;
+  badge.className = `badge gap ${aside ? "set-aside" : stalled ? "stalled" : "waiting"}`;
   badge.title = `${gapText(state, stalled)}, since ${clock(state.waitingSince)}`;
   const number = document.createElement("span");
   number.textContent = String(state.pending);
   const word = document.createElement("span");
   word.className = "gap-word";
-  word.textContent = stalled ? " stalled" : " waiting";
-  badge.append(icon(stalled ? "stalled" : "waiting"), number, word);
+  word.textContent = aside ? " set aside" : stalled ? " stalled" : " waiting";
+  badge.append(icon(aside || stalled ? "stalled" : "waiting"), number, word);
   return badge;
 }
 

@@ -14,10 +14,17 @@ const TIMES = new Set(["updatedAt", "launchedAt", "waitingSince"]);
 
 export function formatValue(key, value) {
   if (value === null || value === undefined) return "—";
+  if (key === "setAside") return setAsideText(value);
   if (TIMES.has(key)) return new Date(value).toLocaleString();
   if (typeof value === "number") return count(value);
   if (typeof value === "object") return JSON.stringify(value);
   return String(value);
+}
+
+// A message kept but not applied (its plugin's apply failed), as the page tells it.
+export function setAsideText(aside) {
+  const whose = aside.plugin === null ? "no loaded plugin" : `plugin ${aside.plugin}`;
+  return `message ${aside.messageNumber} (${aside.messageType}) set aside: ${whose} could not apply it: ${aside.error}`;
 }
 
 // A time of today by its hour, another with its date too.
