@@ -14,7 +14,7 @@ from __future__ import annotations
 import time
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from prometheus_client import REGISTRY, CollectorRegistry, Gauge, generate_latest
 from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily
@@ -23,10 +23,26 @@ from prometheus_client.utils import floatToGoString
 from rockets.records import Applied, Record
 from rockets.state import RocketState
 
-__all__ = ["Histogram", "Metrics"]
+__all__ = ["Histogram", "Metrics", "counter_family"]
 
 _LAG_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1, 5, 30, 60, 300)
 _FAST_BUCKETS = (0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1, 5)
+
+
+_Labels = TypeVar("_Labels", bound=tuple[str, ...])
+
+
+def counter_family(
+    name: str,
+    documentation: str,
+    labels: list[str],
+    counts: Mapping[_Labels, int],
+) -> CounterMetricFamily:
+    """A counter family of ``counts``, one sample per tuple of label values, in their order."""
+    family = CounterMetricFamily(name, documentation, labels=labels)
+    for values, n in sorted(counts.items()):
+        family.add_metric(list(values), n)
+    return family
 
 
 class Histogram:
@@ -65,34 +81,28 @@ class _Collector:
 
     def collect(self) -> Iterator[Any]:
         metrics = self.metrics
-        messages = CounterMetricFamily(
+        yield counter_family(
             "rockets_messages",
             "Messages received, by messageType and outcome (accepted, setAside, duplicate, "
             "conflict, rejected, invalid)",
-            labels=["type", "outcome"],
+            ["type", "outcome"],
+            metrics.messages,
         )
-        for (kind, outcome), n in sorted(metrics.messages.items()):
-            messages.add_metric([kind, outcome], n)
-        yield messages
-        requests = CounterMetricFamily(
+        yield counter_family(
             "rockets_ingest_requests",
             "POST /messages requests, by status",
-            labels=["status"],
+            ["status"],
+            {(str(status),): n for status, n in metrics.requests.items()},
         )
-        for status, n in sorted(metrics.requests.items()):
-            requests.add_metric([str(status)], n)
-        yield requests
         for histogram in (metrics.apply_lag, metrics.commit_seconds, metrics.request_seconds):
             yield histogram.family()
-        faults = CounterMetricFamily(
+        yield counter_family(
             "rockets_plugin_faults",
             "Failures that stopped something, by plugin (empty: the service's own background "
             "work) and what stopped",
-            labels=["plugin", "stopped"],
+            ["plugin", "stopped"],
+            metrics.plugin_faults,
         )
-        for (plugin, stopped), n in sorted(metrics.plugin_faults.items()):
-            faults.add_metric([plugin, stopped], n)
-        yield faults
         yield CounterMetricFamily(
             "rockets_listener_events_dropped",
             "Events dropped for the plugins' event_applied listeners, which were too far behind",

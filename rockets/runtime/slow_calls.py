@@ -22,8 +22,7 @@ from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
-from prometheus_client.core import CounterMetricFamily
-
+from rockets.runtime.metrics import counter_family
 from rockets.words import counted
 
 __all__ = ["SlowCalls"]
@@ -105,15 +104,13 @@ class SlowCalls:
 
     def collect(self) -> Iterator[Any]:
         """The counts as a Prometheus family (this object is a collector of its own)."""
-        family = CounterMetricFamily(
+        yield counter_family(
             "rockets_plugin_slow_calls",
             "Calls of plugins' apply and validate_message slower than "
             "ROCKETS_PLUGIN_CALL_BUDGET_MS, by plugin and call",
-            labels=["plugin", "call"],
+            ["plugin", "call"],
+            self.counts,
         )
-        for (plugin, call), n in sorted(self.counts.items()):
-            family.add_metric([plugin, call], n)
-        yield family
 
     def describe(self) -> list[Any]:
         return []
