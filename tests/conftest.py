@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from litestar.testing import TestClient
@@ -21,6 +23,23 @@ def message(channel: str, number: int, kind: str, payload: dict[str, Any]) -> di
         "metadata": {"channel": channel, "messageNumber": number, "messageType": kind},
         "message": payload,
     }
+
+
+Handler = TypeVar("Handler", bound=logging.Handler)
+
+
+@contextmanager
+def attached(handler: Handler, logger: str = "rockets") -> Iterator[Handler]:
+    """``handler`` hears the ``logger``'s INFO lines and above while the block runs."""
+    log = logging.getLogger(logger)
+    level = log.level
+    log.setLevel(logging.INFO)
+    log.addHandler(handler)
+    try:
+        yield handler
+    finally:
+        log.removeHandler(handler)
+        log.setLevel(level)
 
 
 def core_settings(**values: Any) -> Settings:

@@ -23,7 +23,6 @@ from rockets_standard.messages import (
     RocketSpeedIncreased,
 )
 
-from rockets import Event, ProjectionType, hookimpl
 from rockets.app import create_app
 from rockets.client import (
     AsyncRocketsClient,
@@ -51,6 +50,7 @@ from rockets.stores import MemoryStore
 from rockets.wire import Envelope, PluginsReport, ProjectionInfo, StalledChannel, StatePoint
 
 from ..conftest import ROOT, core_settings
+from ..plugin_objects import FailingProjection
 
 FAST = RetryPolicy(attempts=4, backoff=0.001, max_delay=0.01)
 LAUNCH = RocketLaunched(type="Falcon-9", launch_speed=500, mission="ARTEMIS")
@@ -706,24 +706,6 @@ async def test_projections_async(async_sdk: AsyncRocketsClient) -> None:
     assert [p.name for p in await async_sdk.projections()] == ["fleet"]
     with pytest.raises(NotFoundError):
         await async_sdk.projection("nothing")
-
-
-class Seen(msgspec.Struct):
-    n: int = 0
-
-
-class FailingProjection:
-    """A projection that cannot take a rocket named ``bad``."""
-
-    @staticmethod
-    def apply(value: Seen, event: Event[Any], state: RocketState) -> Seen:
-        if state.channel == "bad":
-            raise ValueError("no bad rockets")
-        return Seen(value.n + 1)
-
-    @hookimpl
-    def register_projections(self) -> list[ProjectionType[Any]]:
-        return [ProjectionType(name="seen", initial=Seen(), apply=self.apply)]
 
 
 def test_a_stopped_projection_reads_with_where_it_failed() -> None:

@@ -39,6 +39,7 @@ from rockets.launch import find_scenario
 from rockets.settings import Settings
 
 from ..conftest import ROOT, message
+from ..plugin_objects import FailingProjection
 
 EXAMPLES = ROOT / "docs" / "examples"
 Client = TestClient[Any]
@@ -460,26 +461,8 @@ def test_hook_register_projections_is_rebuilt_from_the_log_at_start(tmp_path: Pa
         assert projection_at(client, "missions", 2)["events"] == {"ARTEMIS": 1, "APOLLO": 1}
 
 
-class Seen(msgspec.Struct):
-    n: int = 0
-
-
-class Fragile:
-    """A projection that cannot take a rocket named ``bad``."""
-
-    @staticmethod
-    def apply(value: Seen, event: Event[Any], state: RocketState) -> Seen:
-        if state.channel == "bad":
-            raise ValueError("no bad rockets")
-        return Seen(value.n + 1)
-
-    @hookimpl
-    def register_projections(self) -> list[ProjectionType[Any]]:
-        return [ProjectionType(name="seen", initial=Seen(), apply=self.apply)]
-
-
 def test_hook_register_projections_that_fails_is_stopped_not_the_ingest() -> None:
-    with TestClient(create_app(Settings(), plugins=[Fragile()])) as client:
+    with TestClient(create_app(Settings(), plugins=[FailingProjection()])) as client:
         for channel in ("ok", "bad", "later"):
             assert client.post("/messages", json=launched(channel, 1, "M")).status_code == 202
         while True:  # the fleet follows the whole log: once it has, the failure happened

@@ -15,7 +15,7 @@ from rockets.app import create_app
 from rockets.http.logs import JsonFormatter, RequestIdFilter, request_id
 from rockets.runtime.summary import IngestSummary
 
-from ..conftest import ROOT, core_settings, message
+from ..conftest import ROOT, attached, core_settings, message
 from ..gated_store import HANG_GUARD
 
 Client = TestClient[Any]
@@ -152,16 +152,8 @@ class SummaryLines(logging.Handler):
 
 @pytest.fixture
 def summary_lines() -> Iterator[SummaryLines]:
-    logger = logging.getLogger("rockets")
-    handler = SummaryLines()
-    level = logger.level
-    logger.setLevel(logging.INFO)
-    logger.addHandler(handler)
-    try:
+    with attached(SummaryLines()) as handler:
         yield handler
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(level)
 
 
 def test_summary_flush_logs_the_window_and_starts_a_new_one(summary_lines: SummaryLines) -> None:

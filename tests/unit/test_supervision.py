@@ -28,7 +28,7 @@ from rockets.runtime.listeners import Listeners
 from rockets.runtime.service import FOLLOWER
 from rockets.runtime.supervisor import Beat, Supervisor
 
-from ..conftest import core_settings, message
+from ..conftest import attached, core_settings, message
 from ..gated_store import HANG_GUARD
 
 Client = TestClient[Any]
@@ -111,16 +111,8 @@ class Logged(logging.Handler):
 
 @pytest.fixture
 def logged() -> Iterator[Logged]:
-    logger = logging.getLogger("rockets")
-    handler = Logged()
-    level = logger.level
-    logger.setLevel(logging.INFO)
-    logger.addHandler(handler)
-    try:
+    with attached(Logged()) as handler:
         yield handler
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(level)
 
 
 # --- plugins that misbehave ----------------------------------------------------------------
