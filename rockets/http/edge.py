@@ -19,6 +19,13 @@
   whichever server runs the app, unless the server keeps it (``rockets serve``).
 - The body limit (413), by the declared length and by what arrives; and, for ``POST /messages``,
   the JSON content type (415).
+- Answers given before a body was read (413, 401, 415, 404...) readable by a client that sends
+  its whole body first (urllib, requests): a server that closes a connection the client is still
+  sending on has it reset, and such a client sees the reset, not the answer. ``rockets serve``
+  lingers after the answer (see :mod:`rockets.http.server`); under any other server the app
+  cannot read after answering, so it reads and throws away what is left of the body first
+  (:meth:`Edge.drain`), within ``linger_bytes`` and ``linger_seconds``, and ends the connection
+  with the answer if the body is still not all in.
 """
 
 from __future__ import annotations
@@ -121,7 +128,9 @@ Header = tuple[bytes, bytes]
 
 DeadlineKeeper = Literal["app", "server"]
 """Who keeps the deadline on reading a request: the app (its edge, under any server), or the
-server, from the request's first byte (``rockets serve``'s protocol)."""
+server, from the request's first byte (``rockets serve``'s protocol). Whoever keeps it also sees
+that an answer given before a body was read can be read: the server by lingering after it, the
+app by reading the rest of the body before it (:meth:`Edge.drain`)."""
 
 _JSON = (b"content-type", b"application/json")
 _TEXT = (b"content-type", b"text/plain; charset=utf-8")
@@ -373,6 +382,11 @@ class Edge:
         self.settings = settings
         self.tokens = Tokens(settings)
         self.deadlines = Deadlines(settings.request_timeout, kept_by=deadlines)
+        self.drains = deadlines == "app"
+        """Whether an answer given before a body was read waits for the rest of it
+        (:meth:`drain`): not under a server that lingers after the answer instead."""
+        self.linger_bytes = settings.linger_bytes
+        self.linger_seconds = settings.linger_seconds
         self.max_body = settings.max_body_bytes
         self.max_headers = settings.max_headers
         self.headers_too_large = headers_too_large(settings.max_header_bytes, settings.max_headers)
@@ -429,6 +443,30 @@ class Edge:
             return TOO_LARGE
         return None
 
+    async def drain(self, receive: Receive, read: int = 0) -> bool:
+        """Read and throw away what is left of a request's body, of which ``read`` bytes were
+        read already (and not all), before an answer given without it; whether it is all in.
+
+        Only where the app keeps the request's rules (:attr:`drains`; ``rockets serve`` lingers
+        after the answer instead, and this returns False at once), and within
+        ``linger_bytes`` in all and ``linger_seconds``: past either, the connection is to end
+        with the answer."""
+        if not self.drains:
+            return False
+        left = self.linger_bytes - read
+        try:
+            async with asyncio.timeout(self.linger_seconds):
+                while left >= 0:
+                    message = await receive()
+                    if message["type"] != "http.request":
+                        return False  # the client is gone
+                    left -= len(message.get("body", b""))
+                    if not message.get("more_body"):
+                        return True
+        except (TimeoutError, InputError):  # InputError: a receive the edge already limits
+            pass
+        return False
+
     async def read_body(self, receive: Receive) -> bytes:
         """The request's body, read whole within the body limit and the deadline.
 
@@ -464,6 +502,8 @@ class Edge:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > limit:
+                if message.get("more_body"):
+                    await self.drain(receive, size)
                 raise InputError(TOO_LARGE)
             chunks.append(chunk)
         return b"".join(chunks)
@@ -503,10 +543,15 @@ class Edge:
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
-    async def refuse(self, scope: Scope, send: Send, body: ErrorBody) -> None:
+    async def refuse(
+        self, scope: Scope, send: Send, body: ErrorBody, receive: Receive | None = None
+    ) -> None:
         """Answer ``body`` to a request the edge refuses before anything else sees it, and
         close the connection: what is left of the request is unread, and a client refused for
-        holding too much must not keep holding the connection."""
+        holding too much must not keep holding the connection. With ``receive``, the rest of
+        the body is read first where the app does (:meth:`drain`)."""
+        if receive is not None:
+            await self.drain(receive)
         rid = self.request_id(read_head(scope).request_id)
         if body.status < 500:
             token = request_id.set(rid.decode("latin-1"))
@@ -535,36 +580,60 @@ class Edge:
                     await self._answer(send, status, headers, body, rid)
                     return
                 cors = self.cors.headers(scope, head.origin)
-            await app(scope, self._limited(receive, head), self._with_headers(send, rid, cors))
+            read = _BodyRead()
+            limited = self._limited(receive, head, read)
+            answer = self._with_headers(send, rid, cors)
+            if self.drains:
+                answer = self._draining(answer, receive, scope, head, read)
+            await app(scope, limited, answer)
         finally:
             request_id.reset(token)
 
-    def _limited(self, receive: Receive, head: RequestHead) -> Receive:
+    def _limited(self, receive: Receive, head: RequestHead, body: _BodyRead) -> Receive:
         """``receive`` for a route: the body deadline and limit on it (a 413 or 408
-        :class:`InputError` from a call), until the body is complete; later calls, which wait
-        for the client to go away, have none."""
+        :class:`InputError` from a call), until the body is complete (kept in ``body``); later
+        calls, which wait for the client to go away, have none."""
         deadlines = self.deadlines
         limit = self.max_body
         length = head.content_length
         declared_over = length is not None and length.isdigit() and int(length) > limit
         deadline = deadlines.deadline() if deadlines.enabled else 0.0
-        size = 0
-        done = False
 
         async def limited() -> Message:
-            nonlocal size, done
-            if done:
+            if body.done:
                 return await receive()
             if declared_over:
                 raise InputError(TOO_LARGE)
             message = await deadlines.receive(receive, deadline)
-            size += len(message.get("body", b""))
-            if size > limit:
+            body.size += len(message.get("body", b""))
+            if body.size > limit:
                 raise InputError(TOO_LARGE)
-            done = not message.get("more_body", False)
+            body.done = not message.get("more_body", False)
             return message
 
         return limited
+
+    def _draining(
+        self, send: Send, receive: Receive, scope: Scope, head: RequestHead, body: _BodyRead
+    ) -> Send:
+        """``send`` for a route, where the app drains (:attr:`drains`): an answer that starts
+        before the request's body was read whole waits for the rest of it (:meth:`drain`), and
+        ends the connection if it is still not all in."""
+
+        async def draining(message: Message) -> None:
+            if (
+                message["type"] == "http.response.start"
+                and not body.done
+                and message["status"] != 408  # too slow: no more time for it
+                and _may_have_body(scope, head)
+            ):
+                body.done = True  # whatever comes now, the route does not read it
+                if not await self.drain(receive, body.size):
+                    headers = message.get("headers", ())
+                    message["headers"] = [*headers, (b"connection", b"close")]
+            await send(message)
+
+        return draining
 
     @staticmethod
     def _with_headers(send: Send, rid: bytes, cors: Sequence[Header]) -> Send:
@@ -591,6 +660,28 @@ class Edge:
         headers = [*headers, (b"x-request-id", rid), *ANSWER_HEADERS]
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
+
+
+class _BodyRead:
+    """How much of a request's body a route has read, and whether all of it."""
+
+    __slots__ = ("done", "size")
+
+    def __init__(self) -> None:
+        self.done = False
+        self.size = 0
+
+
+def _may_have_body(scope: Scope, head: RequestHead) -> bool:
+    """Whether a request may have a body (a length other than 0, or a chunked one): only then
+    is there anything to drain (a receive for a request without one waits for the client to
+    go away)."""
+    length = head.content_length
+    if length is not None:
+        return length.strip() != b"0"
+    if scope.get("method") in READING:
+        return False
+    return any(name == b"transfer-encoding" for name, _ in scope["headers"])
 
 
 def _query_token(scope: Scope) -> bytes:

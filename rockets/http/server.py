@@ -4,7 +4,8 @@
 The protocol is uvicorn's own, with the limits uvicorn lacks and an ASGI app cannot set — a
 deadline for reading a request's head, a bound on the head's size and a cap on open connections —
 answered in rockets' JSON with Retry-After where it helps, as are the requests uvicorn's parser
-refuses (uvicorn answers those in plain text).
+refuses (uvicorn answers those in plain text); and a close that lets the client read an answer
+given before the request's body was in.
 
 uvicorn waits for a request's headers and body as long as the client likes, so a client that
 trickles bytes (or connects and says nothing) holds a connection forever. Here, every request
@@ -14,6 +15,16 @@ beyond ``max_connections`` gets 503 with Retry-After and is closed at once (uvic
 ``limit_concurrency`` answers a bare 503 without Retry-After, so it is not used). A head over
 ``max_header_bytes`` gets 431 and the connection is closed before more of it is buffered:
 httptools keeps a header line in memory however long it grows.
+
+A connection closed while its client is still sending is reset by the kernel, and a client that
+sends its whole body before it reads (Python's urllib, requests) then gets "Broken pipe" or
+"Connection reset" instead of the answer. So after an answer given before the request was read
+whole (413, 401, 415 from the app; 431 and 400 from here), the connection lingers: the server
+shuts its writing side, then reads and throws away what comes until the client stops sending,
+``linger_bytes`` have come or ``linger_seconds`` have passed, and only then closes. A lingering
+connection still counts against ``max_connections``. Only a request whose body was not in whole
+after the read that brought its head is watched for this, so a request that comes in one read
+pays nothing.
 """
 
 from __future__ import annotations
@@ -80,6 +91,8 @@ def guarded_protocol(base: type[Any], settings: Settings) -> type[asyncio.Protoc
     head_answer_body = headers_too_large(max_head, settings.max_headers)
     head_answer = _raw_response(431, "Request Header Fields Too Large", head_answer_body)
     malformed_answer = _raw_response(400, "Bad Request", MALFORMED_REQUEST)
+    linger_bytes = settings.linger_bytes
+    linger_seconds = settings.linger_seconds
 
     class Guarded(base):  # type: ignore[misc]
         _deadline: asyncio.TimerHandle | None = None
@@ -87,6 +100,7 @@ def guarded_protocol(base: type[Any], settings: Settings) -> type[asyncio.Protoc
         _head_bytes = 0
         _reading = 0
         _oversized = False
+        _lingering = False
 
         def connection_made(self, transport: asyncio.Transport) -> None:
             super().connection_made(transport)
@@ -108,10 +122,13 @@ def guarded_protocol(base: type[Any], settings: Settings) -> type[asyncio.Protoc
                 # Still in the head: the parser holds what came so far, so its size is bounded
                 # here, at the limit plus one read at most.
                 self._head_bytes += len(data)
-                if self._head_bytes > max_head and not self.transport.is_closing():
+                if self._head_bytes > max_head and not self._answered():
                     self._refuse(head_answer)
-            elif cycle is not None and cycle is not self._waiting_for and not cycle.more_body:
-                self._disarm()  # headers and body are in
+            elif cycle is not None and cycle is not self._waiting_for:
+                if not cycle.more_body:
+                    self._disarm()  # headers and body are in
+                elif heading:
+                    self._watch(cycle)  # the body is still coming
 
         if hasattr(base, "on_headers_complete"):  # httptools: a head that came in one read
 
@@ -134,7 +151,44 @@ def guarded_protocol(base: type[Any], settings: Settings) -> type[asyncio.Protoc
         def _refuse(self, answer: bytes) -> None:
             self._disarm()
             self.transport.write(answer)
-            self.transport.close()
+            cycle = self.cycle
+            if cycle is None or cycle.response_complete:
+                self._linger()
+            else:  # an app still answering an earlier request: no half-close under it
+                self.transport.close()
+
+        def _answered(self) -> bool:
+            return self._lingering or self.transport.is_closing()
+
+        def _watch(self, cycle: Any) -> None:
+            """If ``cycle`` is answered before its body is in, linger instead of closing (or,
+            kept alive, instead of parsing the rest of a body nobody reads): the cycle closes
+            through :class:`_Answering`, and says it has answered through ``responded``."""
+            cycle.transport = _Answering(self.transport, cycle, self._linger)
+            done = cycle.on_response
+
+            def responded() -> None:
+                if cycle.more_body:
+                    self._linger()
+                    self.server_state.total_requests += 1  # as uvicorn counts an answer
+                else:
+                    done()
+
+            cycle.on_response = responded
+
+        def _linger(self) -> None:
+            """Close once the client has stopped sending, or after ``linger_bytes`` or
+            ``linger_seconds``; what comes meanwhile is thrown away, unparsed."""
+            if self._answered():
+                return
+            self._lingering = True
+            self._disarm()
+            transport = self.transport
+            transport.set_protocol(_Discarding(self, transport, linger_bytes, linger_seconds))
+            if transport.can_write_eof():
+                # After the answer: a client that reads until the server closes is done.
+                transport.write_eof()
+            transport.resume_reading()
 
         def _arm(self) -> None:
             self._waiting_for = self.cycle
@@ -158,6 +212,62 @@ def guarded_protocol(base: type[Any], settings: Settings) -> type[asyncio.Protoc
     Guarded.__name__ = f"Guarded{base.__name__}"
     Guarded.__qualname__ = Guarded.__name__
     return Guarded
+
+
+class _Answering:
+    """The transport a request whose body is still coming is answered through: its ``close``
+    after an answer given before the body was in lingers instead (see the module's notes)."""
+
+    __slots__ = ("_cycle", "_linger", "_transport")
+
+    def __init__(self, transport: asyncio.Transport, cycle: Any, linger: Callable[[], None]):
+        self._transport = transport
+        self._cycle = cycle
+        self._linger = linger
+
+    def write(self, data: bytes) -> None:
+        self._transport.write(data)
+
+    def is_closing(self) -> bool:
+        return self._transport.is_closing()
+
+    def close(self) -> None:
+        cycle = self._cycle
+        if cycle.response_complete and cycle.more_body:
+            self._linger()
+        else:
+            self._transport.close()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
+
+
+class _Discarding(asyncio.Protocol):
+    """What speaks for a connection that lingers after an early answer: it reads and throws
+    away what comes, up to ``budget`` bytes and for ``seconds`` at most, then closes; the
+    protocol that answered hears of the close as if it had stayed (its connection stays
+    counted until then)."""
+
+    def __init__(
+        self, owner: asyncio.Protocol, transport: asyncio.Transport, budget: int, seconds: float
+    ) -> None:
+        self.owner = owner
+        self.transport = transport
+        self.left = budget
+        # abort, not close: a client that neither reads nor stops sending gets no more time.
+        self.timer = asyncio.get_running_loop().call_later(seconds, transport.abort)
+
+    def data_received(self, data: bytes) -> None:
+        self.left -= len(data)
+        if self.left < 0:
+            self.transport.close()
+
+    def eof_received(self) -> None:
+        return None  # the client stopped sending: the transport closes
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.timer.cancel()
+        self.owner.connection_lost(exc)
 
 
 def _head_size(protocol: Any) -> int:

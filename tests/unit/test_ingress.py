@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+import itertools
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -370,3 +371,152 @@ def test_the_dashboard_page_is_open_but_its_data_is_not(guarded: Client) -> None
     assert guarded.get("/").status_code == 200
     assert guarded.get("/dashboard/app.js").status_code == 200
     assert guarded.get("/stream").status_code == 401
+
+
+# --- answers given before the body is read: the app reads the rest first ----------------------
+
+GUARD = 30.0  # seconds: only turns a hang into a failure, never decides a verdict
+CHUNK = b"x" * 65536
+
+
+class Exchange:
+    """One request served by an app at the ASGI level: the body it is given chunk by chunk, what
+    the app read of it before it began its answer, and the answer."""
+
+    def __init__(self, chunks: Iterable[bytes], *, then_wait: bool = False) -> None:
+        self.chunks = iter(chunks)
+        self.then_wait = then_wait  # after the chunks, a client that sends nothing more
+        self.read = 0
+        self.read_before_answer: int | None = None
+        self.status = 0
+        self.headers: dict[bytes, bytes] = {}
+        self.answered = asyncio.Event()
+
+    async def receive(self) -> dict[str, Any]:
+        chunk = next(self.chunks, None)
+        if chunk is None:
+            if self.then_wait:
+                await asyncio.Event().wait()
+            return {"type": "http.request", "body": b"", "more_body": False}
+        self.read += len(chunk)
+        return {"type": "http.request", "body": chunk, "more_body": True}
+
+    async def send(self, message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            self.read_before_answer = self.read
+            self.status = message["status"]
+            self.headers = dict(message["headers"])
+        elif not message.get("more_body"):
+            self.answered.set()
+
+    async def serve(self, app: RocketsApp, method: str, path: str, **headers: str) -> None:
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": method,
+            "scheme": "http",
+            "path": path,
+            "raw_path": path.encode(),
+            "query_string": b"",
+            "root_path": "",
+            "headers": [(k.replace("_", "-").encode(), v.encode()) for k, v in headers.items()],
+            "client": ("127.0.0.1", 50000),
+            "server": ("127.0.0.1", 8088),
+            "state": {},
+        }
+        await asyncio.wait_for(app(scope, self.receive, self.send), GUARD)
+
+
+@pytest.mark.parametrize(
+    ("headers", "status"),
+    [
+        ({"content_type": "application/json"}, 401),
+        ({"content_type": "text/plain", "authorization": "Bearer in-secret"}, 415),
+        ({"content_type": "application/json", "authorization": "Bearer in-secret"}, 413),
+    ],
+)
+def test_the_front_door_reads_the_rest_of_a_refused_body_before_answering(
+    headers: dict[str, str], status: int
+) -> None:
+    app = create_app(core_settings(ingest_token="in-secret", max_body_bytes=100_000))
+    exchange = Exchange([CHUNK] * 3)  # more than the limit, within twice of it
+    asyncio.run(exchange.serve(app, "POST", "/messages", content_length="196608", **headers))
+    assert exchange.status == status
+    assert exchange.read_before_answer == 3 * len(CHUNK)
+    assert exchange.headers[b"connection"] == b"close"
+
+
+def test_the_front_door_reads_the_rest_of_a_streamed_body_over_the_limit() -> None:
+    app = create_app(core_settings(max_body_bytes=100_000))
+    exchange = Exchange([CHUNK] * 3)
+    asyncio.run(
+        exchange.serve(
+            app, "POST", "/messages", content_type="application/json", transfer_encoding="chunked"
+        )
+    )
+    assert exchange.status == 413
+    assert exchange.read_before_answer == 3 * len(CHUNK)
+
+
+def test_under_a_server_that_lingers_the_front_door_reads_nothing_more() -> None:
+    app = create_app(core_settings(max_body_bytes=100_000), deadlines="server")
+    exchange = Exchange([CHUNK] * 3)
+    asyncio.run(
+        exchange.serve(
+            app, "POST", "/messages", content_type="application/json", content_length="196608"
+        )
+    )
+    assert exchange.status == 413
+    assert exchange.read_before_answer == 0  # rockets serve lingers after the answer instead
+    assert exchange.headers[b"connection"] == b"close"
+
+
+def test_what_the_app_reads_before_an_early_answer_is_bounded() -> None:
+    settings = core_settings(max_body_bytes=100_000)
+    app = create_app(settings)
+    exchange = Exchange(itertools.repeat(CHUNK))  # a client that never stops sending
+    asyncio.run(
+        exchange.serve(
+            app, "POST", "/messages", content_type="application/json", content_length="99999999"
+        )
+    )
+    assert exchange.status == 413
+    assert exchange.read_before_answer is not None
+    assert settings.linger_bytes < exchange.read_before_answer <= settings.linger_bytes + len(CHUNK)
+    assert exchange.headers[b"connection"] == b"close"  # the rest is not read: the end
+
+
+def test_the_app_waits_for_the_rest_of_a_body_a_bounded_time() -> None:
+    settings = core_settings(max_body_bytes=100_000, request_timeout=0.05)
+    app = create_app(settings)
+    exchange = Exchange([CHUNK], then_wait=True)  # a client that stops sending, mid-body
+    asyncio.run(
+        exchange.serve(app, "POST", "/messages", content_type="text/plain", content_length="196608")
+    )
+    assert exchange.answered.is_set()
+    assert exchange.status == 415
+    assert exchange.headers[b"connection"] == b"close"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [("POST", "/nowhere", 404), ("POST", "/sized", 413), ("PUT", "/messages", 405)],
+)
+def test_a_route_answering_before_the_body_is_read_reads_the_rest_first(
+    method: str, path: str, status: int
+) -> None:
+    app = create_app(core_settings(max_body_bytes=100_000), plugins=[SizedRoute()])
+    exchange = Exchange([CHUNK] * 3)
+    asyncio.run(exchange.serve(app, method, path, content_length="196608"))
+    assert exchange.status == status
+    assert exchange.read_before_answer == 3 * len(CHUNK)
+    assert b"connection" not in exchange.headers  # all read: the connection may go on
+
+
+def test_a_route_answering_a_request_without_a_body_reads_nothing() -> None:
+    app = create_app(core_settings())
+    exchange = Exchange([CHUNK])
+    asyncio.run(exchange.serve(app, "GET", "/nowhere"))
+    assert exchange.status == 404
+    assert exchange.read == 0

@@ -40,6 +40,9 @@ class Transport(asyncio.Transport):
         super().__init__()
         self.writes: list[bytes] = []
         self.closed = asyncio.Event()
+        self.aborted = False
+        self.eof = False
+        self.protocol: asyncio.BaseProtocol | None = None
 
     def write(self, data: Any) -> None:
         self.writes.append(bytes(data))
@@ -47,8 +50,21 @@ class Transport(asyncio.Transport):
     def close(self) -> None:
         self.closed.set()
 
+    def abort(self) -> None:
+        self.aborted = True
+        self.closed.set()
+
     def is_closing(self) -> bool:
         return self.closed.is_set()
+
+    def can_write_eof(self) -> bool:
+        return True
+
+    def write_eof(self) -> None:
+        self.eof = True
+
+    def set_protocol(self, protocol: asyncio.BaseProtocol) -> None:
+        self.protocol = protocol
 
     def get_extra_info(self, name: str, default: Any = None) -> Any:
         return {"peername": ("127.0.0.1", 50000), "sockname": ("127.0.0.1", 8088)}.get(
@@ -117,6 +133,137 @@ def test_a_connection_that_closes_after_the_answer_still_gets_it_whole() -> None
     writes, closed = asyncio.run(exchange(sized, request))
     assert closed.is_set()
     assert b"".join(writes).endswith(b"\r\n\r\n{}")
+
+
+# --- answers given before the body is in: a lingering close ---------------------------------
+
+BIG = b"POST /messages HTTP/1.1\r\nhost: x\r\ncontent-length: 100000\r\n\r\n" + b"x" * 1000
+"""A request whose body is still coming after the read that brings its head."""
+
+
+def refusing(close: bool) -> Any:
+    """An app that answers 413 at once, without reading the body; with ``close``, saying the
+    connection ends."""
+
+    async def refuse(scope: Any, receive: Any, send: Any) -> None:
+        headers = [(b"content-type", b"application/json"), (b"content-length", b"2")]
+        if close:
+            headers.append((b"connection", b"close"))
+        await send({"type": "http.response.start", "status": 413, "headers": headers})
+        await send({"type": "http.response.body", "body": b"{}"})
+
+    return refuse
+
+
+async def answered(
+    app: Any, request: bytes, settings: Settings, base: type[Any] = HttpToolsProtocol
+) -> tuple[Any, Transport]:
+    """The protocol serving ``app`` and its transport, once ``app`` has answered ``request``
+    (the connection is left as the protocol left it)."""
+    config = uvicorn.Config(app, lifespan="off", log_level="warning")
+    config.load()
+    transport = Transport()
+    protocol = guarded_protocol(base, settings)(
+        config=config, server_state=ServerState(), app_state={}
+    )
+    protocol.connection_made(transport)
+    done = asyncio.Event()
+
+    async def watched(scope: Any, receive: Any, send: Any) -> None:
+        try:
+            await app(scope, receive, send)
+        finally:
+            done.set()
+
+    protocol.app = watched
+    protocol.data_received(request)
+    await done.wait()
+    return protocol, transport
+
+
+@pytest.mark.parametrize("base", [HttpToolsProtocol, H11Protocol])
+@pytest.mark.parametrize("close", [True, False], ids=["closing", "kept-alive"])
+def test_an_answer_before_the_body_is_in_lingers_instead_of_closing(
+    base: type[Any], close: bool
+) -> None:
+    async def run() -> None:
+        protocol, transport = await answered(refusing(close), BIG, Settings(), base)
+        assert b"".join(transport.writes).startswith(b"HTTP/1.1 413 ")
+        assert not transport.is_closing()  # not closed under a client still sending
+        assert transport.eof  # the answer is all it gets: a client reading to the end ends
+        assert protocol in protocol.connections  # still counted against the cap
+        lingering = transport.protocol
+        assert isinstance(lingering, asyncio.Protocol)
+        lingering.data_received(b"x" * 99_000)  # the rest of the body: read, thrown away
+        assert not transport.is_closing()
+        assert not lingering.eof_received()  # the client stopped sending: the transport closes
+        lingering.connection_lost(None)
+        assert protocol not in protocol.connections
+
+    asyncio.run(run())
+
+
+def test_the_linger_ends_after_its_byte_budget() -> None:
+    settings = Settings()
+    assert settings.linger_bytes >= 2 * settings.max_body_bytes
+
+    async def run() -> None:
+        _, transport = await answered(refusing(True), BIG, settings)
+        lingering = transport.protocol
+        assert isinstance(lingering, asyncio.Protocol)
+        lingering.data_received(b"x" * settings.linger_bytes)
+        assert not transport.is_closing()
+        lingering.data_received(b"x")
+        assert transport.is_closing()
+
+    asyncio.run(run())
+
+
+def test_the_linger_ends_after_its_time() -> None:
+    settings = Settings(request_timeout=0.05)
+    assert settings.linger_seconds == 0.05
+
+    async def run() -> None:
+        _, transport = await answered(refusing(True), BIG, settings)
+        lingering = transport.protocol
+        assert isinstance(lingering, asyncio.Protocol)
+        lingering.data_received(b"x")  # a client that keeps sending, slowly
+        await asyncio.wait_for(transport.closed.wait(), GUARD)
+        assert transport.aborted
+
+    asyncio.run(run())
+
+
+def test_a_head_over_the_limit_is_refused_then_lingers() -> None:
+    settings = Settings(max_header_bytes=1024)
+
+    async def run() -> None:
+        config = uvicorn.Config(refusing(True), lifespan="off", log_level="warning")
+        config.load()
+        transport = Transport()
+        protocol = guarded_protocol(HttpToolsProtocol, settings)(
+            config=config, server_state=ServerState(), app_state={}
+        )
+        protocol.connection_made(transport)
+        protocol.data_received(b"POST /messages HTTP/1.1\r\nhost: x\r\nx-big: " + b"a" * 4096)
+        assert b"".join(transport.writes).startswith(b"HTTP/1.1 431 ")
+        assert transport.eof
+        assert not transport.is_closing()
+        lingering = transport.protocol
+        assert isinstance(lingering, asyncio.Protocol)
+        assert not lingering.eof_received()
+
+    asyncio.run(run())
+
+
+def test_a_request_that_comes_in_one_read_is_not_watched() -> None:
+    # The fast path pays nothing: its answer goes straight to the transport.
+    async def run() -> None:
+        protocol, transport = await answered(sized, REQUEST, Settings())
+        assert protocol.cycle.transport is transport
+        assert transport.protocol is None
+
+    asyncio.run(run())
 
 
 # --- rockets serve's server, on a real socket, against the installed uvicorn -----------------
