@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import msgspec
 
-from rockets.core.aggregate import fold
+from rockets.core.aggregate import apply_records, fold
 from rockets.core.registry import Registry
 from rockets.stores.base import Commit, Store
 from rockets.wire import RocketQuery
@@ -32,11 +32,18 @@ async def rebuild_states(
     _, states = await store.rockets(RocketQuery())
     changed = 0
     for state in states:
-        async with store.group([state.channel]) as group:
-            current = group.state(state.channel)
+        channel = state.channel
+        # Folded before the channel is held: a long log must not keep its row locked (and
+        # PostgreSQL ends a session idle in its transaction); what arrived meanwhile is folded
+        # on top while it is held.
+        folded = fold(registry, channel, await store.events(channel, 1, state.last_message_number))
+        async with store.group([channel]) as group:
+            current = group.state(channel)
             if current is not None:
-                events = await store.events(state.channel, 1, current.last_message_number)
-                folded = fold(registry, state.channel, events)
+                done = folded.last_message_number
+                if current.last_message_number > done:
+                    more = await store.events(channel, done + 1, current.last_message_number - done)
+                    folded = apply_records(registry, folded, more)
                 rebuilt = folded.with_bookkeeping(current)
                 if rebuilt != current:
                     group.stage(Commit(received=[], applied=[], states=[rebuilt]))

@@ -25,7 +25,7 @@ from rockets.settings import Limits
 from rockets.state import RocketState
 from rockets.wire import RocketQuery
 
-__all__ = ["Commit", "Fold", "Group", "Limits", "Replay", "Store"]
+__all__ = ["Backlog", "Commit", "Fold", "Group", "Limits", "Replay", "Store", "Waiting"]
 
 Fold = Callable[[RocketState, Sequence[Record]], RocketState]
 """Applies records (the channel's events right after ``state``, in order) to a state and returns
@@ -55,6 +55,37 @@ class Commit(msgspec.Struct, frozen=True, kw_only=True):
     applied: list[Record]
     states: list[RocketState]
     after: list[RocketState] = msgspec.field(default_factory=list)
+
+
+class Waiting(msgspec.Struct, frozen=True, kw_only=True):
+    """A rocket with messages waiting (behind a gap, or at a message set aside).
+
+    Attributes:
+        state: its state, with ``pending``, ``waiting_since`` and ``set_aside``.
+        seconds: how long its oldest waiting message has waited, measured on a clock that does
+            not step when the wall clock is set: the process's monotonic clock for a store of
+            one process, the database's for a store several processes share.
+    """
+
+    state: RocketState
+    seconds: float
+
+
+class Backlog(msgspec.Struct, frozen=True, kw_only=True):
+    """The waiting messages in figures (the gauges of ``/metrics``).
+
+    Attributes:
+        channels: rockets with messages waiting.
+        messages: messages waiting, over all rockets.
+        stalled: rockets whose oldest waiting message has waited at least the stall time.
+        oldest_seconds: the age of the oldest waiting message (0 when none waits), on the clock
+            :class:`Waiting` uses.
+    """
+
+    channels: int = 0
+    messages: int = 0
+    stalled: int = 0
+    oldest_seconds: float = 0.0
 
 
 class Group(abc.ABC):
@@ -158,10 +189,30 @@ class Store(abc.ABC):
     async def count(self) -> int:
         """How many rockets the store holds."""
 
-    async def waiting(self) -> list[RocketState]:
-        """Every rocket with messages waiting behind a gap (``pending`` > 0)."""
-        _, states = await self.rockets(RocketQuery())
-        return [state for state in states if state.pending]
+    @abc.abstractmethod
+    async def stalled(
+        self, min_seconds: float, limit: int | None = None, offset: int = 0
+    ) -> tuple[int, list[Waiting]]:
+        """The rockets whose oldest waiting message has waited at least ``min_seconds``, and
+        those waiting at a message set aside however short a time, the longest-waiting first
+        (ties by channel): how many there are, and the page ``limit``/``offset`` asks for.
+
+        Ages are measured on a clock that does not step (see :class:`Waiting`). A page costs
+        about its own size, not the number of open gaps. ``min_seconds`` may be ``math.inf``:
+        then only those set aside are listed (how a start finds them to try again)."""
+
+    @abc.abstractmethod
+    async def backlog(self, stall_seconds: float) -> Backlog:
+        """The figures ``/metrics`` shows of the waiting messages, without reading every open
+        gap (kept as they change, or counted on an index)."""
+
+    async def kept_state(self, channel: str, number: int) -> tuple[int, RocketState] | None:
+        """The nearest state of ``channel`` the store keeps at or before event ``number``: the
+        number of the event it is the state right after, and that state, or None when it keeps
+        none (a replay then folds from the first event). Its bookkeeping (``pending``,
+        ``waitingSince``, ``setAside``) is as it was when kept, not part of the fold. A store
+        that keeps none keeps nothing to answer with (the default)."""
+        return None
 
     async def received(self) -> AsyncIterator[Record]:
         """Every kept message, applied or waiting, each channel's in number order (for

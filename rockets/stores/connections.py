@@ -20,7 +20,9 @@ import psycopg
 from psycopg import errors as pg_errors
 from psycopg.pq import TransactionStatus
 
-__all__ = ["Connections", "reason"]
+from rockets.settings import Limits
+
+__all__ = ["Connections", "reason", "session_options"]
 
 log = logging.getLogger("rockets.store")
 
@@ -45,6 +47,34 @@ _PASSING_REASONS = (
 _START_PAUSE = 0.2
 """Seconds between two connection attempts while the server is starting: short, so that
 rockets starts as soon as the database does."""
+
+
+def session_options(limits: Limits, given: str = "") -> str:
+    """libpq's ``options`` for a session of the store: the store's timeouts as PostgreSQL's
+    settings, then ``given`` (the URL's own options, or PGOPTIONS), whose settings come later
+    and so win.
+
+    - ``statement_timeout``: no statement runs longer than a request may wait.
+    - ``idle_in_transaction_session_timeout``: a session that keeps its transaction open
+      waiting for its process (stopped, swapping or cut off) is ended by PostgreSQL, which lets
+      go of its rows: another process's request waits for them at most that long, then goes
+      on. Its own process finds the connection closed when it runs again, and the request it
+      was serving gets a 503, nothing of it kept. PostgreSQL counts a session idle only after
+      a Sync: a pipeline waits for its answers with one (the PostgreSQL store's ``_answered``).
+    - ``lock_timeout``: no statement waits longer than that for a row another session holds,
+      for a holder PostgreSQL cannot see idle (a process stopped between two statements of a
+      pipeline looks busy). Longer than the idle timeout, so that a request waiting on a
+      stopped peer is served, not refused.
+
+    Given at connection, they cost no round trip.
+    """
+    timeouts = {
+        "statement_timeout": limits.store_timeout,
+        "lock_timeout": limits.store_lock_timeout,
+        "idle_in_transaction_session_timeout": limits.store_idle_timeout,
+    }
+    told = " ".join(f"-c {name}={max(1, round(s * 1000))}" for name, s in timeouts.items())
+    return f"{told} {given}".strip()
 
 
 def reason(exc: BaseException) -> str:

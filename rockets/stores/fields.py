@@ -11,9 +11,11 @@ is named here or in the store.
 Each such field gets an expression index on ``(expression, channel)``, made at start; a listing
 sorted or filtered on it reads the index, the page first. A string is indexed and sorted by its
 first :data:`TEXT_PREFIX` characters (then by channel), so that no value is too large for a
-btree entry: a longer value is kept and matched whole, never refused. A key a row's document
-lacks (written before the field's plugin was loaded) reads as the field's default, as the
-state itself decodes.
+btree entry, and the document holds no more of it: a longer value is kept whole in the state,
+and in the document as its first characters and a digest of the whole, which an equality filter
+matches (a state field that grows with every event would otherwise be written, and read by
+every index, a second time). A key a row's document lacks (written before the field's plugin
+was loaded) reads as the field's default, as the state itself decodes.
 
 Other fields (lists, mappings, structs, unions of several types) are not indexed: a listing
 sorted or filtered on one selects in Python over the rockets the other filters leave.
@@ -31,7 +33,15 @@ import msgspec
 from rockets.core.state_schema import StateField, StateSchema
 from rockets.state import RocketState
 
-__all__ = ["INDEX_PREFIX", "KEY", "TEXT_PREFIX", "FieldIndex", "SortedField"]
+__all__ = [
+    "DIGEST_KEY",
+    "INDEX_PREFIX",
+    "KEY",
+    "TEXT_PREFIX",
+    "FieldIndex",
+    "SortedField",
+    "digest",
+]
 
 TEXT_PREFIX = 256
 """Characters of a string that its index entry holds and a listing sorts by: at most 1 kB of
@@ -41,6 +51,9 @@ INDEX_PREFIX = "rocket_state_"
 dropped at start."""
 KEY = "channel"
 """The state's attribute that is the row's key: sorted by the key column, never indexed twice."""
+DIGEST_KEY = "{}#"
+"""The document's key of the digest of a string longer than :data:`TEXT_PREFIX` (a JSON name
+holds no ``#``)."""
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
@@ -65,7 +78,8 @@ class SortedField(msgspec.Struct, frozen=True, kw_only=True):
         text: whether it is a string (sorted by its prefix, matched whole).
         nullable: whether it may hold None (sorted last in either order).
         expression: the SQL expression its index holds and a listing sorts by.
-        whole: the SQL expression of its whole value (for strings: the text, not its prefix).
+        digest: for a string, the SQL expression of the digest of a value longer than its
+            prefix (``''`` for a shorter one).
         index: the name of its index.
     """
 
@@ -74,8 +88,14 @@ class SortedField(msgspec.Struct, frozen=True, kw_only=True):
     text: bool
     nullable: bool
     expression: str
-    whole: str
+    digest: str
     index: str
+
+
+def digest(text: str) -> str:
+    """What the document keeps of a string longer than :data:`TEXT_PREFIX` besides its
+    prefix, to match it whole."""
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def _indexed(expression: str) -> str:
@@ -127,20 +147,27 @@ def _sorted_field(field: StateField) -> tuple[SortedField, Callable[[Any], Any] 
     default = field.default_value()
     if default is not None and convert is not None:
         default = convert(default)
+    default_digest = ""
     if isinstance(default, str):
         default = default.replace("\x00", "")  # as the document holds it
+        if len(default) > TEXT_PREFIX:
+            default, default_digest = default[:TEXT_PREFIX], digest(default)
     key = _quote(field.json_name)
     value = f"(fields -> {key})"
     if default is not None:
         value = f"coalesce(fields -> {key}, {_quote(_encoder.encode(default).decode())}::jsonb)"
     nullable = nullable or default is None
+    digested = _quote(DIGEST_KEY.format(field.json_name))
+    held = f"fields ->> {digested}"
+    if default_digest:
+        # A document without the field reads as its default, digest included.
+        held = f"CASE WHEN fields ? {key} THEN {held} ELSE {_quote(default_digest)} END"
     if kind == "text":
-        whole = f"({value} #>> '{{}}')"
-        expression = f'(left({whole}, {TEXT_PREFIX}) COLLATE "C")'
+        expression = f"(left(({value} #>> '{{}}'), {TEXT_PREFIX}) COLLATE \"C\")"
     else:
-        whole = expression = f"nullif({value}, 'null'::jsonb)"
+        expression = f"nullif({value}, 'null'::jsonb)"
     # Named by what it holds too, so that a field whose kind or default changes gets a new one.
-    digest = hashlib.sha256(_indexed(expression).encode()).hexdigest()[:10]
+    name_digest = hashlib.sha256(_indexed(expression).encode()).hexdigest()[:10]
     stem = "".join(c if c.isalnum() else "_" for c in field.json_name.lower())[:32]
     sorted_field = SortedField(
         json_name=field.json_name,
@@ -148,8 +175,8 @@ def _sorted_field(field: StateField) -> tuple[SortedField, Callable[[Any], Any] 
         text=kind == "text",
         nullable=nullable,
         expression=expression,
-        whole=whole,
-        index=f"{INDEX_PREFIX}{stem}_{digest}",
+        digest=f"coalesce({held}, '')",
+        index=f"{INDEX_PREFIX}{stem}_{name_digest}",
     )
     return sorted_field, convert
 
@@ -160,6 +187,7 @@ class FieldIndex:
     def __init__(self, schema: StateSchema) -> None:
         self.fields: dict[str, SortedField] = {}
         self._document: list[tuple[str, str, Callable[[Any], Any] | None]] = []
+        self._texts: list[str] = []
         self.key: str | None = None
         for field in schema.fields.values():
             if field.name == KEY:
@@ -171,6 +199,8 @@ class FieldIndex:
             sorted_field, convert = made
             self.fields[field.json_name] = sorted_field
             self._document.append((field.json_name, field.name, convert))
+            if sorted_field.text:
+                self._texts.append(field.json_name)
 
     def document(self, state: RocketState) -> str:
         """The ``fields`` document of ``state``: its indexed fields' values, in sortable form."""
@@ -178,15 +208,18 @@ class FieldIndex:
         for json_name, attribute, convert in self._document:
             value = getattr(state, attribute, None)
             values[json_name] = value if convert is None else convert(value)
-        encoded = _encoder.encode(values)
-        if b"\\u0000" in encoded:
-            # jsonb cannot hold NUL, which apply may have put in a string: the document (not the
-            # state, kept exactly beside it) holds the string without it.
-            clean = {
-                k: v.replace("\x00", "") if isinstance(v, str) else v for k, v in values.items()
-            }
-            encoded = _encoder.encode(clean)
-        return encoded.decode()
+        for json_name in self._texts:
+            value = values[json_name]
+            if not isinstance(value, str):
+                continue
+            if "\x00" in value:
+                # jsonb cannot hold NUL, which apply may have put in a string: the document (not
+                # the state, kept exactly beside it) holds the string without it.
+                value = values[json_name] = value.replace("\x00", "")
+            if len(value) > TEXT_PREFIX:
+                values[json_name] = value[:TEXT_PREFIX]
+                values[DIGEST_KEY.format(json_name)] = digest(value)
+        return _encoder.encode(values).decode()
 
     def indexes(self, table: str) -> dict[str, str]:
         """Index name → the statement that makes it, for every indexed field."""
@@ -218,12 +251,13 @@ class FieldIndex:
             if "\x00" in value:
                 return "false", []
             # The prefix finds the rows in the index, and is the whole value when shorter than
-            # a prefix; else the whole value decides. (A needless second condition would make
-            # the planner think the value rare.)
+            # a prefix; else the digest decides (none: the value is the prefix). (A needless
+            # second condition would make the planner think the value rare.)
             found = f'{field.expression} = (%s COLLATE "C")'
             if len(value) < TEXT_PREFIX:
                 return found, [value]
-            return f"{found} AND {field.whole} = %s", [value[:TEXT_PREFIX], value]
+            whole = digest(value) if len(value) > TEXT_PREFIX else ""
+            return f"{found} AND {field.digest} = %s", [value[:TEXT_PREFIX], whole]
         if isinstance(value, datetime):
             value = _micros(value)
         elif not isinstance(value, int | float):

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import abc
 import asyncio
+import functools
 from collections.abc import AsyncIterator, Sequence
 from types import TracebackType
+from typing import Any
 
 from rockets.core.rocket_index import RocketIndex
 from rockets.core.sequencer import Checkpoint, Sequencer
@@ -21,12 +23,24 @@ from rockets.errors import StoreError
 from rockets.records import Applied, Record
 from rockets.settings import Limits
 from rockets.state import RocketState
-from rockets.stores.base import Commit, Fold, Group, Replay, Store
+from rockets.stores.base import Backlog, Commit, Fold, Group, Replay, Store, Waiting
 from rockets.wire import RocketQuery
 
 __all__ = ["LocalStore"]
 
 _REPLAY_BATCH = 1000
+
+
+def _merged(together: Sequence[tuple[_LocalGroup, object]]) -> Commit:
+    """The commits of groups written together, as one (their applied records in the order of
+    the positions they take)."""
+    commits = [group.staged for group, _ in together if group.staged is not None]
+    return Commit(
+        received=[record for commit in commits for record in commit.received],
+        applied=[record for commit in commits for record in commit.applied],
+        states=[state for commit in commits for state in commit.states],
+        after=[state for commit in commits for state in commit.after],
+    )
 
 
 class _LocalGroup(Group):
@@ -42,6 +56,9 @@ class _LocalGroup(Group):
         self.staged: Commit | None = None
 
     async def __aenter__(self) -> _LocalGroup:
+        refusal = self._store._refusal()
+        if refusal is not None:
+            raise StoreError(refusal)
         checkpoint = self.sequencer.checkpoint
         self._checkpoints = [checkpoint(channel) for channel in self._channels]
         return self
@@ -50,26 +67,27 @@ class _LocalGroup(Group):
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         if exc is None and self.staged is not None:
-            store = self._store
-            # One write at a time takes positions and writes them: a write that fails leaves no
-            # gap in the log, and no two writes take the same positions.
-            async with store._one_write:
-                first = store._position + 1
-                positions = range(first, first + len(self.staged.applied))
-                try:
-                    await store._write(self.staged, positions)
-                except BaseException as failure:
-                    self._restore()
-                    if isinstance(failure, StoreError) or not isinstance(failure, Exception):
-                        raise
-                    raise StoreError(f"{type(failure).__name__}: {failure}") from failure
-                store._position = positions.stop - 1
-            # Published only now: readers never see a state the store did not keep.
-            self.positions = positions
-            store.index.put(self.staged.states)
-            store._feed(positions, self.staged)
+            await self._store._commit(self)
         elif exc is not None:
             self._restore()
+
+    def _publish(self, positions: range, staged: Commit) -> None:
+        """Readers see the group's states only now: never a state the store did not keep."""
+        store = self._store
+        store._position = positions.stop - 1
+        self.positions = positions
+        store.index.put(staged.states)
+        store._feed(positions, staged)
+
+    def _settle(self, positions: range, staged: Commit, write: asyncio.Future[Any]) -> None:
+        """The end of this group's write, which its caller stopped waiting for."""
+        store = self._store
+        if store._unsettled is write:
+            store._unsettled = None
+        if write.cancelled() or write.exception() is not None:
+            self._restore()
+        else:
+            self._publish(positions, staged)
 
     def _restore(self) -> None:
         for checkpoint in self._checkpoints:
@@ -93,7 +111,9 @@ class LocalStore(Store, abc.ABC):
     """
 
     def __init__(self, limits: Limits) -> None:
-        self.sequencer = Sequencer(limits.max_pending_per_channel, limits.max_pending_total)
+        self.sequencer = Sequencer(
+            limits.max_pending_per_channel, limits.max_pending_total, limits.max_pending_bytes
+        )
         self.index = RocketIndex()
         self._indexed = False
         self._schema = build_state_schema(())
@@ -101,7 +121,76 @@ class LocalStore(Store, abc.ABC):
         self._following: list[Applied] | None = None
         self._fed = asyncio.Event()
         self._one_write = asyncio.Lock()
+        self._joining: list[tuple[_LocalGroup, asyncio.Future[None]]] = []
         self._closed = False
+        self._unsettled: asyncio.Future[Any] | None = None
+        """A write whose caller stopped waiting for it (the store timeout, a cancellation) and
+        that goes on: until it ends, every group is refused, and its own follows its outcome.
+        The store that stops waiting sets it; whoever owns the write clears it when it ends."""
+
+    async def _commit(self, group: _LocalGroup) -> None:
+        """Write ``group``'s staged commit, together with those of the groups that came to
+        write while another write was under way (a group commit: one transaction, one trip to
+        the writer thread for them all); publish it, or put the group's channels back and
+        raise :class:`StoreError`.
+
+        One write at a time takes positions and writes them, so that a write that fails leaves
+        no gap in the log and no two writes take the same positions. The waiting groups queue
+        for the lock in the order they joined ``_joining``: the first to get it writes every
+        group that joined by then, and the others find their write done."""
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._joining.append((group, done))
+        async with self._one_write:
+            if not done.done():
+                together, self._joining = self._joining, []
+                await self._write_together(together)
+        await done
+
+    async def _write_together(
+        self, together: list[tuple[_LocalGroup, asyncio.Future[None]]]
+    ) -> None:
+        refusal = self._refusal()
+        if refusal is not None:  # since these groups began
+            for group, done in together:
+                group._restore()
+                done.set_exception(StoreError(refusal))
+            return
+        first = self._position + 1
+        placed = []
+        for group, _ in together:
+            staged = group.staged
+            assert staged is not None
+            placed.append(range(first, first + len(staged.applied)))
+            first += len(staged.applied)
+        commit = together[0][0].staged if len(together) == 1 else _merged(together)
+        assert commit is not None
+        try:
+            await self._write(commit, range(placed[0].start, first))
+        except BaseException as failure:
+            unsettled = self._unsettled
+            for (group, done), positions in zip(together, placed, strict=True):
+                staged = group.staged
+                assert staged is not None
+                if unsettled is None:
+                    group._restore()
+                else:
+                    # The write goes on: the channels stay as staged until it ends, every
+                    # other group refused meanwhile, and then follow what it did.
+                    unsettled.add_done_callback(functools.partial(group._settle, positions, staged))
+                if isinstance(failure, StoreError):
+                    done.set_exception(failure)
+                else:
+                    error = StoreError(f"{type(failure).__name__}: {failure}")
+                    error.__cause__ = failure
+                    done.set_exception(error)
+            if not isinstance(failure, Exception):
+                raise
+            return
+        for (group, done), positions in zip(together, placed, strict=True):
+            staged = group.staged
+            assert staged is not None
+            group._publish(positions, staged)
+            done.set_result(None)
 
     async def open(self, schema: StateSchema, fold: Fold, replay: Replay | None = None) -> int:
         """Connect, then rebuild the sequencer and the rocket index by replaying every kept
@@ -117,6 +206,7 @@ class LocalStore(Store, abc.ABC):
         self._closed = False
         self._fed = asyncio.Event()  # of the event loop that serves
         self._one_write = asyncio.Lock()
+        self._joining = []
         if self._indexed:
             return 0
         self._indexed = True
@@ -206,6 +296,12 @@ class LocalStore(Store, abc.ABC):
     def group(self, channels: Sequence[str]) -> _LocalGroup:
         return _LocalGroup(self, channels)
 
+    def _refusal(self) -> str | None:
+        """Why every group is refused at once now (None: groups are taken)."""
+        if self._unsettled is not None:
+            return "a write did not end in time: writes are refused until it ends"
+        return None
+
     async def rocket(self, channel: str) -> RocketState | None:
         return self.index.get(channel)
 
@@ -215,13 +311,47 @@ class LocalStore(Store, abc.ABC):
     async def count(self) -> int:
         return len(self.index)
 
-    async def waiting(self) -> list[RocketState]:
+    async def stalled(
+        self, min_seconds: float, limit: int | None = None, offset: int = 0
+    ) -> tuple[int, list[Waiting]]:
+        sequencer = self.sequencer
+        now = sequencer.clock()
+        since = now - min_seconds
+        order = sequencer.order
+        aged = order.count_until(since)
+        # Those that wait at a message set aside, however short a time: few, and after every
+        # channel that has waited ``min_seconds``.
+        logs = sequencer.channels
+        held = sorted(
+            (began, channel)
+            for channel in sequencer.held_channels
+            if (began := logs[channel].began) is not None and began > since
+        )
+        total = aged + len(held)
+        stop = total if limit is None else min(total, offset + limit)
+        keys = order.slice(offset, min(stop, aged)) if offset < aged else []
+        keys += held[max(0, offset - aged) : max(0, stop - aged)]
         get = self.index.get
-        return [
-            state
-            for channel in self.sequencer.waiting_channels()
+        # A channel a group is writing may wait in the sequencer before its state is kept.
+        return total, [
+            Waiting(state=state, seconds=now - began)
+            for began, channel in keys
             if (state := get(channel)) is not None
         ]
+
+    async def backlog(self, stall_seconds: float) -> Backlog:
+        sequencer = self.sequencer
+        order = sequencer.order
+        first = order.first()
+        if first is None:
+            return Backlog()
+        now = sequencer.clock()
+        return Backlog(
+            channels=len(order),
+            messages=sequencer.total_pending,
+            stalled=order.count_until(now - stall_seconds),
+            oldest_seconds=now - first[0],
+        )
 
     async def events(self, channel: str, start: int, limit: int) -> list[Record]:
         stop = min(start + limit - 1, self.sequencer.applied(channel))

@@ -8,17 +8,25 @@ power cut or an operating-system crash can lose the last commits; ``?synchronous
 that window too, at a cost per commit.
 
 All SQLite calls run on two dedicated threads (one writing, one reading), never on the event
-loop. A lock on the database file itself keeps a second process out, whatever name or link it
-opens the file by: the sequencer and the projection live in this process's memory.
+loop. Locks on the database file and beside it keep a second process out, whatever name or link
+it opens the file by, and when the file is removed while the store runs: the sequencer and the
+projection live in this process's memory (:mod:`rockets.stores.sqlite_files`).
+
+A write is acknowledged only if the files it went to are still the files at the path. When they
+are not, or a write does not end within the store timeout, writes are refused at once (503)
+and ``ping`` says why, until rockets restarts (a file changed) or the write ends. A write that
+fails (a full disk) is a 503 too, its reason logged once per kind, and ``ping`` tries a small
+write of its own until one succeeds, so that ``/health`` recovers without traffic.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import fcntl
-import os
+import functools
+import logging
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -31,6 +39,7 @@ from rockets.settings import Limits
 from rockets.stores.base import Commit
 from rockets.stores.local import LocalStore
 from rockets.stores.rows import message_row, record_of
+from rockets.stores.sqlite_files import Change, DatabaseFiles
 
 __all__ = ["SCHEMA_VERSION", "SQLiteStore"]
 
@@ -74,11 +83,16 @@ _COLUMNS = "channel, number, type, message_time, received_at, payload, version"
 _INSERT = f"INSERT INTO messages ({_COLUMNS}, position) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 _APPLY = "UPDATE messages SET position = ? WHERE channel = ? AND number = ?"
 _LOAD_BATCH = 5000
+_CHECKPOINT_PAGES = 10_000
+# A write of its own that ``ping`` makes while writes fail: it changes nothing, but writes to the
+# WAL as a group does.
+_PROBE = (
+    "INSERT INTO meta (key, value) VALUES ('probe', '')",
+    "DELETE FROM meta WHERE key = 'probe'",
+)
+_REFUSED_UNTIL_RESTART = "writes are refused until rockets restarts"
 
-# The database files this process holds, by identity (device, inode). A second store of this
-# process on one of them is refused before it opens the file: closing any descriptor of a file
-# drops every POSIX lock the process holds on it, SQLite's own included.
-_HELD: set[tuple[int, int]] = set()
+log = logging.getLogger("rockets.store")
 
 
 class SQLiteStore(LocalStore):
@@ -86,7 +100,7 @@ class SQLiteStore(LocalStore):
 
     Args:
         path: the database file; its directory must exist.
-        limits: the pending-buffer bounds.
+        limits: the pending-buffer bounds, and the store timeout (how long a write may take).
         synchronous: ``normal`` (survives a killed process) or ``full`` (survives a power cut).
     """
 
@@ -99,11 +113,18 @@ class SQLiteStore(LocalStore):
             raise SettingsError(f"sqlite synchronous={synchronous!r}: use normal or full")
         self.path = Path(path)
         self.synchronous = synchronous
+        self._timeout = limits.store_timeout
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="rockets-sqlite-writer")
         self._reader = ThreadPoolExecutor(1, thread_name_prefix="rockets-sqlite-reader")
         self._write_conn: sqlite3.Connection | None = None
         self._read_conn: sqlite3.Connection | None = None
-        self._lock: tuple[int, tuple[int, int]] | None = None  # descriptor, identity
+        self._files = DatabaseFiles(self.path)
+        self._changed: str | None = None
+        """Why writes are refused until a restart: a file changed under the store."""
+        self._failing: str | None = None
+        """Why the last write failed, until one succeeds."""
+        self._told: set[str] = set()
+        """The kinds of write failure logged since writes last succeeded."""
 
     @classmethod
     def from_url(cls, url: str, limits: Limits) -> SQLiteStore:
@@ -140,56 +161,27 @@ class SQLiteStore(LocalStore):
     async def _connect(self) -> None:
         if not self.path.parent.is_dir():
             raise StoreError(f"sqlite: directory {str(self.path.parent)!r} does not exist")
-        self._lock = self._hold()
+        self._changed = self._failing = None
+        self._told = set()
+        self._files.hold()
         try:
             await self._open_connections()
         except BaseException:
             await self.close()
             raise
 
-    def _hold(self) -> tuple[int, tuple[int, int]]:
-        """Lock the database file itself, so that a hard link or a symlink to it is the same
-        file to the lock (a lock file named after the path was not). On Linux an flock(2) lock
-        and the POSIX locks SQLite takes ignore each other (but over NFS, where SQLite's WAL
-        mode does not work anyway).
-
-        Raises:
-            StoreError: another rockets store holds the file, or it cannot be opened.
-        """
-        in_use = StoreError(
-            f"sqlite: {str(self.path)!r} is in use: another rockets store holds this database "
-            "file (under this name or another link to it); SQLite serves one process (use "
-            "PostgreSQL to run several)"
-        )
-        try:
-            known = os.stat(self.path)
-        except FileNotFoundError:
-            pass
-        except OSError as exc:
-            raise StoreError(f"sqlite: cannot open {str(self.path)!r}: {exc}") from exc
-        else:
-            if (known.st_dev, known.st_ino) in _HELD:
-                raise in_use
-        try:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
-        except OSError as exc:
-            raise StoreError(f"sqlite: cannot open {str(self.path)!r}: {exc}") from exc
-        opened = os.fstat(fd)
-        identity = (opened.st_dev, opened.st_ino)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            raise in_use from None
-        _HELD.add(identity)
-        return fd, identity
-
     async def _open_connections(self) -> None:
 
         def setup() -> sqlite3.Connection:
             conn = self._connect_sync()
-            conn.execute("PRAGMA journal_mode = WAL")
+            (mode,) = conn.execute("PRAGMA journal_mode = WAL").fetchone()
+            if mode != "wal":
+                raise sqlite3.OperationalError(f"WAL mode is not available (journal mode {mode})")
             conn.execute(f"PRAGMA synchronous = {self.synchronous.upper()}")
+            # A checkpoint every 10,000 pages (about 40 MB of WAL) rather than SQLite's 1,000:
+            # the writer stops for one a tenth as often (+18% of single-message ingest in
+            # process, docs/performance.md); a restart reads at most that much WAL back.
+            conn.execute(f"PRAGMA wal_autocheckpoint = {_CHECKPOINT_PAGES}")
             conn.execute(
                 "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
             )
@@ -221,6 +213,8 @@ class SQLiteStore(LocalStore):
             return conn
 
         self._write_conn = await self._on(self._writer, setup)
+        # The commit above made the WAL, which SQLite keeps while a connection is open.
+        self._files.watch()
         self._read_conn = await self._on(self._reader, self._connect_sync)
 
     async def close(self) -> None:
@@ -229,12 +223,8 @@ class SQLiteStore(LocalStore):
                 with contextlib.suppress(StoreError):
                     await self._on(executor, conn.close)
         self._write_conn = self._read_conn = None
-        if self._lock is not None:
-            # Only now: closing the descriptor would drop SQLite's locks on the file too.
-            fd, identity = self._lock
-            _HELD.discard(identity)
-            os.close(fd)  # which releases the flock
-            self._lock = None
+        # Only now: closing the database file's descriptor would drop SQLite's locks on it too.
+        self._files.release()
         await super().close()
 
     def _writing(self) -> sqlite3.Connection:
@@ -247,7 +237,34 @@ class SQLiteStore(LocalStore):
             raise StoreError("sqlite: the store is not open")
         return self._read_conn
 
+    def _refusal(self) -> str | None:
+        if self._changed is not None:
+            return self._changed
+        if self._unsettled is not None:
+            return (
+                f"sqlite: a write to {str(self.path)!r} did not end within {self._timeout:g} s "
+                "(ROCKETS_STORE_TIMEOUT): writes are refused until it ends"
+            )
+        return None
+
     async def ping(self) -> None:
+        """Raise while writes are refused or fail: with a write of its own while they fail, so
+        that the answer changes as soon as the store can be written again."""
+        refusal = self._refusal()
+        if refusal is not None:
+            raise StoreError(refusal)
+        if self._failing is not None:
+            conn = self._writing()
+            async with self._one_write:  # the only write under way, as a group's is
+                try:
+                    await self._written(lambda: self._transaction(conn, _PROBE, ()))
+                except BaseException as exc:
+                    unsettled = self._unsettled
+                    if unsettled is not None:
+                        unsettled.add_done_callback(self._settled)
+                    if not isinstance(exc, StoreError):
+                        raise
+                    raise StoreError(self._refusal() or self._failing or str(exc)) from None
         conn = self._reading()
         await self._on(self._reader, lambda: conn.execute("SELECT 1").fetchone())
 
@@ -265,19 +282,130 @@ class SQLiteStore(LocalStore):
         ]
         # What is left waited behind a gap in an earlier group: it joins the log now.
         now_applied = [(position, *key) for key, position in position_of.items()]
+        statements = ((_INSERT, rows), (_APPLY, now_applied))
+        await self._written(lambda: self._transaction(conn, (), statements))
 
-        def write() -> None:
-            conn.execute("BEGIN IMMEDIATE")
+    async def _written(self, write: Callable[[], None]) -> None:
+        """Run ``write`` on the writer thread and wait for it, at most the store timeout.
+
+        Raises:
+            StoreError: it failed, or did not end in time. It then goes on, as the store's
+                unsettled write (see :class:`LocalStore`), and is logged when it ends.
+        """
+        future = asyncio.get_running_loop().run_in_executor(self._writer, write)
+        try:
+            await asyncio.wait((future,), timeout=self._timeout)
+        except asyncio.CancelledError:
+            # Whoever waited is gone, but the write may still commit: it is followed to its end.
+            self._unsettled = future
+            raise
+        if not future.done():
+            self._unsettled = future
+            refusal = self._refusal()
+            log.warning("%s; its messages are answered 503", refusal)
+            future.add_done_callback(functools.partial(self._late, time.monotonic()))
+            raise StoreError(refusal)
+        try:
+            future.result()
+        except sqlite3.Error as exc:
+            raise StoreError(f"sqlite: {exc}") from exc
+
+    def _late(self, since: float, future: asyncio.Future[None]) -> None:
+        took = time.monotonic() - since + self._timeout
+        failure = None if future.cancelled() else future.exception()
+        outcome = "kept" if failure is None else f"not kept ({failure})"
+        log.warning(
+            "sqlite: the write that did not end in time ended after %.1f s: %s", took, outcome
+        )
+
+    def _settled(self, future: asyncio.Future[None]) -> None:
+        """Ends an unsettled write of ``ping`` (a group settles its own)."""
+        if self._unsettled is future:
+            self._unsettled = None
+
+    def _transaction(
+        self,
+        conn: sqlite3.Connection,
+        statements: tuple[str, ...],
+        batches: tuple[tuple[str, list[Any]], ...],
+    ) -> None:
+        """One write transaction, on the writer thread, between two looks at the files: it
+        counts as kept only if they are still the files at the path once it is committed."""
+        self._verify(conn)
+        try:
             try:
-                conn.executemany(_INSERT, rows)
-                conn.executemany(_APPLY, now_applied)
+                conn.execute("BEGIN IMMEDIATE")
+                for statement in statements:
+                    conn.execute(statement)
+                for statement, rows in batches:
+                    conn.executemany(statement, rows)
                 conn.execute("COMMIT")
             except BaseException:
-                if conn.in_transaction:
+                if conn.in_transaction:  # none is left open on the writer, whosever it was
                     conn.execute("ROLLBACK")
                 raise
+        except sqlite3.Error as exc:
+            self._verify(conn)  # a file changed under SQLite says more than its error
+            self._failed(exc)
+            raise
+        self._verify(conn)
+        if self._failing is not None:
+            log.info("sqlite: writes to %r succeed again", str(self.path))
+            self._failing = None
+            self._told = set()
 
-        await self._on(self._writer, write)
+    def _failed(self, exc: sqlite3.Error) -> None:
+        kind = str(exc)
+        self._failing = f"sqlite: writes to {str(self.path)!r} fail: {kind}"
+        if kind not in self._told:
+            self._told.add(kind)
+            log.warning("%s; messages are answered 503 until a write succeeds", self._failing)
+
+    def _verify(self, conn: sqlite3.Connection) -> None:
+        """Raise if the files changed under the store (deciding, the first time, what becomes
+        of what they hold)."""
+        if self._changed is None:
+            try:
+                change = self._files.change()
+            except OSError as exc:
+                self._changed = (
+                    f"sqlite: the files of {str(self.path)!r} could not be looked at ({exc}): "
+                    f"{_REFUSED_UNTIL_RESTART}"
+                )
+                log.error("%s", self._changed)
+            else:
+                if change is None:
+                    return
+                self._changed = self._secure(conn, change)
+                log.error("%s", self._changed)
+        raise StoreError(self._changed)
+
+    def _secure(self, conn: sqlite3.Connection, change: Change) -> str:
+        """Keep what can be kept of what the changed files hold; say what became of it."""
+        said = f"sqlite: {change.file!r} {change.what} while rockets ran: {_REFUSED_UNTIL_RESTART}"
+        if change.damaged:
+            # SQLite would copy the lost pages (zeros) into the database at its next checkpoint.
+            self._files.empty_wal()
+            return (
+                f"{said}; what the WAL held since the last checkpoint is lost (the WAL was "
+                "emptied, so that none of it reaches the database file)"
+            )
+        # Into the database file this process holds, which is the file at the path if only the
+        # WAL went, and leaves the WAL at the path empty for whatever database is there next.
+        try:
+            (busy, *_) = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        except sqlite3.Error as exc:
+            busy, failure = 1, str(exc)
+        else:
+            failure = "readers held it"
+        if change.file != str(self._files.wal):
+            return said
+        if busy:
+            return (
+                f"{said}; what the WAL held since the last checkpoint could not be moved into "
+                f"the database file ({failure}) and is lost when rockets stops"
+            )
+        return f"{said}; what the WAL held was moved into the database file"
 
     async def _load(self) -> AsyncIterator[tuple[int | None, Record]]:
         conn = self._writing()

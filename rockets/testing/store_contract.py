@@ -235,6 +235,54 @@ class StoreContract:
             assert state is not None
             assert (state.last_message_number, state.pending) == (2 + limit, 0)
 
+    async def test_the_bound_over_all_channels_refuses_without_dropping(
+        self, store_factory: StoreFactory
+    ) -> None:
+        per_channel = CONTRACT_LIMITS.max_pending_per_channel
+        channels = -(-CONTRACT_LIMITS.max_pending_total // per_channel)  # one past the bound
+        ahead = [
+            speed_up(f"w{c:04d}", n) for c in range(channels) for n in range(3, 3 + per_channel)
+        ]
+        async with self.opened(store_factory) as (_, engine):
+            verdicts = await ingest(engine, *ahead)
+            kept = CONTRACT_LIMITS.max_pending_total
+            assert verdicts == [Verdict.ACCEPTED] * kept + [Verdict.ALL_FULL] * (len(ahead) - kept)
+            # Another group, on another channel, finds the buffers as full.
+            assert await ingest(engine, speed_up("late", 3)) == [Verdict.ALL_FULL]
+            # A gap that fills makes room again.
+            assert (
+                await ingest(engine, launch("w0000"), speed_up("w0000", 2))
+                == [Verdict.ACCEPTED] * 2
+            )
+            assert await ingest(engine, speed_up("late", 3)) == [Verdict.ACCEPTED]
+
+    async def test_kept_states_are_the_states_right_after_their_events(
+        self, store_factory: StoreFactory
+    ) -> None:
+        """Whatever a store keeps (snapshots, the current state, nothing), what it answers for
+        event ``n`` is a state right after an event at or before ``n``, as the fold makes it
+        (its bookkeeping aside)."""
+        life = [launch("a"), *(speed_up("a", n, n) for n in range(2, 261))]
+        async with self.opened(store_factory) as (store, engine):
+            for start in range(0, len(life), 37):  # in groups of several sizes
+                await ingest(engine, *life[start : start + 37])
+            fresh = REGISTRY.state.initial("a")
+            for reopened in (False, True):
+                for number in (1, 2, 99, 100, 101, 150, 199, 200, 201, 259, 260, 400):
+                    kept = await store.kept_state("a", number)
+                    if kept is None:
+                        continue
+                    at, state = kept
+                    assert 1 <= at <= min(number, len(life)), (number, at)
+                    wanted = fold(REGISTRY, "a", life[:at])
+                    assert state.with_bookkeeping(fresh) == wanted, (number, at)
+                assert await store.kept_state("a", 0) is None
+                assert await store.kept_state("nobody", 10) is None
+                if reopened or not store.durable:
+                    break
+                await store.close()
+                await store.open(REGISTRY.state, FOLD)
+
     async def test_a_failed_group_writes_nothing(self, store_factory: StoreFactory) -> None:
         async with self.opened(store_factory) as (store, engine):
             await ingest(engine, launch("a"))

@@ -378,8 +378,21 @@ async def test_a_version_2_database_is_migrated_at_start(postgres_url: str) -> N
             columns = [name for (name,) in await cursor.fetchall()]
             cursor = await conn.execute("SELECT value FROM rockets_meta")
             (version,) = await cursor.fetchone() or (None,)
-        assert columns == ["applied", "channel", "fields", "highest", "pending", "state"]
-        assert version == "3"
+        assert columns == [
+            "applied",
+            "channel",
+            "fields",
+            "held",
+            "highest",
+            "pending",
+            "snapshot",
+            "stamp",
+            "state",
+            "state_at",
+            "unsnapped",
+            "waiting_since",
+        ]
+        assert version == "4"
     async with opened(postgres_url, app) as (store, engine):
         rng = random.Random(2)
         await ingest(engine, [launch("after", rng)])

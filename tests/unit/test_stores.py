@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Literal
 
@@ -13,9 +14,13 @@ from psycopg.conninfo import conninfo_to_dict
 
 from rockets.core.state_schema import StateSchema, build_state_schema
 from rockets.errors import SettingsError, StoreError
+from rockets.records import Record
+from rockets.runtime.engine import Engine
 from rockets.state import RocketState
 from rockets.stores import MemoryStore, Store, open_store
-from rockets.stores.fields import INDEX_PREFIX, TEXT_PREFIX, FieldIndex
+from rockets.stores.base import Backlog, Commit
+from rockets.stores.fields import INDEX_PREFIX, TEXT_PREFIX, FieldIndex, digest
+from rockets.stores.local import LocalStore
 from rockets.stores.postgres import PostgresStore
 from rockets.stores.sqlite import SQLiteStore
 from rockets.testing.store_contract import (
@@ -24,7 +29,12 @@ from rockets.testing.store_contract import (
     REGISTRY,
     StoreContract,
     StoreFactory,
+    launch,
+    speed_up,
 )
+
+from ..gated_store import GatedStore, let_the_loop_run
+from .test_sequencer import Clock
 
 
 class TestMemoryStore(StoreContract):
@@ -200,11 +210,126 @@ def test_the_document_holds_sortable_values() -> None:
 
 def test_long_text_is_found_by_its_prefix_and_matched_whole() -> None:
     index = FieldIndex(gauges_schema())
-    where, params, rest = index.conditions({"callsign": "x" * (TEXT_PREFIX + 10), "fuel": 3})
+    long = "x" * (TEXT_PREFIX + 10)
+    where, params, rest = index.conditions({"callsign": long, "fuel": 3})
     assert not rest
-    assert params == ["x" * TEXT_PREFIX, "x" * (TEXT_PREFIX + 10), "3"]
-    assert "#>> '{}') = %s" in where[0]
+    # The document keeps the prefix and a digest of the whole: the condition matches both.
+    assert params == ["x" * TEXT_PREFIX, digest(long), "3"]
+    assert "fields ->> E'callsign#'" in where[0]
+    state = msgspec.structs.replace(gauges_schema().state_type(channel="c"), callsign=long)
+    document = msgspec.json.decode(index.document(state))
+    assert (document["callsign"], document["callsign#"]) == ("x" * TEXT_PREFIX, digest(long))
+    # A value as long as a prefix has no digest: it is the prefix, whole.
+    _, params, _ = index.conditions({"callsign": "x" * TEXT_PREFIX})
+    assert params == ["x" * TEXT_PREFIX, ""]
     _, params, _ = index.conditions({"callsign": "short"})
     assert params == ["short"]  # shorter than a prefix: the prefix is the whole value
     assert index.conditions({"callsign": "a\x00"})[0] == ["false"]
     assert index.conditions({"tags": ["x"]})[2] is True
+
+
+def _received(record: Record, seconds_ago: float) -> Record:
+    at = datetime.now(UTC) - timedelta(seconds=seconds_ago)
+    return msgspec.structs.replace(record, received_at=at)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("kind", ["memory", "sqlite"])
+async def test_a_local_store_lists_and_counts_waiting_rockets_from_its_order(
+    tmp_path: Path, kind: str
+) -> None:
+    url = "memory://" if kind == "memory" else f"sqlite:///{tmp_path}/rockets.db"
+    store = open_store(url, CONTRACT_LIMITS)
+    assert isinstance(store, LocalStore)
+    await store.open(REGISTRY.state, FOLD)
+    store.sequencer.clock = clock = Clock(10.0)
+    try:
+        engine = Engine(REGISTRY, store)
+        await engine.process([[speed_up("b", 3)]])
+        clock.now = 20.0
+        await engine.process([[speed_up("a", 2), speed_up("c", 4)]])
+        clock.now = 30.0
+        await engine.process([[speed_up("a", 5)]])
+        clock.now = 50.0
+        total, page = await store.stalled(25.0)
+        listed = [(w.state.channel, w.state.pending, w.seconds) for w in page]
+        assert (total, listed) == (3, [("b", 1, 40.0), ("a", 2, 30.0), ("c", 1, 30.0)])
+        total, page = await store.stalled(0.0, limit=1, offset=1)
+        assert (total, [w.state.channel for w in page]) == (3, ["a"])
+        total, page = await store.stalled(35.0)
+        assert (total, [w.state.channel for w in page]) == (1, ["b"])
+        assert await store.backlog(25.0) == Backlog(
+            channels=3, messages=4, stalled=3, oldest_seconds=40.0
+        )
+        assert await store.backlog(35.0) == Backlog(
+            channels=3, messages=4, stalled=1, oldest_seconds=40.0
+        )
+    finally:
+        await store.close()
+
+
+@pytest.mark.anyio
+async def test_sqlite_messages_read_back_wait_since_they_were_received_never_less(
+    tmp_path: Path,
+) -> None:
+    """A restart reads the waits back from ``received_at``: their order holds, and a message
+    received "later" than now (the wall clock set back since) has waited 0 s, not less."""
+    url = f"sqlite:///{tmp_path}/rockets.db"
+    store = open_store(url, CONTRACT_LIMITS)
+    await store.open(REGISTRY.state, FOLD)
+    engine = Engine(REGISTRY, store)
+    await engine.process(
+        [
+            [_received(speed_up("old", 3), 600)],
+            [_received(speed_up("new", 3), 60)],
+            [_received(speed_up("ahead", 3), -3600)],
+        ]
+    )
+    await store.close()
+    again = open_store(url, CONTRACT_LIMITS)
+    await again.open(REGISTRY.state, FOLD)
+    try:
+        total, page = await again.stalled(0.0)
+        assert (total, [w.state.channel for w in page]) == (3, ["old", "new", "ahead"])
+        old, new, ahead = (w.seconds for w in page)
+        assert 600 <= old < 660
+        assert 60 <= new < 120
+        assert 0 <= ahead < 60
+        backlog = await again.backlog(300.0)
+        assert (backlog.channels, backlog.messages, backlog.stalled) == (3, 3, 1)
+        assert backlog.oldest_seconds >= old
+    finally:
+        await again.close()
+
+
+@pytest.mark.anyio
+async def test_groups_that_come_while_a_write_is_under_way_are_written_together() -> None:
+    """A group commit: the groups of other workers that reach the store while a write is
+    under way go in the next write, one write for them all, each with its own positions and
+    each published; none is written twice."""
+    written: list[Commit] = []
+
+    class Recording(GatedStore):
+        async def _write(self, commit: Commit, positions: range) -> None:
+            written.append(commit)
+            await super()._write(commit, positions)
+
+    store = Recording()
+    await store.open(REGISTRY.state, FOLD)
+    engine = Engine(REGISTRY, store)
+    first = asyncio.create_task(engine.process([[launch("a", 1)]]))
+    await store.holding(1)
+    later = [asyncio.create_task(engine.process([[launch(c, 1)]])) for c in ("b", "c")]
+    await let_the_loop_run()
+    store.gate.set()
+    await asyncio.gather(first, *later)
+    assert [[(r.channel, r.message_number) for r in commit.applied] for commit in written] == [
+        [("a", 1)],
+        [("b", 1), ("c", 1)],
+    ]
+    assert await store.position() == 3
+    for channel in ("a", "b", "c"):
+        state = await store.rocket(channel)
+        assert state is not None
+        assert state.last_message_number == 1
+    await store.close()
