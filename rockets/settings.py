@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import os
 from collections.abc import Mapping
 from typing import Annotated
@@ -11,7 +12,7 @@ import msgspec
 from rockets.errors import SettingsError
 from rockets.wire import in_words
 
-__all__ = ["ENVIRONMENT", "FORMER_NAMES", "Limits", "Settings"]
+__all__ = ["ENVIRONMENT", "FORMER_NAMES", "NOT_SETTINGS", "Limits", "Settings", "unknown_variables"]
 
 Positive = Annotated[int, msgspec.Meta(ge=1)]
 Seconds = Annotated[float, msgspec.Meta(gt=0)]
@@ -23,7 +24,10 @@ class Limits(msgspec.Struct, frozen=True, kw_only=True):
 
     max_pending_per_channel: int
     max_pending_total: int
+    max_pending_bytes: int
     store_timeout: float
+    store_lock_timeout: float
+    store_idle_timeout: float
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
@@ -41,8 +45,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     max_batch: Annotated[int, msgspec.Meta(ge=1, le=100_000)] = 1000
     max_pending_per_channel: Positive = 1024
     max_pending_total: Positive = 100_000
+    max_pending_bytes: Positive = 64 * 1024 * 1024
     max_payload_bytes: Positive = 64 * 1024
     max_queue: Positive = 10_000
+    max_queue_bytes: Positive = 64 * 1024 * 1024
     stall_seconds: Seconds = 60.0
     request_timeout: Seconds = 10.0
     keep_alive_timeout: Seconds = 5.0
@@ -53,16 +59,29 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     max_streams: Positive | None = None  # a quarter of max_connections: see stream_cap
     max_streams_per_client: Positive = 16
     store_timeout: Seconds = 2.0
+    # What a stopped PostgreSQL peer may cost another process's request (at most 2.5 s): its
+    # session is ended store_idle_timeout after its last answer, before the request's wait
+    # reaches store_lock_timeout, so the request is served. A peer PostgreSQL cannot see idle
+    # costs two waits (the group that gives up, then the next one the request joined).
+    store_lock_timeout: Seconds = 1.0
+    store_idle_timeout: Seconds = 0.8
     ingest_token: str | None = None
     read_token: str | None = None
     cors_origins: tuple[str, ...] = ()
     stream_history: Positive = 10_000
+    stream_history_bytes: Positive = 16 * 1024 * 1024
     log_summary_seconds: Seconds = 60.0
     access_log: bool = False
     hook_timeout: Seconds = 10.0
     plugin_call_budget_ms: Annotated[float, msgspec.Meta(gt=0)] = 5.0
 
     def __post_init__(self) -> None:
+        # Else a body the edge takes could never be worked on.
+        if self.max_queue_bytes < self.max_body_bytes:
+            raise ValueError(
+                f"ROCKETS_MAX_QUEUE_BYTES ({self.max_queue_bytes}) must be at least "
+                f"ROCKETS_MAX_BODY_BYTES ({self.max_body_bytes})"
+            )
         # Streams stay open: below the connection cap, ingest and reads keep their share.
         if self.max_streams is not None and self.max_streams >= self.max_connections:
             raise ValueError(
@@ -77,12 +96,29 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         return self.max_streams or max(1, self.max_connections // 4)
 
     @property
+    def linger_bytes(self) -> int:
+        """How much of a request answered before its body was read (413, 401, 415, 431) is
+        still read and thrown away, so that a client that sends its whole body before it reads
+        (urllib, requests) reads the answer instead of a reset: one head and twice the body
+        limit."""
+        return self.max_header_bytes + 2 * self.max_body_bytes
+
+    @property
+    def linger_seconds(self) -> float:
+        """For how long at most (see ``linger_bytes``): two seconds, or the request deadline
+        when it is shorter."""
+        return min(2.0, self.request_timeout)
+
+    @property
     def limits(self) -> Limits:
         """The pending-buffer bounds of these settings."""
         return Limits(
             max_pending_per_channel=self.max_pending_per_channel,
             max_pending_total=self.max_pending_total,
+            max_pending_bytes=self.max_pending_bytes,
             store_timeout=self.store_timeout,
+            store_lock_timeout=self.store_lock_timeout,
+            store_idle_timeout=self.store_idle_timeout,
         )
 
     def with_values(self, **values: object) -> Settings:
@@ -147,6 +183,7 @@ ENVIRONMENT: dict[str, str] = {
     "ROCKETS_TRACE_HOOKS": "trace_hooks",
     "ROCKETS_MAX_PAYLOAD_BYTES": "max_payload_bytes",
     "ROCKETS_MAX_QUEUE": "max_queue",
+    "ROCKETS_MAX_QUEUE_BYTES": "max_queue_bytes",
     "ROCKETS_STALL_SECONDS": "stall_seconds",
     "ROCKETS_REQUEST_TIMEOUT": "request_timeout",
     "ROCKETS_KEEP_ALIVE_TIMEOUT": "keep_alive_timeout",
@@ -157,10 +194,13 @@ ENVIRONMENT: dict[str, str] = {
     "ROCKETS_MAX_STREAMS": "max_streams",
     "ROCKETS_MAX_STREAMS_PER_CLIENT": "max_streams_per_client",
     "ROCKETS_STORE_TIMEOUT": "store_timeout",
+    "ROCKETS_STORE_LOCK_TIMEOUT": "store_lock_timeout",
+    "ROCKETS_STORE_IDLE_TIMEOUT": "store_idle_timeout",
     "ROCKETS_INGEST_TOKEN": "ingest_token",
     "ROCKETS_READ_TOKEN": "read_token",
     "ROCKETS_CORS_ORIGINS": "cors_origins",
     "ROCKETS_STREAM_HISTORY": "stream_history",
+    "ROCKETS_STREAM_HISTORY_BYTES": "stream_history_bytes",
     "ROCKETS_LOG_SUMMARY_SECONDS": "log_summary_seconds",
     "ROCKETS_ACCESS_LOG": "access_log",
     "ROCKETS_HOOK_TIMEOUT": "hook_timeout",
@@ -169,9 +209,34 @@ ENVIRONMENT: dict[str, str] = {
     "ROCKETS_MAX_BATCH": "max_batch",
     "ROCKETS_MAX_PENDING_PER_CHANNEL": "max_pending_per_channel",
     "ROCKETS_MAX_PENDING_TOTAL": "max_pending_total",
+    "ROCKETS_MAX_PENDING_BYTES": "max_pending_bytes",
 }
 """Environment variable → setting."""
 
 FORMER_NAMES: dict[str, str] = {"WORKER_COUNT": "ROCKETS_WORKER_COUNT"}
 """A variable still read under its former name → its name now. Given both, they must agree."""
 _FORMERLY = {new: old for old, new in FORMER_NAMES.items()}
+
+NOT_SETTINGS = ("ROCKETS_TEST_", "ROCKETS_PER_THREAD")
+"""Names, or beginnings of names, of ``ROCKETS_*`` variables that rockets' own tools read and
+that are no setting: the test kit's (``ROCKETS_TEST_POSTGRES_URL``), the benchmarks' load
+script's. :func:`unknown_variables` says nothing of them."""
+
+
+def unknown_variables(environ: Mapping[str, str] | None = None) -> list[str]:
+    """A sentence for every ``ROCKETS_*`` variable of the environment (``os.environ`` by default)
+    that is no setting, naming the setting it most likely meant: a misspelt variable would
+    otherwise be ignored without a word."""
+    environ = os.environ if environ is None else environ
+    # Compared without the prefix, which every name shares (else it alone would look close).
+    # A former name is suggested as the name it has now.
+    known = {var.removeprefix("ROCKETS_"): var for var in ENVIRONMENT}
+    known |= {old.removeprefix("ROCKETS_"): new for old, new in FORMER_NAMES.items()}
+    sentences = []
+    for name in sorted(environ):
+        if not name.startswith("ROCKETS_") or name in ENVIRONMENT or name.startswith(NOT_SETTINGS):
+            continue
+        meant = difflib.get_close_matches(name.removeprefix("ROCKETS_"), known, n=1)
+        hint = f"did you mean {known[meant[0]]}?" if meant else "the settings are in README.md"
+        sentences.append(f"{name} is not a setting of rockets and is ignored: {hint}")
+    return sentences

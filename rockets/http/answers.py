@@ -194,7 +194,17 @@ _REFUSALS = {
         "pending_full",
         "the channel's pending buffer is full: send the messages that fill its gap first",
     ),
-    Verdict.ALL_FULL: _Refusal(429, "pending_full", "the pending buffers are full: retry later"),
+    Verdict.ALL_FULL: _Refusal(
+        429,
+        "pending_full",
+        "the pending buffers of all channels hold ROCKETS_MAX_PENDING_TOTAL messages: retry later",
+    ),
+    Verdict.BYTES_FULL: _Refusal(
+        429,
+        "pending_full",
+        "the pending buffers of all channels hold ROCKETS_MAX_PENDING_BYTES bytes of payloads: "
+        "retry later",
+    ),
     Verdict.NUMBERS_EXHAUSTED: _Refusal(
         400,
         "numbers_exhausted",
@@ -203,7 +213,6 @@ _REFUSALS = {
 }
 _STORE_FAILED = _Refusal(503, "unavailable", "the store failed and kept nothing: send it again")
 _SHUTTING_DOWN = _Refusal(503, "unavailable", "the service is shutting down: send it again")
-_OVER_CAPACITY = _Refusal(503, "unavailable", "the service is over capacity: send it again")
 _INTERNAL = _Refusal(500, INTERNAL.error, INTERNAL.detail)
 # A batch's status is that of its most urgent refusal: what a retry may fix comes first.
 _PRECEDENCE = (503, 429, 500, 400, 409)
@@ -223,7 +232,8 @@ def _refusal(fate: Fate) -> _Refusal | None:
     if isinstance(fate, PoolClosedError):
         return _SHUTTING_DOWN
     if isinstance(fate, PoolFullError):
-        return _OVER_CAPACITY
+        # Its sentence says which bound the service is at.
+        return _Refusal(503, "unavailable", str(fate))
     return _INTERNAL
 
 

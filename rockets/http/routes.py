@@ -70,18 +70,68 @@ if TYPE_CHECKING:
 
 EVENT_STREAM = "text/event-stream"
 LISTING_PIECE = 1000
-"""Rocket states encoded and written at a time in a long listing: a client that does not read
-holds one piece of the server's memory, not the whole answer (each piece waits for the
-transport to drain)."""
-_encode = msgspec.json.Encoder().encode
+"""Rows (rocket states, stalled channels, events, states over time) encoded and written at a
+time in a long answer: a client that does not read holds one piece of the server's memory, not
+the whole answer (each piece waits for the transport to drain)."""
+PIECE_BYTES = 1024 * 1024
+"""A piece ends at the row that takes it to this many bytes of JSON, if before
+:data:`LISTING_PIECE` rows: rows of large payloads weigh by their bytes, not their count."""
+_encoder = msgspec.json.Encoder()
+_encode = _encoder.encode
 
 
-async def _in_pieces(rows: list[RocketState]) -> AsyncIterator[bytes]:
-    """``rows`` as one JSON array, encoded a piece at a time."""
-    for start in range(0, len(rows), LISTING_PIECE):
-        piece = _encode(rows[start : start + LISTING_PIECE])
-        yield (b"[" if start == 0 else b",") + piece[1:-1]
-    yield b"]"
+EVENTS_READ = 100
+"""Events an answer of ``GET /rockets/{channel}/events`` reads from the store at a time (at
+most 100 times ``ROCKETS_MAX_PAYLOAD_BYTES``): what a client that does not read holds is one
+piece and one read, not all it asked for."""
+
+
+async def _pieces(pages: AsyncIterator[list[Any]]) -> AsyncIterator[tuple[bytes, bool]]:
+    """The rows of ``pages`` as one JSON array, encoded a piece at a time (see
+    :data:`LISTING_PIECE`, :data:`PIECE_BYTES`), each with whether it is the last. It takes
+    each page over: the rows of a piece are dropped from it once encoded, so that what was
+    written is not held while the rest waits."""
+    piece = bytearray(b"[")
+    count = 0
+    async for rows in pages:
+        while rows:
+            if count == LISTING_PIECE or len(piece) >= PIECE_BYTES:
+                yield bytes(piece), False  # rows follow: the piece is not the last
+                piece, count = bytearray(b","), 0
+            taken = 0
+            for row in rows:
+                if count:
+                    piece += b","
+                _encoder.encode_into(row, piece, -1)
+                count += 1
+                taken += 1
+                if count == LISTING_PIECE or len(piece) >= PIECE_BYTES:
+                    break
+            del rows[:taken]
+    piece += b"]"
+    yield bytes(piece), True
+
+
+async def _page(rows: list[Any]) -> AsyncIterator[list[Any]]:
+    yield rows
+
+
+async def _in_pieces(first: bytes, rest: AsyncIterator[tuple[bytes, bool]]) -> AsyncIterator[bytes]:
+    yield first
+    del first  # written: not held while the next piece waits for the transport
+    async for piece, _ in rest:
+        yield piece
+
+
+async def _listing(pages: AsyncIterator[list[Any]], headers: dict[str, str]) -> Response[Any]:
+    """The answer holding the rows of ``pages`` as one JSON array: one piece, written at once
+    (with its length), or a stream of pieces, each encoded once the one before has drained."""
+    pieces = _pieces(pages)
+    first, last = await anext(pieces)
+    if last:
+        return Response(content=first, headers=headers, media_type=MediaType.JSON)
+    stream = Stream(_in_pieces(first, pieces), media_type=MediaType.JSON, headers=headers)
+    return cast("Response[Any]", stream)  # a name for the type checker only
 
 
 # The path and query values of the API: a channel as POST /messages takes it, printable text
@@ -94,6 +144,9 @@ ChannelInQuery = Annotated[
 ]
 TextInQuery = Annotated[str | None, QueryParameter(pattern=PRINTABLE_PATTERN)]
 FromNumber = Annotated[int, QueryParameter(name="from", ge=1, le=MAX_MESSAGE_NUMBER)]
+# A listing's page: ``limit`` items (all when absent) after the first ``offset``.
+Limit = Annotated[int | None, QueryParameter(ge=1, le=MAX_COUNT)]
+Offset = Annotated[int, QueryParameter(ge=0, le=MAX_COUNT)]
 
 
 def _projection_handler(
@@ -203,8 +256,8 @@ def build_routes(
             str | None, QueryParameter(name="type", pattern=PRINTABLE_PATTERN)
         ] = None,
         mission: TextInQuery = None,
-        limit: Annotated[int | None, QueryParameter(ge=1, le=MAX_COUNT)] = None,
-        offset: Annotated[int, QueryParameter(ge=0, le=MAX_COUNT)] = 0,
+        limit: Limit = None,
+        offset: Offset = 0,
     ) -> Response[list[AppState]]:
         """Every rocket's current state. ``sort`` takes any state field; ``status``, ``type``,
         ``mission`` and every plugin's state field filter by exact match. ``X-Total-Count``
@@ -223,13 +276,7 @@ def build_routes(
             offset=offset,
         )
         total, rows = await service.rockets(query)
-        headers = {"X-Total-Count": str(total)}
-        if len(rows) <= LISTING_PIECE:
-            return Response(content=rows, headers=headers)
-        return cast(
-            "Response[list[AppState]]",  # a name for the type checker only
-            Stream(_in_pieces(rows), media_type="application/json", headers=headers),
-        )
+        return await _listing(_page(rows), {"X-Total-Count": str(total)})
 
     @read(
         "/rockets/{channel:str}",
@@ -260,8 +307,18 @@ def build_routes(
     ) -> Response[list[EventView]]:
         """The applied events in order, from number ``from`` on; ``X-Total-Count`` holds how
         many events the rocket has."""
-        total, events = await service.events(channel, start, limit)
-        return Response(content=events, headers={"X-Total-Count": str(total)})
+        total, events = await service.events(channel, start, min(limit, EVENTS_READ))
+        last = min(start + limit - 1, total)  # not beyond the events counted in the header
+
+        async def pages(rows: list[EventView], start: int) -> AsyncIterator[list[EventView]]:
+            while rows:
+                start += len(rows)
+                yield rows
+                if start > last:
+                    return
+                _, rows = await service.events(channel, start, min(EVENTS_READ, last - start + 1))
+
+        return await _listing(pages(events, start), {"X-Total-Count": str(total)})
 
     @read(
         "/health",
@@ -285,15 +342,26 @@ def build_routes(
             content=report, status_code=503, headers={"Retry-After": str(retry_after(503))}
         )
 
-    @read("/stalled", summary="Stalled channels", tags=["rockets"], responses=reads(503))
+    @read(
+        "/stalled",
+        summary="Stalled channels",
+        tags=["rockets"],
+        operation_class=operation_class("X-Total-Count"),
+        responses=reads(503),
+    )
     async def stalled(
         min_seconds: Annotated[float, QueryParameter(name="minSeconds", ge=0)] = (
             settings.stall_seconds
         ),
-    ) -> list[StalledChannel]:
+        limit: Limit = None,
+        offset: Offset = 0,
+    ) -> Response[list[StalledChannel]]:
         """Channels whose gap has stayed open: messages wait for a number that has not come
-        for at least ``minSeconds`` (default ``ROCKETS_STALL_SECONDS``), longest first."""
-        return await service.stalled(min_seconds)
+        for at least ``minSeconds`` (default ``ROCKETS_STALL_SECONDS``), longest first (as
+        measured on a clock that does not step), and at once those waiting at a message set
+        aside. ``X-Total-Count`` holds how many there are before ``limit``/``offset``."""
+        total, rows = await service.stalled(min_seconds, limit, offset)
+        return await _listing(_page(rows), {"X-Total-Count": str(total)})
 
     @read(
         "/rockets/{channel:str}/history",
@@ -305,10 +373,10 @@ def build_routes(
         channel: ChannelInPath,
         start: FromNumber = 1,
         limit: Annotated[int, QueryParameter(ge=1, le=10_000)] = 1000,
-    ) -> list[AppStatePoint]:
+    ) -> Response[list[AppStatePoint]]:
         """The rocket's state right after each of its events from number ``from`` on (replayed
         from the log: for charts, such as speed over time)."""
-        return await service.history(channel, start, limit)
+        return await _listing(_page(await service.history(channel, start, limit)), {})
 
     @get(
         "/stream",
@@ -342,7 +410,10 @@ def build_routes(
                     if kind != "applied":
                         data = _encode(StreamReset(detail=data)).decode()
                     text.append(f"id: {position}\nevent: {kind}\ndata: {data}\n\n")
-                yield "".join(text).encode()
+                chunk = "".join(text).encode()
+                # Not held while the write waits for a client that does not read.
+                del text, batch
+                yield chunk
 
         return Stream(
             chunks(),

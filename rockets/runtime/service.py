@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import functools
 import logging
+import math
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 from typing import Any, NamedTuple, cast
@@ -50,7 +51,7 @@ from rockets.runtime.projections import (
 from rockets.runtime.stream_hub import StreamHub
 from rockets.runtime.summary import IngestSummary
 from rockets.runtime.supervisor import Beat, Supervisor
-from rockets.settings import Settings
+from rockets.settings import Settings, unknown_variables
 from rockets.state import RocketState
 from rockets.stores import Store
 from rockets.wire import (
@@ -205,6 +206,8 @@ class RocketService:
         self.summary = IngestSummary(settings.log_summary_seconds, lambda: pool.queued)
         self._started = False
         self._warned: set[str] = set()
+        self._bodies_bytes = 0
+        """Bytes of the request bodies being worked on (see :meth:`ingest`)."""
 
     async def start(self) -> None:
         """Open the store (which rebuilds what it keeps in memory), start the workers, run the
@@ -212,7 +215,8 @@ class RocketService:
         closes what it opened."""
         if self._started:
             return
-        for warning in self.hooks.manager.warnings:
+        # A misspelt variable is said before a setting it failed to change can stop the start.
+        for warning in (*unknown_variables(), *self.hooks.manager.warnings):
             log.warning("%s", warning)
         recovered = await self.open_store()
         try:
@@ -241,8 +245,10 @@ class RocketService:
             raise
         self._started = True
         self.supervisor.start(SUMMARY, lambda _: self.summary.run())
+        # "started", not "ready": under `litestar run` the server binds its address after this
+        # (uvicorn's "Uvicorn running on" line says when it listens).
         log.info(
-            "rockets ready: %s store (%s recovered, %s), %s, message types: %s",
+            "rockets started: %s store (%s recovered, %s), %s, message types: %s",
             self.store.name,
             counted(recovered, "message"),
             counted(await self.store.count(), "rocket"),
@@ -266,7 +272,9 @@ class RocketService:
         engine = self.engine
         if engine is None or not self.store.keeps_states:
             return
-        channels = [s.channel for s in await self.store.waiting() if s.set_aside is not UNSET]
+        # Waited forever, none has: those listed wait at a message set aside.
+        _, held = await self.store.stalled(math.inf)
+        channels = [w.state.channel for w in held if w.state.set_aside is not UNSET]
         if not channels:
             return
         try:
@@ -412,6 +420,11 @@ class RocketService:
         """Decode, validate, sequence, apply and store the messages of one request body, and
         say what became of each.
 
+        A body is refused (each of its messages failed with :class:`PoolFullError`) when with
+        it the bodies being worked on would hold more than ``max_queue_bytes``: a queued body
+        holds its decoded messages too, several times its size, and the pool's queue bounds
+        requests, not bytes.
+
         Raises:
             InputError: the body is no valid request (nothing of it was taken).
             ValidatorRefusedError: a plugin's validator refused one of its messages (nothing of it
@@ -431,7 +444,19 @@ class RocketService:
                 self.metrics.count((r.message_type, "rejected") for r in records)
                 self.refused("rejected")
                 raise
-        fates = await self._dispatch(records)
+        size = len(body)
+        if self._bodies_bytes + size > self.settings.max_queue_bytes:
+            full = PoolFullError(
+                "the service is over capacity: the request bodies being worked on would hold "
+                "more than ROCKETS_MAX_QUEUE_BYTES; retry later"
+            )
+            fates: list[Fate] = [full] * len(records)
+        else:
+            self._bodies_bytes += size
+            try:
+                fates = await self._dispatch(records)
+            finally:
+                self._bodies_bytes -= size
         statuses = [status_of(fate) for fate in fates]
         self.metrics.count_records(records, statuses)
         self.summary.count(statuses)
@@ -531,7 +556,8 @@ class RocketService:
         return state
 
     async def rocket_at(self, channel: str, number: int) -> RocketState:
-        """The state of ``channel`` right after event ``number``, rebuilt by replaying the log.
+        """The state of ``channel`` right after event ``number``, rebuilt by replaying the log
+        from the nearest state the store keeps.
 
         Raises:
             UnknownChannelError: the channel has received no message.
@@ -540,8 +566,9 @@ class RocketService:
         current = await self.rocket(channel)
         if number > current.last_message_number:
             raise EventNotAppliedError(channel, number, current.last_message_number)
-        state = initial_state(self.registry, channel)
-        async for _, state in self._replay(channel, number):  # noqa: B007 - the last one counts
+        at, kept = await self._kept(channel, number)
+        state = kept
+        async for _, state in self._replay(kept, at + 1, number):  # noqa: B007 - the last counts
             pass
         return state.with_backlog(current.pending, current.waiting_since)
 
@@ -561,11 +588,12 @@ class RocketService:
 
     async def history(self, channel: str, start: int, limit: int) -> list[StatePoint]:
         """The rocket's state after each of its events ``start`` to ``start + limit - 1``,
-        rebuilt by replaying the log from the first event."""
+        rebuilt by replaying the log from the nearest state the store keeps before them."""
         current = await self.rocket(channel)
         last = min(start + limit - 1, current.last_message_number)
         points = []
-        async for record, state in self._replay(channel, last):
+        at, kept = await self._kept(channel, start - 1)
+        async for record, state in self._replay(kept, at + 1, last):
             if record.message_number >= start:
                 points.append(
                     StatePoint(
@@ -576,12 +604,25 @@ class RocketService:
                 )
         return points
 
-    async def _replay(self, channel: str, last: int) -> AsyncIterator[tuple[Record, RocketState]]:
-        """Each of ``channel``'s events 1 to ``last`` with the state right after it, replayed
-        from the log a slice at a time: other requests run between two slices, so a long replay
-        never holds the event loop (nor loads the whole log at once)."""
-        state = initial_state(self.registry, channel)
-        start = 1
+    async def _kept(self, channel: str, number: int) -> tuple[int, RocketState]:
+        """The nearest state the store keeps of ``channel`` at or before event ``number``, and
+        the event it is the state right after (0: the state before the first), without the
+        bookkeeping it was kept with."""
+        initial = initial_state(self.registry, channel)
+        kept = await self.store.kept_state(channel, number) if number > 0 else None
+        if kept is None:
+            return 0, initial
+        at, state = kept
+        return at, state.with_bookkeeping(initial)
+
+    async def _replay(
+        self, state: RocketState, start: int, last: int
+    ) -> AsyncIterator[tuple[Record, RocketState]]:
+        """Each of the channel's events ``start`` to ``last`` with the state right after it,
+        folded onto ``state`` (the state right before ``start``), read from the log a slice at
+        a time: other requests run between two slices, so a long replay never holds the event
+        loop (nor loads the whole log at once)."""
+        channel = state.channel
         while start <= last:
             records = await self.store.events(channel, start, min(REPLAY_SLICE, last - start + 1))
             if not records:
@@ -596,29 +637,27 @@ class RocketService:
         """Filtered, sorted, paged rocket states and the number that matched."""
         return await self.store.rockets(query)
 
-    async def stalled(self, min_seconds: float) -> list[StalledChannel]:
+    async def stalled(
+        self, min_seconds: float, limit: int | None = None, offset: int = 0
+    ) -> tuple[int, list[StalledChannel]]:
         """Channels whose oldest waiting message has waited at least ``min_seconds``, and
         those waiting at a message set aside however short a time (time alone will not move
-        them), the longest-waiting first."""
-        now = datetime.now(UTC)
-        found = []
-        for state in await self.store.waiting():
-            since = state.waiting_since
-            if since is None:
-                continue
-            waited = (now - since).total_seconds()
-            if waited >= min_seconds or state.set_aside is not UNSET:
-                found.append(
-                    StalledChannel(
-                        channel=state.channel,
-                        awaited_number=state.last_message_number + 1,
-                        pending=state.pending,
-                        waiting_since=since,
-                        waiting_seconds=round(waited, 3),
-                        set_aside=state.set_aside,
-                    )
-                )
-        return sorted(found, key=lambda s: (s.waiting_since, s.channel))
+        them), the longest-waiting first: how many, and the page ``limit``/``offset`` asks
+        for. Waits are measured on a clock that does not step; ``waitingSince`` is the wall
+        clock's time the oldest was received."""
+        total, waiting = await self.store.stalled(min_seconds, limit, offset)
+        return total, [
+            StalledChannel(
+                channel=state.channel,
+                awaited_number=state.last_message_number + 1,
+                pending=state.pending,
+                waiting_since=state.waiting_since,
+                waiting_seconds=round(max(0.0, found.seconds), 3),
+                set_aside=state.set_aside,
+            )
+            for found in waiting
+            if (state := found.state).waiting_since is not None
+        ]
 
     def projection(self, name: str) -> Any:
         """A projection's value as the API serves it, decoded: a copy of the caller's own (for
@@ -680,7 +719,7 @@ class RocketService:
         """The metrics, brought up to date, in Prometheus' text format."""
         metrics = self.metrics
         metrics.set_queues(self.pool.depths())
-        metrics.set_backlog(await self.store.waiting(), self.settings.stall_seconds)
+        metrics.set_backlog(await self.store.backlog(self.settings.stall_seconds))
         metrics.rockets.set(await self.store.count())
         metrics.listener_failures.set(self.hooks.listener_failures)
         metrics.stream_subscribers.set(self.hub.subscribers)

@@ -2,11 +2,12 @@ from __future__ import annotations
 
 import asyncio
 
+import httpx
 import msgspec
 import pytest
 
-from rockets.app import build_service
-from rockets.errors import PoolClosedError
+from rockets.app import build_service, create_app
+from rockets.errors import PoolClosedError, SettingsError
 from rockets.settings import Settings
 
 from ..gated_store import HANG_GUARD, GatedStore, let_the_loop_run
@@ -100,3 +101,58 @@ async def test_long_replays_leave_the_event_loop_to_others() -> None:
     assert [p.message_number for p in points] == [events - 2, events - 1, events]
     assert points[-1].state == current
     await service.stop()
+
+
+async def test_the_bytes_of_bodies_being_worked_on_are_bounded_and_nothing_taken_is_lost() -> None:
+    def note(channel: str) -> bytes:
+        posted = {
+            "metadata": {"channel": channel, "messageNumber": 1, "messageType": "RocketExploded"},
+            "message": {"reason": "x" * 200},
+        }
+        return msgspec.json.encode(posted)
+
+    size = len(note("c0"))
+    store = GatedStore()
+    # Room for two bodies at once, not three; the queue of requests is far from full.
+    settings = Settings(worker_count=1, max_body_bytes=size, max_queue_bytes=2 * size + size // 2)
+    app = create_app(settings, store=store)
+    service = app.service
+    await service.start()
+    transport = httpx.ASGITransport(app=app)
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://rockets") as client:
+
+            def post(channel: str) -> asyncio.Task[httpx.Response]:
+                headers = {"content-type": "application/json"}
+                return asyncio.create_task(
+                    client.post("/messages", content=note(channel), headers=headers)
+                )
+
+            first = post("c0")
+            await store.holding(1)  # the worker waits at the gate with the first
+            second = post("c1")
+            async with asyncio.timeout(HANG_GUARD):
+                while service.pool.queued < 1:  # the second waits in the worker's queue
+                    await asyncio.sleep(0)
+            refused = await post("c2")
+            assert refused.status_code == 503
+            assert refused.headers["retry-after"] == "1"
+            assert refused.json()["error"] == "unavailable"
+            assert "ROCKETS_MAX_QUEUE_BYTES" in refused.json()["detail"]
+            assert not first.done()
+            assert not second.done()
+            store.gate.set()
+            assert [(await first).status_code, (await second).status_code] == [202, 202]
+            # Their bytes are given back: the refused one is taken when sent again.
+            assert (await post("c2")).status_code == 202
+            listed = {state["channel"] for state in (await client.get("/rockets")).json()}
+            assert listed == {"c0", "c1", "c2"}
+    finally:
+        await service.stop()
+
+
+def test_the_bound_on_bodies_being_worked_on_holds_one_body() -> None:
+    with pytest.raises(SettingsError) as refused:
+        Settings.from_env({"ROCKETS_MAX_QUEUE_BYTES": "1000", "ROCKETS_MAX_BODY_BYTES": "2000"})
+    assert "ROCKETS_MAX_QUEUE_BYTES (1000)" in str(refused.value)
+    assert "ROCKETS_MAX_BODY_BYTES (2000)" in str(refused.value)
