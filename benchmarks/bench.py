@@ -22,14 +22,14 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 import httpx
 import msgspec
 
-from benchmarks import fields, slow_projection, stores
+from benchmarks import fields, slow_projection, storage_rows, stores
 from benchmarks.harness import (
     RawHTTP,
+    Row,
     WrkResult,
     free_port,
     litestar_run_server,
@@ -41,16 +41,11 @@ from benchmarks.harness import (
     wrk_result,
 )
 
+CPU_BEFORE = 5.0
+"""Server CPU seconds per 10,000 messages on PostgreSQL with one process, before the store's
+write path was made cheaper (row 7)."""
 LAUNCH = {"type": "Falcon-9", "launchSpeed": 500, "mission": "ARTEMIS"}
 UVICORN = [sys.executable, "-m", "uvicorn", "--no-access-log", "--log-level", "warning"]
-
-
-@dataclass
-class Row:
-    target: str
-    measured: str
-    wanted: str
-    ok: bool | None  # None: reported, no target
 
 
 def uvicorn_server(app: str, port: int) -> list[str]:
@@ -390,7 +385,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         rows.append(Row(f"6. {name}: req/s (errors {errors})", f"{value:,.0f}", "", None))
     memory = store_rate["memory"]
     sqlite = store_rate["sqlite"] / memory
-    rows.append(Row("6. SQLite / memory store", f"{sqlite:.2f}x", ">= 0.6x", sqlite >= 0.6))
+    rows.append(Row("6. SQLite / memory store", f"{sqlite:.2f}x", ">= 0.7x", sqlite >= 0.7))
     if "postgresql, 1 process" in store_rate:
         one = store_rate["postgresql, 1 process"]
         rows.append(
@@ -415,6 +410,17 @@ def main(argv: Sequence[str] | None = None) -> int:
                     None,
                 )
             )
+        # Half of what one process cost before the issue "Storage that survives its operators
+        # and its growth" (5.0 CPU seconds per 10,000 messages, docs/performance.md): an
+        # absolute figure of this machine, the one target here that is not a ratio.
+        rows.append(
+            Row(
+                "7. PostgreSQL, 1 process: CPU per 10,000 messages",
+                f"{per[1]:.2f} s",
+                f"<= {CPU_BEFORE / 2:g} s",
+                per[1] <= CPU_BEFORE / 2,
+            )
+        )
         cost = per[2] / per[1]
         rows.append(
             Row("7. CPU per message, 2 processes / 1", f"{cost:.2f}x", "<= 1.15x", cost <= 1.15)
@@ -425,6 +431,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     rows += plugin_field_rows(1000 if args.smoke else 100_000, samples)
     rows += slow_projection_rows(20 if args.smoke else 200)
+    rows += storage_rows.growing_state_rows()
+    rows += storage_rows.waiting_rows(args.smoke)
+    rows += storage_rows.memory_rows(args.smoke)
 
     width = max(len(r.target) for r in rows)
     print()

@@ -218,6 +218,7 @@ def load(
 
 __all__ = [
     "RawHTTP",
+    "Row",
     "Server",
     "WrkResult",
     "ensure_wrk",
@@ -229,3 +230,13 @@ __all__ = [
     "wrk",
     "wrk_result",
 ]
+
+
+@dataclass
+class Row:
+    """One line of ``make bench``'s table: what was measured, its target, and the verdict."""
+
+    target: str
+    measured: str
+    wanted: str
+    ok: bool | None  # None: reported, no target

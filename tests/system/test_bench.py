@@ -31,6 +31,12 @@ TARGETS = [
     "8. PostgreSQL GET /rockets?mission=M50&limit=100",
     "8. filter on a plugin field / on mission",
     "9. /health p99 beside a 50 ms/event projection",
+    "10. 200 x 10 KiB growing-state events ingested",
+    "10. database growth after VACUUM",
+    "11. GET /stalled?limit=100, 2,000 gaps",
+    "11. GET /stalled?minSeconds=0&limit=100, 2,000 gaps",
+    "12. RSS, 100 events of 60 KB, memory store",
+    "12. RSS, 100 events of 60 KB, sqlite store",
 ]
 
 
@@ -57,8 +63,8 @@ def run_smoke() -> str:
 
 def test_bench_smoke_reports_every_target() -> None:
     table = run_smoke().split("measured", 1)[1]
-    wanted = r"[<>]= [\d.,]+ ?(?:x|ms|MB)"
-    verdict = rf"(?:[\d.,]+ ?(?:x|ms|MB)\s+{wanted}\s+(?:ok|MISSED)|not measured\s+{wanted})"
+    wanted = r"[<>]= [\d.,]+ ?(?:x|ms|MB|s)"
+    verdict = rf"(?:[\d.,]+ ?(?:x|ms|MB|s)\s+{wanted}\s+(?:ok|MISSED)|not measured\s+{wanted})"
     for target in TARGETS:
         line = re.search(rf"^{re.escape(target)}\s+{verdict}\s*$", table, re.MULTILINE)
         assert line, f"{target!r} missing from:\n{table}"
