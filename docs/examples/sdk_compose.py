@@ -1,9 +1,9 @@
 """Two plugins' state fields in one typed client: the fuel package's and a drop-in's.
 
-Against `ROCKETS_PLUGINS_DIR=docs/examples/state_plugins make run RUN_BLOCKED=` (the fuel package
-and the crew drop-in loaded), with the drop-in importable here too:
-`PYTHONPATH=docs/examples/state_plugins python docs/examples/sdk_compose.py`. mypy checks this
-file; a test runs it in-process.
+Against `PYTHONPATH=plugins/rockets-fuel ROCKETS_PLUGINS=rockets_fuel.plugin
+ROCKETS_PLUGINS_DIR=docs/examples/state_plugins make run` (the fuel package and the crew drop-in
+loaded), with both importable here too: `PYTHONPATH=plugins/rockets-fuel:docs/examples/state_plugins
+python docs/examples/sdk_compose.py`. mypy checks this file; a test runs it in-process.
 """
 
 from __future__ import annotations
@@ -11,10 +11,8 @@ from __future__ import annotations
 import uuid
 
 from rocket_crew import CrewState, RocketCrewBoarded  # docs/examples/state_plugins/rocket_crew.py
+from rockets_client import DEFAULT_URL, RocketLaunched, RocketsClient, as_state, compose_state
 from rockets_fuel import FuelState, RocketRefueled  # the package plugins/rockets-fuel
-from rockets_standard.messages import RocketLaunched
-
-from rockets.client import DEFAULT_URL, RocketsClient, as_state, compose_state
 
 # `class FuelAndCrew(FuelState, CrewState)` fails: msgspec Structs cannot have two such bases.
 # compose_state builds one state type from both classes' fields, with their types and defaults.

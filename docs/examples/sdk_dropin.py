@@ -9,9 +9,7 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
-from rockets_standard.messages import RocketLaunched
-
-from rockets.client import DEFAULT_URL, RocketsClient, import_plugin_file
+from rockets_client import DEFAULT_URL, RocketLaunched, RocketsClient, import_plugin_file
 
 # The module rockets_dropin_rocket_crew, registered in sys.modules before it runs, so that its
 # Structs' annotations resolve (a file run without that entry defines types msgspec cannot use).

@@ -1,8 +1,9 @@
 """The SDK in use, sync and async, against `make run` (the five standard message types):
-`.venv/bin/python docs/examples/sdk_usage.py [URL]`, as often as you like (each run flies a
-new rocket).
+`python docs/examples/sdk_usage.py [URL]`, as often as you like (each run flies a new rocket),
+with the SDK alone installed (`pip install ./sdk`) or in the project's `.venv`.
 
-mypy checks this file; the tests run it in-process, and twice in a row against `make run`.
+mypy checks this file; the tests run it in-process, twice in a row against `make run`, and in a
+fresh virtual environment holding nothing but the SDK's wheel and its dependencies.
 """
 
 from __future__ import annotations
@@ -13,20 +14,18 @@ import uuid
 from datetime import UTC, datetime
 
 import msgspec
-from rockets_standard.messages import (
-    PAYLOAD_TYPES,
-    RocketExploded,
-    RocketLaunched,
-    RocketSpeedIncreased,
-)
-
-from rockets.client import (
+from rockets_client import (
     DEFAULT_URL,
+    PAYLOAD_TYPES,
     AsyncRocketsClient,
     ConflictError,
     NotFoundError,
     RetryPolicy,
+    RocketExploded,
+    RocketLaunched,
     RocketsClient,
+    RocketSpeedIncreased,
+    StreamedEvent,
     message,
 )
 
@@ -108,12 +107,33 @@ async def post_async(client: AsyncRocketsClient, channel: str) -> str:
     return (await client.rocket(channel)).status
 
 
+def walk_and_follow(client: RocketsClient, channel: str) -> int:
+    """Walk through every flying rocket and every event of one; follow the live stream for a
+    moment. Return how many rockets fly."""
+    # Page after page (`page_size` a request): each rocket once, even while others are created.
+    flying = sum(1 for _ in client.iter_rockets(status="flying", page_size=50))
+    print(f"{flying} flying, walked page by page")
+    numbers = [event.message_number for event in client.iter_events(channel, page_size=2)]
+    print("events:", numbers)
+
+    # The stream stops after `timeout` seconds (the loop just ends); `idle_timeout` raises
+    # StreamIdleError when nothing at all (no event, no keep-alive comment, sent every 15 s)
+    # came for that long. Nothing is posted meanwhile here, so nothing arrives.
+    updates = 0
+    for item in client.stream(channel=channel, timeout=0.5, idle_timeout=30):
+        if isinstance(item.data, StreamedEvent):
+            updates += 1
+    print(f"{updates} live updates in half a second")
+    return flying
+
+
 def main(url: str) -> None:
     channel = f"sdk-demo-{uuid.uuid4()}"
     # Give up after two tries instead of five.
     retry = RetryPolicy(attempts=2)
     with RocketsClient(url, retry=retry, payload_types=PAYLOAD_TYPES) as sync_client:
         post_and_read(sync_client, channel)
+        walk_and_follow(sync_client, channel)
 
     async def run() -> str:
         async with AsyncRocketsClient(url, retry=retry) as async_client:

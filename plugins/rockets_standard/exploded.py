@@ -6,15 +6,10 @@ from collections.abc import Sequence
 from typing import Any
 
 import msgspec
+from rockets_client.standard import RocketExploded
 
 from rockets import Event, EventType, RocketState, hookimpl
-from rockets_standard.status import EXPLODED, Text
-
-
-class RocketExploded(msgspec.Struct, frozen=True):
-    """The ``message`` payload of a RocketExploded message."""
-
-    reason: Text
+from rockets_standard.status import EXPLODED
 
 
 def apply(state: RocketState, event: Event[RocketExploded]) -> RocketState:
@@ -30,5 +25,6 @@ def register_event_types() -> Sequence[EventType[Any]]:
             schema=RocketExploded,
             apply=apply,
             description="The rocket is exploded, with `reason`; no later event changes it.",
+            example=RocketExploded(reason="PRESSURE_VESSEL_FAILURE"),
         )
     ]

@@ -6,17 +6,10 @@ from collections.abc import Sequence
 from typing import Any
 
 import msgspec
+from rockets_client.standard import RocketLaunched
 
-from rockets import Count, Event, EventType, RocketState, hookimpl
-from rockets_standard.status import EXPLODED, FLYING, Text
-
-
-class RocketLaunched(msgspec.Struct, frozen=True, rename="camel"):
-    """The ``message`` payload of a RocketLaunched message."""
-
-    type: Text
-    launch_speed: Count
-    mission: Text
+from rockets import Event, EventType, RocketState, hookimpl
+from rockets_standard.status import EXPLODED, FLYING
 
 
 def apply(state: RocketState, event: Event[RocketLaunched]) -> RocketState:
@@ -40,5 +33,6 @@ def register_event_types() -> Sequence[EventType[Any]]:
             schema=RocketLaunched,
             apply=apply,
             description="Sets type, mission and speed; the rocket is flying.",
+            example=RocketLaunched(type="Falcon-9", launch_speed=500, mission="ARTEMIS"),
         )
     ]

@@ -6,15 +6,10 @@ from collections.abc import Sequence
 from typing import Any
 
 import msgspec
+from rockets_client.standard import RocketMissionChanged
 
 from rockets import Event, EventType, RocketState, hookimpl
-from rockets_standard.status import EXPLODED, Text
-
-
-class RocketMissionChanged(msgspec.Struct, frozen=True, rename="camel"):
-    """The ``message`` payload of a RocketMissionChanged message."""
-
-    new_mission: Text
+from rockets_standard.status import EXPLODED
 
 
 def apply(state: RocketState, event: Event[RocketMissionChanged]) -> RocketState:
@@ -30,5 +25,6 @@ def register_event_types() -> Sequence[EventType[Any]]:
             schema=RocketMissionChanged,
             apply=apply,
             description="Replaces the mission with `newMission`.",
+            example=RocketMissionChanged(new_mission="SHUTTLE_MIR"),
         )
     ]

@@ -6,15 +6,10 @@ from collections.abc import Sequence
 from typing import Any
 
 import msgspec
+from rockets_client.standard import RocketSpeedDecreased
 
-from rockets import Count, Event, EventType, RocketState, hookimpl
+from rockets import Event, EventType, RocketState, hookimpl
 from rockets_standard.status import EXPLODED
-
-
-class RocketSpeedDecreased(msgspec.Struct, frozen=True):
-    """The ``message`` payload of a RocketSpeedDecreased message."""
-
-    by: Count
 
 
 def apply(state: RocketState, event: Event[RocketSpeedDecreased]) -> RocketState:
@@ -30,5 +25,6 @@ def register_event_types() -> Sequence[EventType[Any]]:
             schema=RocketSpeedDecreased,
             apply=apply,
             description="Subtracts `by` from the speed, which stops at 0.",
+            example=RocketSpeedDecreased(by=200),
         )
     ]

@@ -6,15 +6,10 @@ from collections.abc import Sequence
 from typing import Any
 
 import msgspec
+from rockets_client.standard import RocketSpeedIncreased
 
-from rockets import Count, Event, EventType, RocketState, hookimpl
+from rockets import Event, EventType, RocketState, hookimpl
 from rockets_standard.status import EXPLODED
-
-
-class RocketSpeedIncreased(msgspec.Struct, frozen=True):
-    """The ``message`` payload of a RocketSpeedIncreased message."""
-
-    by: Count
 
 
 def apply(state: RocketState, event: Event[RocketSpeedIncreased]) -> RocketState:
@@ -30,5 +25,6 @@ def register_event_types() -> Sequence[EventType[Any]]:
             schema=RocketSpeedIncreased,
             apply=apply,
             description="Adds `by` to the speed.",
+            example=RocketSpeedIncreased(by=300),
         )
     ]

@@ -1,4 +1,5 @@
-"""The live stream through a real server and the SDK: resuming, replaying, the wire format, resets."""
+"""The live stream through a real server and the SDK: resuming, replaying, the wire format, resets,
+the SDK's timeouts."""
 
 from __future__ import annotations
 
@@ -11,10 +12,16 @@ from collections.abc import Iterator
 import httpx
 import msgspec
 import pytest
-from rockets_standard.messages import RocketLaunched, RocketSpeedIncreased
-
-from rockets.client import AsyncRocketsClient, RocketsClient, message
-from rockets.wire import StreamedEvent, StreamReset
+from rockets_client import (
+    AsyncRocketsClient,
+    RocketLaunched,
+    RocketsClient,
+    RocketSpeedIncreased,
+    StreamedEvent,
+    StreamIdleError,
+    StreamReset,
+    message,
+)
 
 from ..server import BIN, Server, free_port, running
 
@@ -175,3 +182,46 @@ def test_reset_reaches_the_sdk(server: Server) -> None:
         first = next(stream)
         assert isinstance(first.data, StreamReset)
         stream.close()
+
+
+# --- the SDK's stream timeouts and events, against a real server -------------------------------
+
+
+def test_an_idle_timeout_ends_a_stream_the_server_keeps_silent(server: Server) -> None:
+    """No event and no keep-alive comment (the server sends one every 15 s) for the idle
+    timeout: the stream raises, in both clients."""
+    with RocketsClient(server.url) as client, pytest.raises(StreamIdleError):
+        for _ in client.stream(channel="quiet", idle_timeout=0.3):
+            pass
+
+    async def follow() -> None:
+        async with AsyncRocketsClient(server.url) as client:
+            async for _ in client.stream(channel="quiet", idle_timeout=0.3):
+                pass
+
+    with pytest.raises(StreamIdleError):
+        asyncio.run(asyncio.wait_for(follow(), HANG_GUARD))
+
+
+def test_a_timeout_stops_the_stream_while_it_waits_for_the_next_event(server: Server) -> None:
+    """The sync client's reads block on the socket: at the deadline the socket is shut down,
+    and the iteration ends cleanly, after the events that came in time."""
+    got: list[str] = []
+
+    def consume() -> None:
+        with RocketsClient(server.url) as client:
+            for item in client.stream(channel="timed", timeout=5.0):
+                assert isinstance(item.data, StreamedEvent)
+                got.append(item.data.state.mission or "")
+
+    consumer = threading.Thread(target=consume)
+    consumer.start()
+    subscribed(server)
+    with RocketsClient(server.url) as client:
+        # A mission with characters httpx's lines (not server-sent events) end a line at.
+        mission = "LINE\u2028SEPARATED\x85NEXT"
+        launched = RocketLaunched(type="F9", launch_speed=1, mission=mission)
+        client.send(launched, channel="timed", number=1)
+    consumer.join(timeout=HANG_GUARD)
+    assert not consumer.is_alive()  # stopped by itself
+    assert got == [mission]

@@ -1,55 +1,66 @@
-"""The SDK against the in-process app: every method, sync and async, errors and retries."""
+"""The SDK against the in-process app: every method, sync and async, errors and retries, the
+walks through every rocket and event, the stream's events and timeouts over mock transports."""
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import subprocess
 import sys
+import typing
 from collections.abc import AsyncIterator, Callable, Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import msgspec
 import pytest
+import rockets_client
 from litestar import Litestar
 from litestar.testing import AsyncTestClient, TestClient
-from rockets_fuel import FuelState, RocketRefueled
-from rockets_standard.messages import (
+from rockets_client import (
     PAYLOAD_TYPES,
-    RocketExploded,
-    RocketLaunched,
-    RocketMissionChanged,
-    RocketSpeedDecreased,
-    RocketSpeedIncreased,
-)
-
-from rockets.app import create_app
-from rockets.client import (
     AsyncRocketsClient,
     BadRequestError,
     ConflictError,
     ConnectionFailedError,
+    Envelope,
     InvalidResponseError,
     NotFoundError,
     PayloadTooLargeError,
+    PluginsReport,
     Projected,
+    ProjectionInfo,
     RateLimitedError,
     RejectedError,
     RetryPolicy,
+    RocketExploded,
+    RocketLaunched,
+    RocketMissionChanged,
     RocketsClient,
+    RocketSpeedDecreased,
+    RocketSpeedIncreased,
+    RocketState,
+    StalledChannel,
+    StatePoint,
+    StreamedEvent,
+    StreamIdleError,
     UnavailableError,
     as_state,
     compose_state,
     message,
 )
-from rockets.client.unasync import ASYNC_SOURCE, SYNC_SOURCE, sync_source
+from rockets_client.unasync import ASYNC_SOURCE, SYNC_SOURCE, sync_source
+from rockets_fuel import FuelState, RocketRefueled
+
+import rockets.client
+from rockets import wire
+from rockets.app import create_app
 from rockets.errors import StoreError
 from rockets.settings import Settings
-from rockets.state import RocketState
 from rockets.stores import MemoryStore
-from rockets.wire import Envelope, PluginsReport, ProjectionInfo, StalledChannel, StatePoint
 
-from ..conftest import ROOT, core_settings
+from ..conftest import EXAMPLE_PLUGIN, ROOT, core_settings
 from ..plugin_objects import FailingProjection
 
 FAST = RetryPolicy(attempts=4, backoff=0.001, max_delay=0.01)
@@ -391,36 +402,86 @@ def test_retry_delay_honours_retry_after_and_caps() -> None:
 
 
 def test_envelope_is_the_servers_own_struct() -> None:
-    assert type(message(LAUNCH)) is Envelope  # rockets.wire's, which the server decodes
+    assert type(message(LAUNCH)) is Envelope is wire.Envelope  # the one the server decodes
 
 
-def test_importing_the_sdk_loads_only_the_vocabulary_of_rockets() -> None:
-    """A fresh interpreter that imports ``rockets.client`` loads no server framework and, of
-    rockets, only the SDK and the shapes it shares with the server."""
-    probe = "import sys, rockets.client\nprint('\\n'.join(sorted(sys.modules)))"
+def loaded_by(statement: str) -> set[str]:
+    """The modules a fresh interpreter has loaded once it ran ``statement``."""
+    probe = f"import sys\n{statement}\nprint('\\n'.join(sorted(sys.modules)))"
     result = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=ROOT
     )
-    loaded = set(result.stdout.split())
-    assert "rockets.client.sync" in loaded
+    return set(result.stdout.split())
+
+
+def test_importing_the_sdk_loads_nothing_of_the_server() -> None:
+    loaded = loaded_by("import rockets_client")
+    assert "rockets_client.sync" in loaded
+    assert {"litestar", "uvicorn", "pluggy", "prometheus_client"} & loaded == set()
+    assert {name for name in loaded if name.split(".")[0].startswith("rockets")} == {
+        name for name in loaded if name.split(".")[0] == "rockets_client"
+    }
+
+
+def test_rockets_client_is_the_sdk_under_its_former_name() -> None:
+    assert rockets.client.__all__ == rockets_client.__all__
+    assert all(
+        getattr(rockets.client, n) is getattr(rockets_client, n) for n in rockets_client.__all__
+    )
+    loaded = loaded_by("import rockets.client")
+    assert {n for n in loaded if n.split(".")[0] == "rockets"} == {
+        "rockets", "rockets.client", "rockets.distribution",
+    }  # fmt: skip
     assert {"litestar", "uvicorn", "pluggy"} & loaded == set()
-    vocabulary = {
-        "rockets",
-        "rockets.distribution",
-        "rockets.wire",
-        "rockets.state",
-        "rockets.records",
-        "rockets.dropin",
+
+
+def named_types(hint: Any, seen: set[type[Any]]) -> None:
+    """Every class ``hint`` names (in unions, generics, aliases) and, for a Struct, the classes
+    its fields name, into ``seen``."""
+    if isinstance(hint, typing.TypeVar):
+        named_types(hint.__bound__, seen)
+        return
+    origin = typing.get_origin(hint)
+    if origin is typing.Annotated:
+        named_types(typing.get_args(hint)[0], seen)
+        return
+    for arg in typing.get_args(hint):
+        named_types(arg, seen)
+    kind = origin if isinstance(origin, type) else hint
+    if not isinstance(kind, type) or kind in seen:
+        return
+    seen.add(kind)
+    if issubclass(kind, msgspec.Struct):
+        for field_type in typing.get_type_hints(kind).values():
+            named_types(field_type, seen)
+
+
+def test_every_type_a_user_meets_is_importable_from_the_package() -> None:
+    """What the clients' methods take, return and raise (each SDK class they name, and those
+    the Structs they return name in turn) is exported by ``rockets_client``."""
+    seen: set[type[Any]] = set()
+    for client in (RocketsClient, AsyncRocketsClient):
+        named_types(client, seen)
+        for name, method in inspect.getmembers(client, inspect.isfunction):
+            if not name.startswith("_") or name == "__init__":
+                for hint in typing.get_type_hints(method).values():
+                    named_types(hint, seen)
+    raised = {
+        cls
+        for cls in vars(rockets_client.errors).values()
+        if isinstance(cls, type) and issubclass(cls, Exception)
     }
-    server = {
-        name
-        for name in loaded
-        if name.split(".")[0] == "rockets"
-        and name not in vocabulary
-        and name != "rockets.client"
-        and not name.startswith("rockets.client.")
-    }
-    assert server == set()
+    for error in raised:
+        for hint in typing.get_type_hints(error.__init__).values():
+            named_types(hint, seen)
+    ours = {cls for cls in seen | raised if cls.__module__.split(".")[0] == "rockets_client"}
+    exported = {getattr(rockets_client, name) for name in rockets_client.__all__}
+    assert {cls.__qualname__ for cls in ours - exported} == set()
+    assert {
+        rockets_client.StreamItem, rockets_client.SetAside, rockets_client.Stopped,
+        rockets_client.RocketState, rockets_client.ConflictDetail, rockets_client.Page,
+    } <= ours  # fmt: skip
+    assert {StreamedEvent, StreamIdleError, RetryPolicy} <= exported
 
 
 # --- the sync client is the async one without async ------------------------------------------
@@ -428,7 +489,8 @@ def test_importing_the_sdk_loads_only_the_vocabulary_of_rockets() -> None:
 
 def test_the_sync_client_is_generated_from_the_async_one() -> None:
     assert SYNC_SOURCE.read_text() == sync_source(ASYNC_SOURCE.read_text()), (
-        "rockets/client/sync.py is not what aio.py makes: run python rockets/client/unasync.py"
+        "sdk/src/rockets_client/sync.py is not what aio.py makes: "
+        "run python sdk/src/rockets_client/unasync.py"
     )
 
 
@@ -472,6 +534,9 @@ def test_history_stalled_and_plugins_decode_into_the_servers_structs(sdk: Rocket
     assert isinstance(stalled, StalledChannel)
     assert (stalled.channel, stalled.awaited_number, stalled.pending) == ("gap", 1, 1)
     assert sdk.stalled() == []  # by the server's ROCKETS_STALL_SECONDS
+    sdk.send(RocketSpeedIncreased(by=1), channel="gap2", number=2)
+    paged = [sdk.stalled(min_seconds=0, limit=1, offset=n) for n in range(3)]
+    assert [[s.channel for s in page] for page in paged] == [["gap"], ["gap2"], []]
     report = sdk.plugins()
     assert isinstance(report, PluginsReport)
     assert {t.name for t in report.message_types} == {
@@ -490,7 +555,7 @@ async def test_history_stalled_and_plugins_async(async_sdk: AsyncRocketsClient) 
 
 
 def test_history_states_are_the_clients_state_type() -> None:
-    app = create_app(Settings())  # the example package's state field, fuel, included
+    app = create_app(Settings(), plugins=[EXAMPLE_PLUGIN])  # a plugin's state field, fuel
     with TestClient(app) as http, RocketsClient(http=http, state_type=FuelState) as sdk:
         sdk.send(RocketRefueled(amount=7), channel="f", number=1)
         (point,) = sdk.history("f")
@@ -574,7 +639,7 @@ def test_an_unknown_where_key_is_refused_before_sending() -> None:
 
 
 def test_a_plugin_state_class_makes_its_fields_known_to_where() -> None:
-    app = create_app(Settings())
+    app = create_app(Settings(), plugins=[EXAMPLE_PLUGIN])
     with TestClient(app) as http, RocketsClient(http=http, state_type=FuelState) as sdk:
         sdk.send(RocketRefueled(amount=5), channel="full", number=1)
         sdk.send(LAUNCH, channel="empty", number=1)
@@ -731,3 +796,219 @@ def test_a_projection_answer_without_its_position_is_an_invalid_response() -> No
     sdk = RocketsClient("http://testserver", transport=httpx.MockTransport(proxy))
     with sdk, pytest.raises(InvalidResponseError, match="X-Position"):
         sdk.projection("fleet", FleetCounts)
+
+
+# --- walks through every rocket and every event -----------------------------------------------
+
+
+class BetweenPages:
+    """Hands every request to the app; before each page of ``GET /rockets`` or of a rocket's
+    events but the first, runs ``meanwhile(page)``: what other clients do during the walk."""
+
+    def __init__(self, target: TestClient[Any], meanwhile: Callable[[int], None]) -> None:
+        self.target = target
+        self.meanwhile = meanwhile
+        self.pages = 0
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        if request.method == "GET" and request.url.path.startswith("/rockets"):
+            if self.pages:
+                self.meanwhile(self.pages)
+            self.pages += 1
+        return self.target.send(request)
+
+
+def walking(target: TestClient[Any], meanwhile: Callable[[int], None]) -> RocketsClient:
+    transport = httpx.MockTransport(BetweenPages(target, meanwhile))
+    return RocketsClient(str(target.base_url), transport=transport)
+
+
+EXISTING = [f"m-{n:02}" for n in range(23)]
+
+
+def test_the_walk_sees_every_rocket_once_while_rockets_are_created(app: Litestar) -> None:
+    with TestClient(app) as target, RocketsClient(http=target) as sdk:
+        sdk.send_batch([message(LAUNCH, channel=channel, number=1) for channel in EXISTING])
+
+        def meanwhile(page: int) -> None:
+            # Two rockets before every existing one push the rest of the listing two further;
+            # one among those walked already, one more.
+            created = [f"a-{page}-1", f"a-{page}-2", f"m-00-{page}"]
+            sdk.send_batch([message(LAUNCH, channel=channel, number=1) for channel in created])
+
+        with walking(target, meanwhile) as walker:
+            walked = [state.channel for state in walker.iter_rockets(page_size=5)]
+            pages = walker.rockets().total
+    assert [channel for channel in walked if channel in EXISTING] == EXISTING  # each once
+    assert len(walked) == len(set(walked))
+    assert walked == sorted(walked)
+    assert pages > len(EXISTING)  # rockets were created meanwhile
+
+
+def test_the_walk_keeps_its_place_when_rockets_stop_matching(app: Litestar) -> None:
+    walked: list[str] = []
+    exploded: list[str] = []
+    with TestClient(app) as target, RocketsClient(http=target) as sdk:
+        sdk.send_batch([message(LAUNCH, channel=channel, number=1) for channel in EXISTING])
+
+        def meanwhile(page: int) -> None:
+            # Up to three rockets walked already explode: the flying ones after them move
+            # back, past the offset of the next page.
+            gone = [channel for channel in walked if channel not in exploded][:3]
+            boom = RocketExploded(reason="x")
+            sdk.send_batch([message(boom, channel=channel, number=2) for channel in gone])
+            exploded.extend(gone)
+
+        with walking(target, meanwhile) as walker:
+            for state in walker.iter_rockets(status="flying", page_size=4):
+                walked.append(state.channel)
+    assert walked == EXISTING  # each once: none skipped when the listing moved back
+    assert len(exploded) > 10
+
+
+def test_the_walk_through_a_rockets_events_takes_in_those_applied_meanwhile(
+    app: Litestar,
+) -> None:
+    with TestClient(app) as target, RocketsClient(http=target) as sdk:
+        sdk.send(LAUNCH, channel="r", number=1)
+        sdk.send_batch(
+            [message(RocketSpeedIncreased(by=1), channel="r", number=n) for n in range(2, 8)]
+        )
+
+        def meanwhile(page: int) -> None:
+            sdk.send(RocketSpeedIncreased(by=1), channel="r", number=7 + page)
+
+        with walking(target, meanwhile) as walker:
+            numbers = [event.message_number for event in walker.iter_events("r", page_size=3)]
+        assert numbers == list(range(1, len(numbers) + 1))
+        assert len(numbers) > 7
+        assert [e.message_number for e in sdk.iter_events("r", start=5, page_size=2)][:3] == [
+            5,
+            6,
+            7,
+        ]
+        with pytest.raises(ValueError, match="page_size must be at least 1"):
+            next(sdk.iter_rockets(page_size=0))
+
+
+@pytest.mark.anyio
+async def test_the_walks_async(async_sdk: AsyncRocketsClient) -> None:
+    await async_sdk.send_batch([message(LAUNCH, channel=f"w-{n}", number=1) for n in range(7)])
+    await async_sdk.send(RocketExploded(reason="x"), channel="w-3", number=2)
+    flying = [state.channel async for state in async_sdk.iter_rockets(status="flying", page_size=2)]
+    assert flying == ["w-0", "w-1", "w-2", "w-4", "w-5", "w-6"]
+    events = [event.message_type async for event in async_sdk.iter_events("w-3", page_size=1)]
+    assert events == ["RocketLaunched", "RocketExploded"]
+
+
+# --- the stream's events and timeouts, over mock transports -----------------------------------
+
+SSE = {"content-type": "text/event-stream"}
+
+
+def applied(position: str, state: RocketState) -> bytes:
+    """One ``applied`` event of ``/stream`` as the server writes it."""
+    event = rockets_client.EventView(
+        message_number=1,
+        message_type="RocketLaunched",
+        message_time=datetime(2022, 2, 2, tzinfo=UTC),
+        received_at=datetime(2022, 2, 2, tzinfo=UTC),
+        message=msgspec.Raw(msgspec.json.encode(LAUNCH)),
+    )
+    data = msgspec.json.encode(StreamedEvent(channel=state.channel, event=event, state=state))
+    return b"id: " + position.encode() + b"\nevent: applied\ndata: " + data + b"\n\n"
+
+
+def test_the_stream_reads_an_event_whose_text_holds_other_line_breaks() -> None:
+    """U+2028 and U+0085 end a line for httpx's ``iter_lines``, not in server-sent events: a
+    mission holding one reads back whole."""
+    mission = "LINE\u2028SEPARATED\x85NEXT"
+    body = b"retry: 1000\n\n: ping\n\n" + applied(
+        "run-1", RocketState(channel="r", mission=mission)
+    )
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, headers=SSE, content=body)
+
+    with RocketsClient("http://testserver", transport=httpx.MockTransport(answer)) as sdk:
+        stream = sdk.stream()
+        item = next(stream)
+        stream.close()
+    assert item.id == "run-1"
+    assert isinstance(item.data, StreamedEvent)
+    assert item.data.state.mission == mission
+
+
+def silent(asked: list[httpx.Request]) -> httpx.MockTransport:
+    """A server that never sends a byte: each read gives up after its read timeout."""
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        asked.append(request)
+        raise httpx.ReadTimeout("nothing came", request=request)
+
+    return httpx.MockTransport(answer)
+
+
+def test_an_idle_timeout_ends_a_silent_stream_with_an_error() -> None:
+    asked: list[httpx.Request] = []
+    with RocketsClient("http://testserver", transport=silent(asked), retry=FAST) as sdk:
+        with pytest.raises(StreamIdleError, match=r"nothing from the server for 2\.5 s"):
+            next(sdk.stream(idle_timeout=2.5))
+        assert len(asked) == 1  # not opened again
+        assert asked[0].extensions["timeout"]["read"] == 2.5  # the silence a read waits
+        # Without one, silence means a dead connection: opened again, under the retry policy.
+        with pytest.raises(ConnectionFailedError):
+            next(sdk.stream())
+        assert len(asked) == 1 + FAST.attempts
+        with pytest.raises(ValueError, match="idle_timeout must be more than 0"):
+            next(sdk.stream(idle_timeout=0))
+
+
+def test_a_timeout_bounds_every_wait_of_the_stream() -> None:
+    asked: list[httpx.Request] = []
+    with RocketsClient("http://testserver", transport=silent(asked), retry=FAST) as sdk:
+        assert list(sdk.stream(timeout=0)) == []  # over before it began: nothing asked
+        assert asked == []
+        with pytest.raises(StreamIdleError):
+            next(sdk.stream(timeout=300, idle_timeout=60))
+    timeouts = asked[0].extensions["timeout"]
+    assert 0 < timeouts["read"] <= 60
+    assert 0 < timeouts["connect"] <= 10
+
+
+class Endless(httpx.AsyncByteStream):
+    """A stream that sends its first bytes, then nothing, and never ends."""
+
+    def __init__(self, first: bytes) -> None:
+        self.first = first
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        yield self.first
+        await asyncio.Event().wait()
+
+
+@pytest.mark.anyio
+async def test_a_timeout_ends_the_async_stream_cleanly_while_it_waits() -> None:
+    asked: list[httpx.Request] = []
+
+    async def answer(request: httpx.Request) -> httpx.Response:
+        asked.append(request)
+        return httpx.Response(
+            200, headers=SSE, stream=Endless(applied("run-7", RocketState(channel="r")))
+        )
+
+    transport = httpx.MockTransport(answer)
+    async with AsyncRocketsClient("http://testserver", transport=transport) as sdk:
+        items = [item.id async for item in sdk.stream(timeout=0.5)]
+    assert items == ["run-7"]
+    assert len(asked) == 1  # the stream stopped: not opened again
+
+
+@pytest.mark.anyio
+async def test_an_idle_timeout_ends_a_silent_async_stream_with_an_error() -> None:
+    asked: list[httpx.Request] = []
+    async with AsyncRocketsClient("http://testserver", transport=silent(asked)) as sdk:
+        with pytest.raises(StreamIdleError):
+            async for _ in sdk.stream(idle_timeout=1):
+                pass
+    assert asked[0].extensions["timeout"]["read"] == 1

@@ -2,6 +2,9 @@
 
 The layer of every package and top-level module is read from the table of docs/architecture.md,
 so that the document and the code cannot drift apart: a module no row covers fails here too.
+The SDK (``sdk/``, the package ``rockets_client``) is the lowest layer, a distribution of its
+own: any module of rockets may import it, and it imports nothing but the standard library and
+the dependencies its own ``pyproject.toml`` declares.
 """
 
 from __future__ import annotations
@@ -10,16 +13,22 @@ import ast
 import re
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
+from packaging.requirements import Requirement
 
 from ..conftest import ROOT
 
 PACKAGE = ROOT / "rockets"
+SDK_ROOT = ROOT / "sdk"
+SDK_PACKAGE = SDK_ROOT / "src" / "rockets_client"
+SDK = "rockets_client"
+"""How the layer graph names the SDK: one unit, below everything of rockets."""
 ARCHITECTURE = ROOT / "docs" / "architecture.md"
 ROW = re.compile(r"^\| `(?P<path>[^`]+)` \| (?P<layer>L[0-4]|SDK) \|", re.M)
-ORDER = {"L0": 0, "L1": 1, "L2": 2, "L3": 3, "L4": 4}
+ORDER = {"SDK": -1, "L0": 0, "L1": 1, "L2": 2, "L3": 3, "L4": 4}
 
 
 def module_name(path: Path) -> str:
@@ -34,7 +43,7 @@ MODULES = {module_name(p): p for p in sorted(PACKAGE.rglob("*.py"))}
 
 def documented_layers() -> dict[str, str]:
     rows = {m["path"]: m["layer"] for m in ROW.finditer(ARCHITECTURE.read_text())}
-    layers = {}
+    layers = {SDK: rows.get(f"{SDK_PACKAGE.relative_to(ROOT).as_posix()}/", "")}
     for name, path in MODULES.items():
         relative = path.relative_to(PACKAGE).as_posix()
         package_row = next(
@@ -67,24 +76,24 @@ def imports_of(path: Path) -> set[str]:
             ]
         else:
             continue
-        found.update(name for name in names if name.split(".")[0] == "rockets")
-    return {name if name in MODULES else name.rsplit(".", 1)[0] for name in found}
+        found.update(name for name in names if name.split(".")[0] in ("rockets", SDK))
+    return {
+        SDK if name.split(".")[0] == SDK else name if name in MODULES else name.rsplit(".", 1)[0]
+        for name in found
+    }
 
 
-GRAPH = {name: imports_of(path) - {name} for name, path in MODULES.items()}
+# The SDK imports nothing of rockets (test_the_sdk_imports_nothing_but_its_dependencies).
+GRAPH = {name: imports_of(path) - {name} for name, path in MODULES.items()} | {SDK: set()}
 
 
 def allowed(importer: str, imported: str) -> bool:
-    mine, theirs = LAYERS[importer], LAYERS[imported]
-    if mine == "SDK":
-        return theirs in ("SDK", "L0")
-    if theirs == "SDK":
-        return mine == "L4"
-    return ORDER[theirs] <= ORDER[mine]
+    return ORDER[LAYERS[imported]] <= ORDER[LAYERS[importer]]
 
 
 def test_every_module_is_in_the_architecture_table() -> None:
     assert sorted(set(MODULES) - set(LAYERS)) == []
+    assert LAYERS[SDK] == "SDK", "docs/architecture.md has no row for sdk/src/rockets_client/"
 
 
 @pytest.mark.parametrize("importer", sorted(MODULES))
@@ -138,11 +147,55 @@ def test_the_layer_test_sees_an_upward_import() -> None:
     assert not allowed("rockets.wire", "rockets.core.registry")
     assert allowed("rockets.launch", "rockets.client")
     assert not allowed("rockets.runtime.service", "rockets.client")
+    assert "rockets_client" in GRAPH["rockets.wire"]  # the shapes are the SDK's
+    assert allowed("rockets.wire", "rockets_client")
+    assert not allowed("rockets_client", "rockets.wire")
+
+
+# --- the SDK: a distribution of its own, below the server ------------------------------------
+
+SDK_PROJECT = tomllib.loads((SDK_ROOT / "pyproject.toml").read_text())["project"]
+SDK_DEPENDENCIES = {
+    Requirement(text).name.replace("-", "_") for text in SDK_PROJECT["dependencies"]
+}
+
+
+def foreign_imports(path: Path) -> list[str]:
+    """The top-level modules ``path`` imports (wherever the import stands) that are neither the
+    standard library, the SDK itself nor one of the SDK's declared dependencies."""
+    tops = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            tops.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            tops.add(node.module.split(".")[0])
+    return sorted(tops - set(sys.stdlib_module_names) - {SDK} - SDK_DEPENDENCIES)
+
+
+SDK_MODULES = sorted(SDK_PACKAGE.rglob("*.py"))
+
+
+@pytest.mark.parametrize("path", SDK_MODULES, ids=lambda p: p.name)
+def test_the_sdk_imports_nothing_but_its_dependencies(path: Path) -> None:
+    assert foreign_imports(path) == []
+
+
+def test_the_sdk_check_sees_an_import_of_the_server(tmp_path: Path) -> None:
+    module = tmp_path / "leak.py"
+    module.write_text(
+        "import json\nimport httpx\nfrom rockets_client.wire import Ack\n"
+        "def f():\n    from rockets.wire import in_words\n    import rockets_standard.messages\n"
+    )
+    assert foreign_imports(module) == ["rockets", "rockets_standard"]
+    assert {"httpx", "httpx_sse", "msgspec", "typing_extensions"} == SDK_DEPENDENCIES
+    assert len(SDK_MODULES) >= 10
 
 
 def unit_of(module: str) -> str:
     """A module's unit in the shape: its top-level package, or itself when it stands directly
     in ``rockets/``."""
+    if module == SDK:
+        return SDK
     parts = module.split(".")
     return (
         ".".join(parts[:2]) if len(parts) > 2 or MODULES[module].name == "__init__.py" else module
@@ -154,8 +207,12 @@ def test_the_folder_shows_the_layers() -> None:
     assert len(top) <= 16, sorted(top)
     units: dict[str, set[str]] = {}
     for importer, imported in GRAPH.items():
+        if importer == SDK:
+            continue  # not in the folder: a distribution of its own
         mine = unit_of(importer)
-        units.setdefault(mine, set()).update(unit_of(i) for i in imported if unit_of(i) != mine)
+        units.setdefault(mine, set()).update(
+            unit_of(i) for i in imported if unit_of(i) not in (mine, SDK)
+        )
     levels: dict[str, int] = {}
 
     def level(unit: str) -> int:
@@ -197,4 +254,4 @@ PLUGIN_FILES = sorted(
 
 @pytest.mark.parametrize("path", PLUGIN_FILES, ids=lambda p: str(p.relative_to(ROOT)))
 def test_plugins_import_only_the_public_api(path: Path) -> None:
-    assert imports_of(path) <= {"rockets"}
+    assert imports_of(path) <= {"rockets", SDK}  # the SDK's package is public as a whole

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rockets.wire import Ack, ErrorBody
+from rockets_client.wire import Ack, ErrorBody
 
 __all__ = [
     "ApiError",
@@ -16,6 +16,7 @@ __all__ = [
     "RateLimitedError",
     "RejectedError",
     "ServerError",
+    "StreamIdleError",
     "UnavailableError",
     "error_class",
 ]
@@ -27,6 +28,11 @@ class ClientError(Exception):
 
 class ConnectionFailedError(ClientError):
     """The server could not be reached (after every retry)."""
+
+
+class StreamIdleError(ClientError):
+    """A stream heard nothing from the server (no event, no keep-alive comment) for its
+    ``idle_timeout``: the server, or the network to it, has stopped answering."""
 
 
 class InvalidResponseError(ClientError):

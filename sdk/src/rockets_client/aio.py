@@ -1,7 +1,8 @@
-"""The asyncio client: the calls of :mod:`rockets.client.core` sent over ``httpx.AsyncClient``.
+"""The asyncio client: the calls of :mod:`rockets_client.core` sent over ``httpx.AsyncClient``.
 
-The sync client, :mod:`rockets.client.sync`, is generated from this module (``async`` and
-``await`` taken out): after a change here, ``python rockets/client/unasync.py`` rewrites it.
+The sync client, :mod:`rockets_client.sync`, is generated from this module (``async`` and
+``await`` taken out): after a change here, ``python sdk/src/rockets_client/unasync.py``
+rewrites it.
 """
 
 from __future__ import annotations
@@ -16,21 +17,12 @@ import httpx
 import msgspec
 from typing_extensions import TypeVar
 
-from rockets.client.core import (
-    DEFAULT_URL,
-    RESUMABLE,
-    Attempt,
-    Call,
-    ClientBase,
-    Page,
-    Projected,
-    Retries,
-    RetryPolicy,
-    S,
-    StreamItem,
-)
-from rockets.state import RocketState
-from rockets.wire import (
+from rockets_client.core import DEFAULT_URL, Call, ClientBase, Page, Projected, S
+from rockets_client.paging import EventPages, RocketPages
+from rockets_client.retries import Attempt, RetryPolicy
+from rockets_client.state import RocketState
+from rockets_client.stream import RESUMABLE, AsyncEvents, Resume, StreamItem
+from rockets_client.wire import (
     Ack,
     Envelope,
     EventView,
@@ -62,8 +54,8 @@ class AsyncRocketsClient(ClientBase[S]):
             dropped), a plugin's subclass of it that declares its fields, or several plugins'
             subclasses joined by :func:`compose_state`.
         payload_types: the payload Structs :meth:`payload` decodes events' messages into, by
-            the messageType each names (such as ``rockets_standard.messages.PAYLOAD_TYPES``);
-            a message of any other type decodes into a dict.
+            the messageType each names (such as :data:`PAYLOAD_TYPES`, the standard ones); a
+            message of any other type decodes into a dict.
     """
 
     def __init__(
@@ -99,7 +91,7 @@ class AsyncRocketsClient(ClientBase[S]):
             await self._http.aclose()
 
     async def _run(self, call: Call[R]) -> R:
-        retries = Retries(self.retry, call)
+        retries = call.retries(self.retry)
         while True:
             attempt: Attempt
             try:
@@ -168,10 +160,13 @@ class AsyncRocketsClient(ClientBase[S]):
         API's ``from``), replayed by the server from the log."""
         return await self._run(self._calls.history(channel, start, limit))
 
-    async def stalled(self, min_seconds: float | None = None) -> list[StalledChannel]:
+    async def stalled(
+        self, min_seconds: float | None = None, *, limit: int | None = None, offset: int = 0
+    ) -> list[StalledChannel]:
         """Channels whose gap has stayed open at least ``min_seconds`` (by default the
-        server's ``ROCKETS_STALL_SECONDS``), the longest-waiting first."""
-        return await self._run(self._calls.stalled(min_seconds))
+        server's ``ROCKETS_STALL_SECONDS``), the longest-waiting first: ``limit`` of them from
+        ``offset`` (all of them without ``limit``)."""
+        return await self._run(self._calls.stalled(min_seconds, limit, offset))
 
     async def plugins(self) -> PluginsReport:
         """What the server loaded: every plugin, message type (with its payload's JSON Schema
@@ -206,8 +201,43 @@ class AsyncRocketsClient(ClientBase[S]):
         Sent once: a connection error raises at once, never retried."""
         return await self._run(self._calls.health())
 
+    async def iter_rockets(
+        self,
+        *,
+        status: str | None = None,
+        type: str | None = None,
+        mission: str | None = None,
+        where: Mapping[str, Any] | None = None,
+        page_size: int = 100,
+    ) -> AsyncIterator[S]:
+        """Every rocket that matches the filters (as :meth:`rockets` takes them), by channel,
+        ``page_size`` a request: each rocket that exists when the walk begins (and matches
+        throughout) exactly once, however many rockets are created meanwhile; a rocket created
+        during the walk may come or not."""
+        pages = RocketPages(
+            self._calls, page_size, status=status, type=type, mission=mission, where=where
+        )
+        while (call := pages.next()) is not None:
+            for state in pages.take(await self._run(call)):
+                yield state
+
+    async def iter_events(
+        self, channel: str, start: int = 1, page_size: int = 1000
+    ) -> AsyncIterator[EventView]:
+        """Every applied event of a rocket from number ``start`` on, in order, ``page_size`` a
+        request (each once, events applied meanwhile included)."""
+        pages = EventPages(self._calls, channel, start, page_size)
+        while (call := pages.next()) is not None:
+            for event in pages.take(await self._run(call)):
+                yield event
+
     async def stream(
-        self, channel: str | None = None, *, last_event_id: str | None = None
+        self,
+        channel: str | None = None,
+        *,
+        last_event_id: str | None = None,
+        timeout: float | None = None,
+        idle_timeout: float | None = None,
     ) -> AsyncIterator[StreamItem[S]]:
         """Live applied events with the rockets' new states (``GET /stream``), for all rockets
         or one ``channel``, from after ``last_event_id`` (default: from now on).
@@ -215,10 +245,19 @@ class AsyncRocketsClient(ClientBase[S]):
         The connection is resumed when it drops: the SDK reconnects (with the retry policy's
         backoff) and sends the id of the last event it got, so that nothing is lost or
         repeated while the server still keeps the missed events; otherwise a reset item says
-        so. Ends only when the caller stops iterating.
+        so.
+
+        Args:
+            timeout: seconds after which the stream stops: the iteration ends, without an
+                error (default: it ends only when the caller stops iterating).
+            idle_timeout: seconds without a byte from the server (an event, or the comment it
+                sends every 15 s) after which :class:`StreamIdleError` is raised (default:
+                such a connection is taken for dead after 60 s, and opened again).
         """
-        resume = self._calls.stream(channel, last_event_id, self.retry)
-        while True:
+        resume = Resume(
+            self._calls.streamed, channel, last_event_id, self.retry, timeout, idle_timeout
+        )
+        while not resume.over():
             try:
                 async with self._http.stream(
                     resume.method,
@@ -230,10 +269,11 @@ class AsyncRocketsClient(ClientBase[S]):
                     if response.status_code >= 400:
                         await response.aread()
                     resume.opened(response)
-                    async for line in response.aiter_lines():
-                        item = resume.feed(line)
-                        if item is not None:
-                            yield item
+                    async with AsyncEvents(response, resume.deadline) as events:
+                        async for event in events:
+                            item = resume.feed(event)
+                            if item is not None:
+                                yield item
             except RESUMABLE as exc:
                 resume.dropped(exc)
             await asyncio.sleep(resume.delay())

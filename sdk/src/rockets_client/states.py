@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 import msgspec
 
-from rockets.state import RocketState
+from rockets_client.state import RocketState
 
 __all__ = ["as_state", "compose_state"]
 

@@ -1,8 +1,8 @@
-"""How :mod:`rockets.client.sync` is made from :mod:`rockets.client.aio`: its ``async`` and
+"""How :mod:`rockets_client.sync` is made from :mod:`rockets_client.aio`: its ``async`` and
 ``await`` taken out, as httpcore makes its sync half (with unasync), so that the two clients
-cannot drift apart. ``python rockets/client/unasync.py`` rewrites ``sync.py`` (it runs without
-importing the package, which a stale ``sync.py`` may break); a test fails while ``sync.py``
-differs from what this module makes of ``aio.py``.
+cannot drift apart. ``python sdk/src/rockets_client/unasync.py`` rewrites ``sync.py`` (it
+runs without importing the package, which a stale ``sync.py`` may break); a test fails while
+``sync.py`` differs from what this module makes of ``aio.py``.
 """
 
 from __future__ import annotations
@@ -16,24 +16,27 @@ ASYNC_SOURCE = Path(__file__).with_name("aio.py")
 SYNC_SOURCE = Path(__file__).with_name("sync.py")
 
 _DOCSTRING = '''\
-"""The synchronous client: the calls of :mod:`rockets.client.core` sent over ``httpx.Client``.
+"""The synchronous client: the calls of :mod:`rockets_client.core` sent over ``httpx.Client``.
 
-Generated from :mod:`rockets.client.aio` by :mod:`rockets.client.unasync`: edit that module,
-then run ``python rockets/client/unasync.py``; do not edit this one.
+Generated from :mod:`rockets_client.aio` by :mod:`rockets_client.unasync`: edit that module,
+then run ``python sdk/src/rockets_client/unasync.py``; do not edit this one.
 """
 '''
 
 _RULES = [
     (re.compile(pattern), replacement)
     for pattern, replacement in [
-        (r"\bAsync(?=[A-Z])", ""),  # AsyncRocketsClient, httpx.AsyncClient, AsyncIterator...
+        (r"\bAsync(?=[A-Z])", ""),  # AsyncRocketsClient, httpx.AsyncClient, AsyncEvents...
         (r"\basync (def|with|for)\b", r"\1"),
         (r"\bawait ", ""),
         (r"\basyncio\b", "time"),
         (r"\b__a(enter|exit)__\b", r"__\1__"),
-        (r"\ba(close|read|iter_lines)\b", r"\1"),  # httpx's async spellings
+        (r"\ba(close|read)\b", r"\1"),  # httpx's async spellings
     ]
 ]
+
+# A loop that only yields what it iterates is `yield from` once it is not async.
+_YIELD_EACH = re.compile(r"^( +)for (\w+) in (.+):\n +yield \2$", re.M)
 
 _FROM_IMPORT = re.compile(r"^(from [\w.]+ import )(\w+(?:, \w+)+)$", re.M)
 
@@ -57,6 +60,7 @@ def sync_source(async_source: str) -> str:
     code = async_source[docstring.end() :]
     for pattern, replacement in _RULES:
         code = pattern.sub(replacement, code)
+    code = _YIELD_EACH.sub(r"\1yield from \3", code)
     return _DOCSTRING + _FROM_IMPORT.sub(_sorted_names, code)
 
 

@@ -1,34 +1,29 @@
 """What both clients share, free of I/O: every API call as a request plus how its answer reads,
-the typed errors, the retry decisions and the bookkeeping of a resumable stream.
+and the payload decoders.
 
-A driver (:mod:`rockets.client.aio`, and :mod:`rockets.client.sync` generated from it) sends
-a :class:`Call`'s request, asks :class:`Retries` whether and when to send it again, and gives
-the last :data:`Attempt` to :meth:`Call.answer`. For ``/stream`` it sends :class:`Resume`'s
-request, feeds it the lines read, and asks it how long to wait before reconnecting.
+A driver (:mod:`rockets_client.aio`, and :mod:`rockets_client.sync` generated from it) sends
+a :class:`Call`'s request, asks its :class:`~rockets_client.retries.Retries` whether and when to
+send it again, and gives the last :data:`~rockets_client.retries.Attempt` to
+:meth:`Call.answer`. The live stream's bookkeeping is :mod:`rockets_client.stream`, the walks
+through every rocket or event :mod:`rockets_client.paging`.
 """
 
 from __future__ import annotations
 
-import math
-import random
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, ClassVar, Generic, Literal, TypeAlias
+from typing import Any, Generic, Literal
 from urllib.parse import quote
 
 import httpx
 import msgspec
 from typing_extensions import TypeVar
 
-from rockets.client.errors import (
-    ConnectionFailedError,
-    InvalidResponseError,
-    UnavailableError,
-    error_class,
-)
-from rockets.state import RocketState
-from rockets.wire import (
+from rockets_client.errors import ConnectionFailedError, InvalidResponseError, error_class
+from rockets_client.retries import NO_RETRY, Attempt, Retries, RetryPolicy, retry_after
+from rockets_client.state import RocketState
+from rockets_client.wire import (
     Ack,
     Envelope,
     ErrorBody,
@@ -42,26 +37,17 @@ from rockets.wire import (
     StalledChannel,
     StatePoint,
     StreamedEvent,
-    StreamReset,
     message_type_of,
 )
 
 __all__ = [
     "DEFAULT_URL",
-    "NO_RETRY",
-    "RESUMABLE",
-    "STREAM_TIMEOUT",
-    "Attempt",
     "Call",
     "Calls",
     "ClientBase",
     "Page",
     "Payloads",
     "Projected",
-    "Resume",
-    "Retries",
-    "RetryPolicy",
-    "StreamItem",
     "message",
     "raise_for",
 ]
@@ -89,14 +75,6 @@ class Projected(msgspec.Struct, Generic[T], frozen=True):
     position: int
 
 
-class StreamItem(msgspec.Struct, Generic[S], frozen=True):
-    """One event of the live stream: its ``id`` and what it says — an applied event with the
-    rocket's new state, or a reset (events were missed for good: reload the state)."""
-
-    id: str
-    data: StreamedEvent[S] | StreamReset
-
-
 # --- messages -------------------------------------------------------------------------------
 
 _encoder = msgspec.json.Encoder()
@@ -114,7 +92,7 @@ def message(
 
     Args:
         payload: the ``message`` object: a payload Struct (such as the standard types in
-            ``rockets_standard.messages``) or, for a type the SDK does not know, a mapping.
+            ``rockets_client.standard``) or, for a type the SDK does not know, a mapping.
         message_type: the ``messageType``; when omitted, the one the payload Struct declares
             (its class name, or its ``message_type`` class attribute).
         channel: the rocket's channel; the server generates one when omitted.
@@ -138,19 +116,7 @@ def message(
 
 # --- reading answers ------------------------------------------------------------------------
 
-Attempt: TypeAlias = httpx.Response | httpx.TransportError
-"""How one try of a request ended: with the server's answer, or with the transport's error."""
-
 _error = msgspec.json.Decoder(ErrorBody | list[Ack])
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("retry-after")
-    try:
-        seconds = float(value) if value is not None else math.nan
-    except ValueError:
-        return None
-    return max(seconds, 0.0) if math.isfinite(seconds) else None
 
 
 def raise_for(response: httpx.Response) -> None:
@@ -163,7 +129,7 @@ def raise_for(response: httpx.Response) -> None:
         body = None
     error, acks = (None, body) if isinstance(body, list) else (body, None)
     cls = error_class(response.status_code)
-    raise cls(response.status_code, error, acks, _retry_after(response))
+    raise cls(response.status_code, error, acks, retry_after(response))
 
 
 def _decode(decoder: msgspec.json.Decoder[T], response: httpx.Response) -> T:
@@ -217,7 +183,6 @@ _read_health = _body(msgspec.json.Decoder(Health))
 _read_stalled = _body(msgspec.json.Decoder(list[StalledChannel]))
 _read_plugins = _body(msgspec.json.Decoder(PluginsReport))
 _read_projections = _body(msgspec.json.Decoder(list[ProjectionInfo]))
-_reset = msgspec.json.Decoder(StreamReset)
 
 
 # --- payloads -------------------------------------------------------------------------------
@@ -281,6 +246,10 @@ class Call(Generic[R]):
     answers: frozenset[int] = frozenset()
     """Error statuses whose body is the answer, not an error (``/health``'s 503)."""
 
+    def retries(self, policy: RetryPolicy) -> Retries:
+        """The retry decisions of one sending of this call."""
+        return Retries(policy, retried=self.retried, resendable=self.retryable)
+
     def answer(self, attempt: Attempt) -> R:
         """The decoded answer of the final try; or the typed error it is."""
         if isinstance(attempt, httpx.TransportError):
@@ -316,7 +285,8 @@ class Calls(Generic[S]):
         self._read_state = _body(msgspec.json.Decoder(state_type))
         self._read_states = _page(msgspec.json.Decoder(list[state_type]))  # type: ignore[valid-type]
         self._read_history = _body(msgspec.json.Decoder(list[StatePoint[state_type]]))  # type: ignore[valid-type]
-        self._streamed = msgspec.json.Decoder(StreamedEvent[state_type])  # type: ignore[valid-type]
+        self.streamed = msgspec.json.Decoder(StreamedEvent[state_type])  # type: ignore[valid-type]
+        """How an ``applied`` event of the stream reads."""
         fields = msgspec.structs.fields(state_type)
         self._fields = {f.encode_name for f in fields}
         self._python_names = {f.name: f.encode_name for f in fields}
@@ -398,11 +368,18 @@ class Calls(Generic[S]):
         path = f"/rockets/{quote(channel, safe='')}/history"
         return Call("GET", path, self._read_history, params={"from": start, "limit": limit})
 
-    def stalled(self, min_seconds: float | None) -> Call[list[StalledChannel]]:
-        """``GET /stalled``, by the server's ``ROCKETS_STALL_SECONDS`` unless ``min_seconds``."""
+    def stalled(
+        self, min_seconds: float | None, limit: int | None = None, offset: int = 0
+    ) -> Call[list[StalledChannel]]:
+        """``GET /stalled``, by the server's ``ROCKETS_STALL_SECONDS`` unless ``min_seconds``;
+        a page of ``limit`` from ``offset`` (all of them without ``limit``)."""
         params: dict[str, str | int] = {}
         if min_seconds is not None:
             params["minSeconds"] = str(min_seconds)
+        if limit is not None:
+            params["limit"] = limit
+        if offset:
+            params["offset"] = offset
         return Call("GET", _STALLED, _read_stalled, params=params)
 
     def plugins(self) -> Call[PluginsReport]:
@@ -428,171 +405,6 @@ class Calls(Generic[S]):
         """``GET /health``: sent once, never retried, since it reports what it sees; its 503 is
         an answer."""
         return _HEALTH
-
-    def stream(
-        self, channel: str | None, last_event_id: str | None, policy: RetryPolicy
-    ) -> Resume[S]:
-        """``GET /stream``, from after ``last_event_id``, resumed under ``policy``."""
-        return Resume(self._streamed, channel, last_event_id, policy)
-
-
-# --- retries --------------------------------------------------------------------------------
-
-
-class RetryPolicy(msgspec.Struct, frozen=True, kw_only=True):
-    """How the clients retry. ``RetryPolicy(attempts=1)`` (or ``retry=None``) turns it off.
-
-    Connection errors and the statuses in ``statuses`` are retried with exponential backoff
-    (``backoff`` * 2^n, at most ``max_delay``, with jitter), or after the server's
-    ``Retry-After`` when it sends one. Resending is safe because the server deduplicates — but
-    only for messages that name their channel and number, so a request holding a message
-    without them is never resent.
-    """
-
-    attempts: int = 5
-    backoff: float = 0.05
-    max_delay: float = 5.0
-    statuses: frozenset[int] = frozenset({429, 503})
-
-    def delay(self, attempt: int, retry_after: float | None) -> float:
-        """Seconds to wait before try number ``attempt + 1`` (``attempt`` counts from 1)."""
-        if retry_after is not None:
-            return min(retry_after, self.max_delay)
-        base: float = min(self.backoff * 2.0 ** (attempt - 1), self.max_delay)
-        return base * (0.5 + random.random() / 2)
-
-
-NO_RETRY = RetryPolicy(attempts=1)
-
-
-class Retries:
-    """The retry decisions of one call: after each try, whether to send it again, and when."""
-
-    def __init__(self, policy: RetryPolicy, call: Call[Any]) -> None:
-        self._policy = policy
-        self._call = call
-        self._tries = 0
-
-    def after(self, attempt: Attempt) -> float | None:
-        """Seconds to wait before sending the call again after ``attempt``, or None when
-        ``attempt`` is final (give it to :meth:`Call.answer`)."""
-        self._tries += 1
-        if isinstance(attempt, httpx.TransportError):
-            return self._policy.delay(self._tries, None) if self._may_resend(attempt) else None
-        if attempt.status_code < 400 or not self._may_resend(attempt.status_code):
-            return None
-        return self._policy.delay(self._tries, _retry_after(attempt))
-
-    def _may_resend(self, failure: int | httpx.TransportError) -> bool:
-        if not self._call.retried or self._tries >= self._policy.attempts:
-            return False
-        if isinstance(failure, httpx.ConnectError):
-            return True  # nothing reached the server: safe to send anything again
-        if not self._call.retryable:
-            return False
-        return isinstance(failure, Exception) or failure in self._policy.statuses
-
-
-# --- the live stream ------------------------------------------------------------------------
-
-STREAM_TIMEOUT = httpx.Timeout(10.0, read=60.0)  # the server pings every 15 s
-
-RESUMABLE: tuple[type[Exception], ...] = (httpx.TransportError, UnavailableError)
-"""What ends a connection of the stream but not the stream: the client reconnects."""
-
-
-class _SSE:
-    """Reads server-sent events line by line (the parts of the format ``/stream`` uses)."""
-
-    def __init__(self) -> None:
-        self.kind = ""
-        self.id = ""
-        self.data: list[str] = []
-
-    def feed(self, line: str) -> tuple[str, str, str] | None:
-        if not line:
-            event = (self.kind or "message", self.id, "\n".join(self.data))
-            self.kind, self.data = "", []
-            return event if event[2] else None
-        if line.startswith(":"):
-            return None
-        name, _, value = line.partition(":")
-        value = value.removeprefix(" ")
-        if name == "event":
-            self.kind = value
-        elif name == "id":
-            self.id = value
-        elif name == "data":
-            self.data.append(value)
-        return None
-
-
-class Resume(Generic[S]):
-    """One ``/stream`` across its connections: the request that resumes it after the last event
-    received, the items read from the lines of a connection, and when to reconnect or give up.
-    """
-
-    method: ClassVar[str] = "GET"
-    path: ClassVar[str] = "/stream"
-    timeout: ClassVar[httpx.Timeout] = STREAM_TIMEOUT
-
-    def __init__(
-        self,
-        streamed: msgspec.json.Decoder[StreamedEvent[S]],
-        channel: str | None,
-        last_event_id: str | None,
-        policy: RetryPolicy,
-    ) -> None:
-        self._streamed = streamed
-        self._channel = channel
-        self._policy = policy
-        self.last_event_id = last_event_id
-        self.failures = 0
-        """Connections that failed in a row."""
-        self._sse = _SSE()
-
-    @property
-    def params(self) -> dict[str, str]:
-        return {} if self._channel is None else {"channel": self._channel}
-
-    @property
-    def headers(self) -> dict[str, str]:
-        headers = {"accept": "text/event-stream"}
-        if self.last_event_id:
-            headers["last-event-id"] = self.last_event_id
-        return headers
-
-    def opened(self, response: httpx.Response) -> None:
-        """A connection answered (an error's body read): raise its error, or start reading."""
-        raise_for(response)
-        self.failures = 0
-        self._sse = _SSE()
-
-    def feed(self, line: str) -> StreamItem[S] | None:
-        """The item a line of the open connection completes, if any."""
-        event = self._sse.feed(line)
-        if event is None:
-            return None
-        kind, position, data = event
-        item: StreamItem[S]
-        if kind == "applied":
-            item = StreamItem(position, self._streamed.decode(data))
-        elif kind == "reset":
-            item = StreamItem(position, _reset.decode(data))
-        else:
-            return None
-        self.last_event_id = item.id
-        return item
-
-    def dropped(self, failure: Exception) -> None:
-        """A connection failed with one of :data:`RESUMABLE`; raise when it is one too many."""
-        self.failures += 1
-        if self.failures >= max(self._policy.attempts, 2):
-            raise ConnectionFailedError(f"{self.method} {self.path}: {failure}") from failure
-
-    def delay(self) -> float:
-        """Seconds to wait before reconnecting, after a connection ended or failed."""
-        return self._policy.delay(max(self.failures, 1), None)
 
 
 class ClientBase(Generic[S]):
