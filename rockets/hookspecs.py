@@ -54,7 +54,9 @@ def register_event_types() -> Sequence[EventType[Any]]:
         A sequence of :class:`rockets.EventType` records, one per ``messageType``: the msgspec
         ``Struct`` its ``message`` payload decodes into, whose class name is the type's name as
         it appears in ``metadata.messageType`` (a ``message_type`` class attribute overrides it),
-        and the pure function that applies it to a rocket's state.
+        and the pure function that applies it to a rocket's state; optionally an ``example``
+        payload, which the API documentation's request examples send (one is made from the
+        Struct otherwise).
 
     Results are collected from every plugin. A ``messageType`` may be registered by one plugin
     only: a second registration stops the application from starting, naming both plugins. An

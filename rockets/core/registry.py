@@ -89,6 +89,11 @@ class EventType(msgspec.Struct, Generic[P], frozen=True, kw_only=True):
             what a Struct cannot say. Old events are brought up to date when they are read
             (replays, ``?at=N``, ``/events``, projections); their stored bytes are never
             rewritten.
+        example: a payload of this type (an instance of ``schema``) for the API
+            documentation: the request examples of ``POST /messages`` that "Try it out" sends
+            as they stand. Left out, one is made from the schema, with values that fit its
+            constraints; give one when a made one would not read like a real message, or when
+            the schema has a text pattern. One that does not pass the schema stops the start.
     """
 
     schema: type[P]
@@ -99,6 +104,7 @@ class EventType(msgspec.Struct, Generic[P], frozen=True, kw_only=True):
     upcasters: Mapping[
         int, tuple[type[Any], Callable[[Any], Any]] | Upcaster[Any] | Callable[[Any], Any]
     ] = msgspec.field(default_factory=dict)
+    example: P | None = None
 
 
 class ProjectionType(msgspec.Struct, Generic[V], frozen=True, kw_only=True):
@@ -316,7 +322,27 @@ def _check(
     problem = camel_case_problem(event_type.schema)
     if problem is not None:
         raise PluginError(f"plugin {plugin!r}: the payload of {name!r}: {problem}")
+    _check_example(event_type, name, plugin)
     return name, event_type, {step: u for step, u in upcasters.items() if u is not None}
+
+
+def _check_example(event_type: EventType[Any], name: str, plugin: str) -> None:
+    """An example is a payload the schema accepts, as ``POST /messages`` would decode it."""
+    example = event_type.example
+    if example is None:
+        return
+    schema = event_type.schema
+    if not isinstance(example, schema):
+        raise PluginError(
+            f"plugin {plugin!r}: the example of {name!r} must be a {schema.__name__}, got "
+            f"{type(example).__name__}"
+        )
+    try:
+        msgspec.json.decode(msgspec.json.encode(example), type=schema)
+    except (msgspec.ValidationError, msgspec.EncodeError, TypeError) as exc:
+        raise PluginError(
+            f"plugin {plugin!r}: the example of {name!r} does not pass its schema: {exc}"
+        ) from None
 
 
 def build_registry(

@@ -20,6 +20,7 @@ import msgspec
 from litestar.enums import ParamType
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import (
+    Example,
     OpenAPIHeader,
     OpenAPIMediaType,
     OpenAPIResponse,
@@ -31,6 +32,7 @@ from litestar.openapi.spec import (
 )
 from litestar.openapi.spec.enums import OpenAPIFormat, OpenAPIType
 
+from rockets.core.payload_examples import example_life
 from rockets.core.registry import Registry
 from rockets.core.state_schema import StateSchema
 from rockets.state import RocketState
@@ -38,12 +40,15 @@ from rockets.wire import MAX_COUNT, Ack, ErrorBody, Metadata, StatePoint
 
 __all__ = [
     "ANY_REQUEST",
+    "EXAMPLE_CHANNEL",
+    "PARAMETER_EXAMPLES",
     "DocumentedOperation",
     "as_markdown",
     "error_answers",
     "in_markdown",
     "json_schema",
     "message_body_schema",
+    "message_examples",
     "messages_operation_class",
     "operation_class",
     "response_spec",
@@ -179,6 +184,70 @@ def message_body_schema(registry: Registry, max_batch: int) -> dict[str, Any]:
     return {"oneOf": [one, batch]}
 
 
+EXAMPLE_CHANNEL = "193270a9-c9cf-404a-8f83-838e71d9ae67"
+"""The rocket of the document's examples: ``POST /messages``'s examples post to it, and the
+routes that read a rocket offer it, so that "Try it out" reads back what it posted."""
+
+
+def message_examples(registry: Registry, max_batch: int) -> dict[str, Example | Reference]:
+    """The named request examples of ``POST /messages``: ``one message`` and ``a batch``, one
+    rocket's first messages (:func:`rockets.core.payload_examples.example_life`), numbered from
+    1 on :data:`EXAMPLE_CHANNEL`; none when no type has an example. The batch starts with the
+    one message, so that sending both, in either order, is a duplicate, never a conflict."""
+    life = example_life(registry, EXAMPLE_CHANNEL)[:max_batch]
+    envelopes = [
+        {
+            "metadata": {
+                "messageType": example.message_type,
+                "channel": EXAMPLE_CHANNEL,
+                "messageNumber": number,
+            },
+            "message": example.payload,
+        }
+        for number, example in enumerate(life, start=1)
+    ]
+    if not envelopes:
+        return {}
+    first = life[0].message_type
+    return {
+        "one message": Example(
+            summary=f"One message: {first}",
+            description="Message 1 of the example rocket; sent again, it is a duplicate.",
+            value=envelopes[0],
+        ),
+        "a batch": Example(
+            summary=f"A batch: {len(envelopes)} messages of one rocket",
+            description="Messages 1 to "
+            f"{len(envelopes)} of the example rocket, one of each type, validated all-or-nothing.",
+            value=envelopes,
+        ),
+    }
+
+
+PARAMETER_EXAMPLES: dict[tuple[str, str], Any] = {
+    (ParamType.PATH, "channel"): EXAMPLE_CHANNEL,
+    (ParamType.QUERY, "channel"): EXAMPLE_CHANNEL,
+    (ParamType.QUERY, "limit"): 10,
+    (ParamType.QUERY, "offset"): 0,
+    (ParamType.QUERY, "from"): 1,
+    (ParamType.QUERY, "sort"): "channel",
+    (ParamType.QUERY, "order"): "asc",
+}
+"""The example of each parameter of the built-in routes that has one, by where it goes and its
+name: a request sent with them as they stand is answered (the example rocket, from its first
+event, a short page). Filters and ``at`` have none: a page fills examples in, and would filter,
+or show an old state, by them."""
+
+
+def _with_examples(parameters: list[Parameter | Reference]) -> None:
+    for parameter in parameters:
+        if not isinstance(parameter, Parameter) or parameter.examples or parameter.example:
+            continue
+        value = PARAMETER_EXAMPLES.get((parameter.param_in, parameter.name))
+        if value is not None:
+            parameter.examples = {"example": Example(value=value)}
+
+
 def response_spec(data: Any, description: str) -> ResponseSpec:
     """An answer a route documents: its body's type ``data`` and what it means."""
     # Generated examples would hold empty msgspec.Raw values, which are not JSON.
@@ -270,6 +339,7 @@ class DocumentedOperation(Operation):
     success_headers: ClassVar[tuple[str, ...]] = ()
 
     def __post_init__(self) -> None:
+        _with_examples(list(self.parameters or []))
         for code, response in (self.responses or {}).items():
             if not isinstance(response, OpenAPIResponse):
                 continue
@@ -313,21 +383,22 @@ def state_point_type(state_type: type[RocketState]) -> type[StatePoint]:
 
 def messages_operation_class(registry: Registry, max_batch: int) -> type[Operation]:
     """An ``Operation`` subclass that documents the request body of ``POST /messages``."""
-    body = RequestBody(
-        required=True,
-        description="One message, or a JSON array of messages validated all-or-nothing.",
-        content={
-            "application/json": OpenAPIMediaType(
-                schema=to_openapi(message_body_schema(registry, max_batch))
-            )
-        },
-    )
+    schema = to_openapi(message_body_schema(registry, max_batch))
 
     @dataclasses.dataclass
     class MessagesOperation(DocumentedOperation):
         def __post_init__(self) -> None:
             super().__post_init__()
-            self.request_body = body
+            # Made with the document, on its first request, not with the app: the examples
+            # are ordered by applying them, which calls the plugins' apply functions.
+            examples = message_examples(registry, max_batch)
+            self.request_body = RequestBody(
+                required=True,
+                description="One message, or a JSON array of messages validated all-or-nothing.",
+                content={
+                    "application/json": OpenAPIMediaType(schema=schema, examples=examples or None)
+                },
+            )
 
     return MessagesOperation
 

@@ -1,13 +1,16 @@
 """The API documentation pages in a real browser that has no way out of this machine: every
 request to a host other than the server's is refused (and recorded), and each page must still
-list every operation of the OpenAPI document, with nothing refused and no console error."""
+list every operation of the OpenAPI document, with nothing refused and no console error; and
+what a new user clicks first, "Try it out" on ``POST /messages`` with the body the page fills in,
+is accepted, in Swagger UI and in RapiDoc alike."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import httpx
 import pytest
@@ -101,5 +104,109 @@ def test_swagger_ui_tries_a_request_out(offline: Offline, server: Server) -> Non
     expect(block.locator(".live-responses-table tr.response .response-col_status")).to_have_text(
         "200"
     )
+    assert offline.refused == []
+    assert offline.problems == []
+
+
+# --- Try it out with the document's examples, as a new user's first click ---
+
+TRIED = 15_000
+"""How long an answer may take to show in a page (ms): on two shared cores, a first request
+also waits for the page's script to draw the answer."""
+
+
+def sent_rocket(body: str) -> tuple[str, int]:
+    """The channel a request body the page sent posts to, and the highest number in it."""
+    sent = json.loads(body)
+    envelopes = sent if isinstance(sent, list) else [sent]
+    (channel,) = {envelope["metadata"]["channel"] for envelope in envelopes}
+    return channel, max(envelope["metadata"]["messageNumber"] for envelope in envelopes)
+
+
+def read_back(server: Server, channel: str, number: int) -> None:
+    """The rocket the page posted to is there, with every message it sent applied."""
+    rocket = httpx.get(f"{server.url}/rockets/{quote(channel, safe='')}", timeout=5)
+    assert rocket.status_code == 200, rocket.text
+    assert rocket.json()["lastMessageNumber"] == number
+
+
+def swagger_operation(page: Page, method: str, path: str) -> Locator:
+    return page.locator(
+        f".opblock-{method}", has=page.locator(f".opblock-summary-path[data-path='{path}']")
+    )
+
+
+def test_swagger_ui_sends_each_example_of_post_messages_as_it_stands(
+    offline: Offline, server: Server
+) -> None:
+    page = offline.page
+    page.goto(f"{server.url}/schema/swagger")
+    block = swagger_operation(page, "post", "/messages")
+    block.locator(".opblock-summary").click(timeout=RENDERING)
+    block.get_by_role("button", name="Try it out").click()
+    body = block.locator("textarea.body-param__text")
+    status = block.locator(".live-responses-table tr.response .response-col_status")
+    posted: list[tuple[str, int]] = []
+    # What the page fills in first (the first example), then the batch, chosen by its name.
+    for name in (None, "a batch"):
+        if name is not None:
+            block.locator("select.examples-select-element").select_option(name)
+        expect(body).not_to_have_value("")
+        block.get_by_role("button", name="Execute").click()
+        expect(status).to_have_text("202", timeout=TRIED)
+        posted.append(sent_rocket(body.input_value()))
+        block.get_by_role("button", name="Clear").click()
+        expect(status).to_have_count(0)
+    (channel, _), (batch_channel, last) = posted
+    assert channel == batch_channel  # the batch goes on where the one message started
+    read_back(server, channel, last)
+
+    # Through the page too: the operation that reads a rocket offers the examples' channel.
+    rocket = swagger_operation(page, "get", "/rockets/{channel}")
+    rocket.locator(".opblock-summary").click()
+    rocket.get_by_role("button", name="Try it out").click()
+    rocket.get_by_role("button", name="Execute").click()
+    answer = rocket.locator(".live-responses-table tr.response")
+    expect(answer.locator(".response-col_status")).to_have_text("200", timeout=TRIED)
+    state = json.loads(answer.locator(".response-col_description pre").first.inner_text())
+    assert (state["channel"], state["lastMessageNumber"]) == (channel, last)
+    assert offline.refused == []
+    assert offline.problems == []
+
+
+def rapidoc_operation(page: Page, method: str, path: str) -> Locator:
+    return page.locator(f"[part~='section-operation'].{method}").filter(
+        has=page.locator(
+            "[part='label-operation-path']", has_text=re.compile(f"^{re.escape(path)}$")
+        )
+    )
+
+
+def test_rapidoc_sends_each_example_of_post_messages_as_it_stands(
+    offline: Offline, server: Server
+) -> None:
+    page = offline.page
+    page.goto(f"{server.url}/schema/rapidoc")
+    operation = rapidoc_operation(page, "post", "/messages")
+    expect(operation).to_be_visible(timeout=RENDERING)
+    body = operation.locator("textarea.request-body-param-user-input")
+    status = operation.locator(".response-message")
+    posted: list[tuple[str, int]] = []
+    # What the page fills in first (the first example), then the batch, chosen by its name.
+    for name in (None, "a batch"):
+        if name is not None:
+            operation.locator("api-request select").select_option(name)
+        operation.locator("button[part~='btn-try']").click()
+        expect(status).to_contain_text(":202", timeout=TRIED)
+        posted.append(sent_rocket(body.input_value()))
+        operation.locator("button[part~='btn-clear-response']").click()
+        expect(status).to_have_count(0)
+    (channel, _), (batch_channel, last) = posted
+    assert channel == batch_channel
+    read_back(server, channel, last)
+
+    rocket = rapidoc_operation(page, "get", "/rockets/{channel}")
+    rocket.locator("button[part~='btn-try']").click()
+    expect(rocket.locator(".response-message")).to_contain_text(":200", timeout=TRIED)
     assert offline.refused == []
     assert offline.problems == []

@@ -701,6 +701,7 @@ def test_exploded_waiting_and_stalled_rockets_carry_a_label(
         expect(row(page, gap).locator(".badge.gap svg.icon-stalled")).to_have_count(1)
         expect(row(page, lost).locator('td[data-key="status"]')).to_contain_text("unknown")
         expect(row(page, lost).locator(".badge.gap")).to_contain_text("1")
+        expect(row(page, lost).locator('td[data-key="last-update"]')).to_have_text("—")  # no event
         expect(page.locator("#gap-waiting")).to_have_attribute("data-count", "2")
         expect(page.locator("#gap-waiting")).to_contain_text("2 waiting behind a gap (3 messages)")
         expect(page.locator("#gap-stalled")).to_have_attribute(
@@ -843,3 +844,73 @@ class TestSetAside:
         expect(page.locator("#gap-stalled")).to_have_attribute(
             "data-count", "2", timeout=STALLED_SOON
         )
+
+
+def test_whole_channels_at_1400_px_and_the_last_update_is_when_the_rocket_changed(
+    open_page: OpenPage, server: Server
+) -> None:
+    rng = random.Random(14)
+    first, second, quiet = sorted(uuid_channel(rng) for _ in range(3))
+    launch = RocketLaunched(type="Falcon Heavy", launch_speed=800, mission="ARTEMIS")
+    long_ago = "2022-02-02T19:39:05+01:00"  # the messages' own time, which a sender sets
+    with RocketsClient(server.url) as sdk:
+        sdk.send_batch(
+            [message(launch, channel=c, number=1, time=long_ago) for c in (first, second, quiet)]
+        )
+        page = open_page(viewport={"width": 1400, "height": 800}, clock=True)
+
+        # The channel takes the room the other columns leave: a UUID is shown whole, not cut.
+        for channel in (first, second, quiet):
+            cell = row(page, channel).locator('td[data-key="channel"]')
+            expect(cell.locator(".chan")).to_have_text(channel)
+            assert cell.evaluate("td => td.scrollWidth <= td.clientWidth")
+
+        # Rockets the page has not seen change: no time of their own, but their message's.
+        updated = {
+            c: row(page, c).locator('td[data-key="last-update"]') for c in (first, second, quiet)
+        }
+        expect(updated[quiet]).to_have_text("earlier")
+        expect(updated[quiet]).to_have_attribute("title", re.compile("dated .*2022"))
+
+        # A change shows when the server made it, whatever its message says, and ages.
+        sdk.send(RocketSpeedIncreased(by=10), channel=first, number=2, time=long_ago)
+        expect(updated[first]).to_have_text("just now")
+        page.clock.fast_forward(5000)
+        expect(updated[first]).to_have_text(re.compile(r"^([5-9]|\d\d) s ago$"))
+        sdk.send(RocketSpeedIncreased(by=10), channel=second, number=2, time=long_ago)
+        expect(updated[second]).to_have_text("just now")
+    changed = row(page, first).evaluate("tr => new Date(tr._state._changed).toLocaleString()")
+    expect(updated[first]).to_have_attribute(
+        "title", re.compile(f"^changed at {re.escape(changed)};")
+    )
+
+    # Sorted by that time: the oldest change first, the rocket not seen changing last.
+    page.click('th[data-key="last-update"]')
+    expect(rows(page).first).to_have_attribute("data-channel", first)
+    assert channels(page) == [first, second, quiet]
+    page.click('th[data-key="last-update"]')
+    expect(rows(page).first).to_have_attribute("data-channel", second)
+    assert channels(page) == [second, first, quiet]
+    assert query(page)["sort"] == ["last-update"]
+
+
+def test_more_stalled_gaps_than_one_look_reads_are_all_counted(
+    open_page: OpenPage, server: Server
+) -> None:
+    """The page reads a page of the longest-waiting gaps (1,000) and the count of all: 1,500
+    stalled gaps are counted whole, and the three longest listed."""
+    gaps = [
+        message(RocketSpeedIncreased(by=1), channel=f"gap-{n:04d}", number=2) for n in range(1500)
+    ]
+    with RocketsClient(server.url) as sdk:
+        sdk.send_batch(gaps[:1000])
+        sdk.send_batch(gaps[1000:])
+    page = open_page()
+    expect(page.locator("#gap-waiting")).to_have_attribute("data-count", "1500")
+    expect(page.locator("#gap-stalled")).to_have_attribute(
+        "data-count", "1500", timeout=STALLED_SOON
+    )
+    expect(page.locator("#stalled-list button")).to_have_count(3)
+    with page.expect_request(lambda r: "/stalled" in r.url, timeout=STALLED_SOON) as asked:
+        pass
+    assert "limit=1000" in asked.value.url

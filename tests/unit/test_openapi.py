@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import msgspec
@@ -20,6 +21,7 @@ from rockets.records import Record
 from rockets.settings import Settings
 from rockets.state import RocketState
 from rockets.stores import MemoryStore
+from rockets.stores.base import Backlog, Waiting
 from rockets.wire import RocketQuery
 
 from ..conftest import ROOT, message
@@ -27,7 +29,9 @@ from ..conftest import ROOT, message
 Client = TestClient[Any]
 LAUNCH = {"type": "Falcon-9", "launchSpeed": 500, "mission": "ARTEMIS"}
 # The example package's `fuel` and the docs' example hooks (a validator, for the 422).
-SETTINGS = Settings(plugins_dir=str(ROOT / "docs" / "examples" / "hooks"))
+SETTINGS = Settings(
+    plugins_dir=str(ROOT / "docs" / "examples" / "hooks"), plugin_modules=("rockets_fuel.plugin",)
+)
 
 NOT_SEEN_HERE = {
     # The deadline on a request's head is rockets serve's: tests/system/test_slow_clients.py
@@ -89,9 +93,15 @@ class SwitchableStore(MemoryStore):
         self._check()
         return await super().count()
 
-    async def waiting(self) -> list[RocketState]:
+    async def stalled(
+        self, min_seconds: float, limit: int | None = None, offset: int = 0
+    ) -> tuple[int, list[Waiting]]:
         self._check()
-        return await super().waiting()
+        return await super().stalled(min_seconds, limit, offset)
+
+    async def backlog(self, stall_seconds: float) -> Backlog:
+        self._check()
+        return await super().backlog(stall_seconds)
 
     def group(self, channels: Sequence[str]) -> Any:
         self._check()
@@ -322,3 +332,42 @@ def test_descriptions_are_markdown_not_restructured_text(document: dict[str, Any
         assert "``" not in shown
         assert ":class:`" not in shown
     assert "An empty or missing `channel` gets a generated UUID" in text  # Metadata's docstring
+
+
+def test_every_example_of_the_document_is_accepted_as_it_stands() -> None:
+    """What "Try it out" sends first: the request examples of ``POST /messages`` (the example
+    package's types, which declare none, with made ones), then every read with the examples
+    its parameters offer, which read back the rocket the messages made."""
+    with TestClient(create_app(SETTINGS)) as client:
+        document = client.get("/schema/openapi.json").json()
+        body = document["paths"]["/messages"]["post"]["requestBody"]["content"]
+        examples = {n: e["value"] for n, e in body["application/json"]["examples"].items()}
+        assert list(examples) == ["one message", "a batch"]
+        one, batch = examples["one message"], examples["a batch"]
+        assert batch[0] == one  # sent in either order, the other is a duplicate
+        assert [m["metadata"]["messageNumber"] for m in batch] == list(range(1, len(batch) + 1))
+        types = client.get("/health").json()["messageTypes"]
+        assert sorted(m["metadata"]["messageType"] for m in batch) == sorted(types)
+        for sent in (one, batch, one):
+            answer = post(client, sent)
+            assert answer.status_code == 202, answer.text
+
+        for template, operations in document["paths"].items():
+            operation = operations.get("get")
+            if operation is None or template == "/stream":  # a stream never ends
+                continue
+            path, query = template, {}
+            for parameter in operation.get("parameters", []):
+                offered = [e["value"] for e in (parameter.get("examples") or {}).values()]
+                if not offered:
+                    continue
+                value = offered[0]
+                if parameter["in"] == "path":
+                    path = path.replace(f"{{{parameter['name']}}}", quote(str(value), safe=""))
+                else:
+                    query[parameter["name"]] = value
+            assert "{" not in path, template
+            answer = client.get(path, params=query)
+            assert answer.status_code == 200, (template, answer.text)
+        rocket = client.get(f"/rockets/{quote(one['metadata']['channel'], safe='')}").json()
+        assert rocket["lastMessageNumber"] == len(batch)

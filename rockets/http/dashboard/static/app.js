@@ -6,7 +6,7 @@
 import { api, getCounted, getJSON } from "./api.js";
 import { Detail, narrow } from "./detail.js";
 import { FleetPanel, RateMeter } from "./fleet.js";
-import { RocketTable } from "./table.js";
+import { LAST_UPDATE, RocketTable } from "./table.js";
 import { copyText, count, plural, prefixLengths, say } from "./text.js";
 import { comparator, matcher, readView, writeView } from "./view.js";
 
@@ -16,10 +16,13 @@ const BASE_COLUMNS = [
   { key: "mission", label: "mission", optional: true },
   { key: "speed", label: "speed", number: true },
   { key: "status", label: "status" },
-  { key: "updatedAt", label: "last update", optional: true },
+  // When the rocket last changed as this page saw it (the server keeps no such time: a state's
+  // updatedAt is its last message's own time), sorted by that.
+  { key: LAST_UPDATE, label: "last update", optional: true, field: "_changed" },
 ];
 const PAGE = 5000; // rockets per request while loading
 const GAPS_EVERY = 5000; // ms between two looks at the gaps, which age without any event
+const GAPS_PAGE = 1000; // gaps read at a look, the longest-waiting first (X-Total-Count: all)
 const FLEET_AT_MOST = 500; // ms between two readings of the fleet projection while events flow
 
 const $ = (id) => document.getElementById(id);
@@ -31,8 +34,9 @@ let defaults = {}; // plugins' state fields, for a rocket known only by its gap
 let hasFleet = false; // whether the server runs the `fleet` projection
 let fleet = null; // its last value
 let counted = null; // the same counts, made by this page (when the server has no projection)
-let waiting = new Map(); // channel -> GET /stalled?minSeconds=0 entry: every open gap
-let stalled = new Map(); // channel -> GET /stalled entry: gaps open too long
+let waiting = new Map(); // channel -> GET /stalled?minSeconds=0 entry: open gaps, a page of them
+let stalled = new Map(); // channel -> GET /stalled entry: gaps open too long, a page of them
+let stalledBeyond = 0; // stalled gaps past that page
 let prefixes = new Map();
 let prefixesStale = true;
 let loading = null;
@@ -74,8 +78,18 @@ function upsert(state, live) {
   if (!old) prefixesStale = true;
   state._flash = live;
   state._at = performance.now();
+  state._changed = changedAt(state, old, live);
   rockets.set(state.channel, state);
   scheduleRender();
+}
+
+// When the rocket changed, on this page's clock: when the stream told of an event it applied,
+// or when a listing showed a rocket, or an event, the page did not have yet (but in the first
+// listing: a rocket that has not changed since the page opened has no such time). A move of
+// its backlog alone is no change of the rocket, nor is a rocket whose every message waits.
+function changedAt(state, old, live) {
+  if (!old) return (live || loaded) && state.lastMessageNumber > 0 ? Date.now() : null;
+  return state.lastMessageNumber === old.lastMessageNumber ? old._changed : Date.now();
 }
 
 // With `again`, the listing replaces what the page had: rockets it no longer has (a new run of
@@ -184,7 +198,10 @@ async function refreshGaps() {
   gapsAgain = false;
   const asked = (gapsAsked = performance.now());
   try {
-    const [open, late] = await Promise.all([getJSON("/stalled?minSeconds=0"), getJSON("/stalled")]);
+    const [open, late] = await Promise.all([
+      getCounted(`/stalled?minSeconds=0&limit=${GAPS_PAGE}`, "X-Total-Count"),
+      getCounted(`/stalled?limit=${GAPS_PAGE}`, "X-Total-Count"),
+    ]);
     takeGaps(open, late, asked);
   } catch (error) {
     console.warn("gaps:", error);
@@ -195,9 +212,10 @@ async function refreshGaps() {
 }
 
 function takeGaps(open, late, asked) {
-  waiting = new Map(open.map((g) => [g.channel, g]));
-  stalled = new Map(late.map((g) => [g.channel, g]));
-  for (const gap of open) {
+  waiting = new Map(open.body.map((g) => [g.channel, g]));
+  stalled = new Map(late.body.map((g) => [g.channel, g]));
+  stalledBeyond = Math.max(0, late.count - late.body.length) || 0;
+  for (const gap of open.body) {
     const state = rockets.get(gap.channel);
     if (!state) {
       // Every message of this rocket waits: it has no event the stream could have shown.
@@ -206,7 +224,9 @@ function takeGaps(open, late, asked) {
       refresh(state, { pending: gap.pending, waitingSince: gap.waitingSince, setAside: gap.setAside });
     }
   }
-  for (const state of rockets.values()) {
+  // A gap past the page is not seen to close here (the stream tells of the events that close it).
+  const whole = open.body.length >= open.count;
+  for (const state of whole ? rockets.values() : []) {
     // Closed since; unless the stream told of this rocket after the question was asked.
     if (state.pending > 0 && !waiting.has(state.channel) && state._at < asked) {
       refresh(state, { pending: 0, waitingSince: null, setAside: undefined });
@@ -322,7 +342,8 @@ function render() {
     if (match(state)) shown.push(state);
   }
   counted = mine;
-  shown.sort(comparator(view.sort, view.dir));
+  const sorted = columns.find((c) => c.key === view.sort);
+  shown.sort(comparator(sorted?.field ?? view.sort, view.dir));
   table.setOrder(shown.map((s) => s.channel));
   if (keepOpenInSight && view.rocket) table.revealRow(view.rocket);
   keepOpenInSight = false;
@@ -332,7 +353,7 @@ function render() {
   panel.render({
     fleet: hasFleet && fleet ? fleet : counted,
     source: hasFleet && fleet ? "projection" : "page",
-    gaps: { ...gaps, stalled: late },
+    gaps: { ...gaps, stalled: late, stalledCount: late.length + stalledBeyond },
     view,
     prefix: (channel) => prefixes.get(channel),
   });
@@ -473,6 +494,7 @@ wantGaps(0);
 setInterval(() => {
   rate.draw();
   panel.tick(rate);
+  table.tick();
 }, 1000);
 rate.draw();
 await loadAll().catch((error) => say(`The rockets could not be loaded: ${error.message}`));

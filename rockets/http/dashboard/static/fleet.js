@@ -35,11 +35,11 @@ export class FleetPanel {
     });
     gapButton("gap-waiting", gaps.waiting, view.gap === "waiting",
       ` waiting behind a gap (${plural(gaps.messages, "message")})`);
-    gapButton("gap-stalled", gaps.stalled.length, view.gap === "stalled",
+    gapButton("gap-stalled", gaps.stalledCount, view.gap === "stalled",
       " stalled");
     this.line = [plural(fleet.rockets, "rocket"), `${count(fleet.byStatus.exploded ?? 0)} exploded`];
     if (gaps.waiting) this.line.push(`${count(gaps.waiting)} waiting`);
-    if (gaps.stalled.length) this.line.push(`${count(gaps.stalled.length)} stalled`);
+    if (gaps.stalledCount) this.line.push(`${count(gaps.stalledCount)} stalled`);
   }
 
   // The one-line summary, which stays in sight when the panel is folded (on a phone).

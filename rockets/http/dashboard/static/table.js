@@ -6,9 +6,13 @@
 // Home and End move it, Enter opens the rocket, c copies its channel.
 
 import { icon, statusIcon } from "./icons.js";
-import { clock, formatValue, setAsideText, shortChannel } from "./text.js";
+import { ago, clock, formatValue, setAsideText, shortChannel } from "./text.js";
 
 const OVERSCAN = 8;
+
+// The key of the "last update" column: no state field of the server's (their names are
+// camelCase, never with a dash), since the time is the page's own (app.js).
+export const LAST_UPDATE = "last-update";
 
 export class RocketTable {
   constructor(table, source, handlers) {
@@ -23,6 +27,7 @@ export class RocketTable {
     this.index = new Map();
     this.rows = new Map(); // channel -> row on the page
     this.rowHeight = 0;
+    this.fit = Infinity; // characters of a channel its cell has room for
     this.cursor = null;
     this.queued = false;
     this.spacers = [spacer(), spacer()];
@@ -111,6 +116,33 @@ export class RocketTable {
       this.rowHeight = measured;
       this.schedule();
     }
+    const fit = this.measureFit(rows);
+    if (fit !== this.fit) {
+      this.fit = fit;
+      this.schedule();
+    }
+  }
+
+  // How many characters of a channel the channel column has room for, beside the copy button
+  // (the font is monospaced): a channel that fits is shown whole, a longer one by its short
+  // form. The column takes the width the others leave, so this changes with the window.
+  measureFit(rows) {
+    const cell = rows.size ? rows.values().next().value.querySelector("td.k-channel") : null;
+    const text = cell?.querySelector(".chan");
+    if (!text || !text.textContent) return this.fit;
+    const style = getComputedStyle(cell);
+    const copy = cell.querySelector("button.copy");
+    const room = cell.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight)
+      - copy.offsetWidth - parseFloat(getComputedStyle(copy).marginLeft);
+    const character = text.getBoundingClientRect().width / text.textContent.length;
+    return character > 0 ? Math.floor(room / character) : this.fit;
+  }
+
+  // The relative times of the rows on the page ("3 s ago") follow the clock.
+  tick() {
+    for (const tr of this.rows.values()) {
+      if (tr._lastUpdate) lastUpdateCell(tr._lastUpdate, tr._state);
+    }
   }
 
   // Rows that stay on screen are left where they are (moving a node would take the focus away
@@ -141,6 +173,11 @@ export class RocketTable {
     if (tr._state !== state || tr._stalled !== stalled || tr._prefix !== prefix) {
       if (tr._state && tr._state !== state && state._flash) flash(tr);
       this.fill(tr, state, stalled, prefix);
+    } else if (tr._fit !== this.fit) {
+      // The column's width changed: the channel's text only, the rest of the row stays.
+      tr._fit = this.fit;
+      const text = tr.querySelector(".chan");
+      if (text) text.textContent = channelText(channel, prefix, this.fit);
     }
     const selected = this.source.selected() === channel;
     tr.classList.toggle("selected", selected);
@@ -154,6 +191,8 @@ export class RocketTable {
     tr._state = state;
     tr._stalled = stalled;
     tr._prefix = prefix;
+    tr._fit = this.fit;
+    tr._lastUpdate = null;
     tr.dataset.status = state.status;
     tr.classList.toggle("exploded", state.status === "exploded");
     tr.classList.toggle("waiting", state.pending > 0);
@@ -163,11 +202,11 @@ export class RocketTable {
         const td = document.createElement("td");
         td.dataset.key = column.key;
         td.className = classes(column);
-        if (column.key === "channel") td.append(...channelCell(state, prefix));
+        if (column.key === "channel") td.append(...channelCell(state, prefix, this.fit));
         else if (column.key === "status") td.append(statusCell(state, stalled));
-        else if (column.key === "updatedAt") {
-          td.textContent = clock(state.updatedAt);
-          td.title = formatValue("updatedAt", state.updatedAt);
+        else if (column.key === LAST_UPDATE) {
+          tr._lastUpdate = td;
+          lastUpdateCell(td, state);
         } else {
           td.textContent = formatValue(column.key, state[column.key]);
           if (!column.number) td.title = td.textContent;
@@ -262,11 +301,11 @@ function flash(tr) {
 }
 
 // On a narrow screen the type and mission columns step aside, and show under the channel.
-function channelCell(state, prefix) {
+function channelCell(state, prefix, fit) {
   const channel = state.channel;
   const text = document.createElement("span");
   text.className = "chan";
-  text.textContent = shortChannel(channel, prefix);
+  text.textContent = channelText(channel, prefix, fit);
   text.title = channel;
   const copy = document.createElement("button");
   copy.type = "button";
@@ -279,6 +318,27 @@ function channelCell(state, prefix) {
   sub.className = "sub";
   sub.textContent = [state.type, state.mission].filter((v) => v !== null && v !== undefined).join(" · ");
   return [text, copy, sub];
+}
+
+// A channel whole where its cell has room for it, else by its short form.
+function channelText(channel, prefix, fit) {
+  return channel.length <= fit ? channel : shortChannel(channel, prefix);
+}
+
+// When the page saw the rocket change, relative ("3 s ago"), exactly on hover; its last
+// message's own time (the state's updatedAt, which a sender may set) is told apart.
+function lastUpdateCell(td, state) {
+  const message = `its last message is dated ${clock(state.updatedAt)}`;
+  if (state._changed) {
+    td.textContent = ago(state._changed);
+    td.title = `changed at ${new Date(state._changed).toLocaleString()}; ${message}`;
+  } else if (!state.lastMessageNumber) {
+    td.textContent = "—";
+    td.title = "no event applied yet: every message waits behind a gap";
+  } else {
+    td.textContent = "earlier";
+    td.title = `not changed since this page opened; ${message}`;
+  }
 }
 
 export function statusBadge(status) {

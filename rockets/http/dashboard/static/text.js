@@ -40,6 +40,12 @@ export function duration(seconds) {
   return `${(seconds / 3600).toFixed(1)} h`;
 }
 
+// How long ago a time of this page's clock (milliseconds) was: "just now", "3 s ago".
+export function ago(time, now = Date.now()) {
+  const seconds = Math.max(0, (now - time) / 1000);
+  return seconds < 1 ? "just now" : `${duration(Math.floor(seconds))} ago`;
+}
+
 // A channel is shown by the shortest prefix that tells it from every other channel, and no
 // shorter than a UUID's first group (8 characters), the way a commit is named by its short
 // hash. Short channels are shown whole.
