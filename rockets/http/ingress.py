@@ -25,6 +25,7 @@ from rockets.http.edge import (
     encode_json,
     read_head,
 )
+from rockets.http.http_series import UNANSWERED
 from rockets.http.logs import log_refusal, request_id
 from rockets.runtime.metrics import Metrics
 from rockets.runtime.service import RocketService
@@ -33,6 +34,11 @@ from rockets.wire import ErrorBody
 __all__ = ["Ingress"]
 
 log = logging.getLogger("rockets")
+
+_UNREAD = frozenset({401, 413, 415})
+"""What the front door answers before it has read the body whole: the connection ends with the
+answer (after what is left of the body was read, or while the server lingers; see
+:meth:`rockets.http.edge.Edge.drain`)."""
 
 
 class Ingress:
@@ -43,32 +49,42 @@ class Ingress:
     Args:
         edge: the app's edge rules.
         service: the service that ingests the body.
-        metrics: where each request is counted.
+        metrics: where each request is counted, in the HTTP series of every route.
     """
 
     def __init__(self, edge: Edge, service: RocketService, metrics: Metrics) -> None:
         self.edge = edge
         self.service = service
-        self.metrics = metrics
+        self.series = metrics.route("POST", MESSAGES_PATH)
         self._encode = encode_json
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = time.perf_counter()
         edge = self.edge
         head = read_head(scope)
         rid = edge.request_id(head.request_id)
         reset = request_id.set(rid.decode("latin-1"))
+        # Counted here, not in answer(): Litestar's route (answer_route) is counted by the
+        # middleware of the HTTP series, as every route it answers.
+        series = self.series
+        series.in_progress += 1
+        status = UNANSWERED
         try:
             reply = await self.answer(scope, receive, head)
+            status = reply.status_code
             await edge.send_json(
                 send,
                 reply.status_code,
                 self._encode(reply.body),
                 rid,
                 reply.retry_after,
+                reply.status_code in _UNREAD,
                 cors=edge.cors_headers(scope, head),
             )
         finally:
             request_id.reset(reset)
+            series.in_progress -= 1
+            series.answered(status, time.perf_counter() - started)
 
     async def answer_route(self, scope: Scope, receive: Receive) -> IngestAnswer:
         """The answer to a ``POST /messages`` that came through Litestar's route."""
@@ -77,13 +93,11 @@ class Ingress:
     async def answer(self, scope: Scope, receive: Receive, head: RequestHead) -> IngestAnswer:
         """The answer to one ``POST /messages`` whose head is ``head``: every edge rule, then
         the service."""
-        started = time.perf_counter()
         try:
             reply = await self._answer(scope, receive, head)
         except Exception:
             log.exception("unhandled error on POST /messages")
             reply = IngestAnswer.of(INTERNAL)
-        self.metrics.request(reply.status_code, time.perf_counter() - started)
         if isinstance(reply.body, ErrorBody) and reply.status_code < 500:
             log_refusal("POST", MESSAGES_PATH, reply.body)
         return reply
@@ -91,9 +105,11 @@ class Ingress:
     async def _answer(self, scope: Scope, receive: Receive, head: RequestHead) -> IngestAnswer:
         edge = self.edge
         if not edge.authorized(scope, head):
+            await edge.drain(receive)
             return self._refused(UNAUTHORIZED)
         refusal = edge.json_refusal(head)
         if refusal is not None:
+            await edge.drain(receive)
             return self._refused(refusal)
         try:
             body = await edge.read_body(receive)

@@ -1,12 +1,19 @@
-"""Prometheus metrics of one app: what it ingests, how far behind it is, how its store does.
+"""Prometheus metrics of one app: what it ingests, how far behind it is, how its store does,
+and the HTTP series of every route.
 
 Each app has its own registry (so that several apps in one process, as in tests, do not mix
-their figures); ``GET /metrics`` serves it together with the process-wide registry, where
-Litestar's HTTP request metrics and the process collectors live.
+their figures); ``GET /metrics`` serves it together with the process-wide registry, where the
+process collectors live.
 
 The figures counted per message or per request are kept in plain lists and dicts and turned
 into Prometheus families only when scraped: ``prometheus_client``'s own counters and histograms
-cost about a microsecond per update, which the ingest path cannot spare.
+cost about a microsecond per update, which the ingest path cannot spare. That is also why the
+HTTP series are rockets' own rather than Litestar's Prometheus plugin's: the front door of
+``POST /messages``, in front of Litestar, feeds them at the cost of a dict look-up.
+
+The names follow Prometheus' conventions (docs/operations.md lists them, and a test checks
+them): what only goes up is a counter named ``…_total``, a level is a gauge, a time is in
+seconds and says so.
 """
 
 from __future__ import annotations
@@ -17,16 +24,34 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
 from prometheus_client import REGISTRY, CollectorRegistry, Gauge, generate_latest
-from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.utils import floatToGoString
 
 from rockets.records import Applied, Record
-from rockets.state import RocketState
+from rockets.stores.base import Backlog
 
-__all__ = ["Histogram", "Metrics", "counter_family"]
+__all__ = ["Histogram", "Metrics", "RouteSeries", "Total", "counter_family", "histogram_family"]
 
 _LAG_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1, 5, 30, 60, 300)
 _FAST_BUCKETS = (0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1, 5)
+_HTTP_BUCKETS = (
+    0.0001,
+    0.0005,
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1,
+    2.5,
+    5,
+    10,
+)
+"""From an ingest request's tenth of a millisecond to a slow read's seconds."""
 
 
 _Labels = TypeVar("_Labels", bound=tuple[str, ...])
@@ -45,13 +70,27 @@ def counter_family(
     return family
 
 
-class Histogram:
-    """A histogram that costs a bisect per observation."""
+def histogram_family(
+    name: str,
+    documentation: str,
+    labels: list[str],
+    histograms: Mapping[_Labels, Histogram],
+) -> HistogramMetricFamily:
+    """A histogram family of ``histograms``, one per tuple of label values, in their order."""
+    family = HistogramMetricFamily(name, documentation, labels=labels)
+    for values, histogram in sorted(histograms.items(), key=lambda item: item[0]):
+        family.add_metric(list(values), histogram.buckets(), histogram.sum)
+    return family
 
-    def __init__(self, name: str, documentation: str, buckets: Iterable[float]) -> None:
-        self.name = name
-        self.documentation = documentation
-        self.bounds = list(buckets)
+
+class Histogram:
+    """The counts of a histogram (its name is given when it is served): a bisect per
+    observation."""
+
+    __slots__ = ("bounds", "counts", "sum")
+
+    def __init__(self, bounds: Iterable[float]) -> None:
+        self.bounds = list(bounds)
         self.counts = [0] * (len(self.bounds) + 1)
         self.sum = 0.0
 
@@ -63,14 +102,50 @@ class Histogram:
     def count(self) -> int:
         return sum(self.counts)
 
-    def family(self) -> HistogramMetricFamily:
+    def buckets(self) -> list[tuple[str, float]]:
+        """The cumulative counts by upper bound, the bounds written as every Prometheus client
+        writes them (so that alerts can select them)."""
         cumulative, buckets = 0, []
         for bound, n in zip([*map(floatToGoString, self.bounds), "+Inf"], self.counts, strict=True):
             cumulative += n
-            buckets.append((bound, cumulative))
-        return HistogramMetricFamily(
-            self.name, self.documentation, buckets=buckets, sum_value=self.sum
-        )
+            buckets.append((bound, float(cumulative)))
+        return buckets
+
+
+class Total:
+    """A count that only goes up and that the service keeps itself, served as a counter
+    (``name`` + ``_total``): set from where it is kept when scraped."""
+
+    __slots__ = ("documentation", "name", "value")
+
+    def __init__(self, name: str, documentation: str) -> None:
+        self.name = name
+        self.documentation = documentation
+        self.value = 0
+
+    def set(self, value: int) -> None:
+        self.value = value
+
+    def family(self) -> CounterMetricFamily:
+        return CounterMetricFamily(self.name, self.documentation, value=self.value)
+
+
+class RouteSeries:
+    """One route's share of the HTTP series (a route: a method and a path template): its
+    requests being answered now, and how long each answered one took, by status."""
+
+    __slots__ = ("by_status", "in_progress")
+
+    def __init__(self) -> None:
+        self.in_progress = 0
+        self.by_status: dict[int, Histogram] = {}
+
+    def answered(self, status: int, seconds: float) -> None:
+        """Count one request answered ``status``, in ``seconds``."""
+        histogram = self.by_status.get(status)
+        if histogram is None:
+            histogram = self.by_status[status] = Histogram(_HTTP_BUCKETS)
+        histogram.observe(seconds)
 
 
 class _Collector:
@@ -88,14 +163,19 @@ class _Collector:
             ["type", "outcome"],
             metrics.messages,
         )
-        yield counter_family(
-            "rockets_ingest_requests",
-            "POST /messages requests, by status",
-            ["status"],
-            {(str(status),): n for status, n in metrics.requests.items()},
+        yield histogram_family(
+            "rockets_apply_lag_seconds",
+            "From a message's receipt to its event being applied and stored",
+            [],
+            {(): metrics.apply_lag},
         )
-        for histogram in (metrics.apply_lag, metrics.commit_seconds, metrics.request_seconds):
-            yield histogram.family()
+        yield histogram_family(
+            "rockets_store_commit_seconds",
+            "Time the store takes to write one group of messages",
+            [],
+            {(): metrics.commit_seconds},
+        )
+        yield from self._http()
         yield counter_family(
             "rockets_plugin_faults",
             "Failures that stopped something, by plugin (empty: the service's own background "
@@ -108,6 +188,39 @@ class _Collector:
             "Events dropped for the plugins' event_applied listeners, which were too far behind",
             value=metrics.listener_events_dropped,
         )
+        yield metrics.listener_failures.family()
+        yield metrics.stream_delivered.family()
+
+    def _http(self) -> Iterator[Any]:
+        """The HTTP series of every route, ``POST /messages`` included."""
+        labels = ["method", "path", "status_code"]
+        routes = sorted(self.metrics.routes.items())
+        answered = {
+            (method, path, str(status)): histogram
+            for (method, path), series in routes
+            for status, histogram in series.by_status.items()
+        }
+        yield counter_family(
+            "rockets_http_requests",
+            "HTTP requests answered, by method, route and status",
+            labels,
+            {key: histogram.count for key, histogram in answered.items()},
+        )
+        yield histogram_family(
+            "rockets_http_request_duration_seconds",
+            "Time to answer an HTTP request (to the end of the answer's body), by method, route "
+            "and status",
+            labels,
+            answered,
+        )
+        in_progress = GaugeMetricFamily(
+            "rockets_http_requests_in_progress",
+            "HTTP requests being answered now, by method and route",
+            labels=["method", "path"],
+        )
+        for (method, path), series in routes:
+            in_progress.add_metric([method, path], series.in_progress)
+        yield in_progress
 
     def describe(self) -> list[Any]:
         return []
@@ -120,22 +233,10 @@ class Metrics:
         self.registry = CollectorRegistry(auto_describe=True)
         registry = self.registry
         self.messages: dict[tuple[str, str], int] = {}
-        self.requests: dict[int, int] = {}
-        self.apply_lag = Histogram(
-            "rockets_apply_lag_seconds",
-            "From a message's receipt to its event being applied and stored",
-            _LAG_BUCKETS,
-        )
-        self.commit_seconds = Histogram(
-            "rockets_store_commit_seconds",
-            "Time the store takes to write one group of messages",
-            _FAST_BUCKETS,
-        )
-        self.request_seconds = Histogram(
-            "rockets_ingest_request_seconds",
-            "Time to answer a POST /messages request",
-            _FAST_BUCKETS,
-        )
+        self.routes: dict[tuple[str, str], RouteSeries] = {}
+        """The HTTP series, by ``(method, path template)``."""
+        self.apply_lag = Histogram(_LAG_BUCKETS)
+        self.commit_seconds = Histogram(_FAST_BUCKETS)
         registry.register(_Collector(self))
         self.pending = Gauge(
             "rockets_pending_messages", "Messages waiting behind gaps", registry=registry
@@ -162,10 +263,9 @@ class Metrics:
             registry=registry,
         )
         self.rockets = Gauge("rockets_rockets", "Rockets known to the store", registry=registry)
-        self.listener_failures = Gauge(
+        self.listener_failures = Total(
             "rockets_listener_failures",
             "Exceptions raised by plugins' event_applied listeners since start",
-            registry=registry,
         )
         self.stream_subscribers = Gauge(
             "rockets_stream_subscribers", "Open GET /stream connections", registry=registry
@@ -192,10 +292,9 @@ class Metrics:
         """Faults told since start, by ``(plugin, what stopped)`` (set when scraped)."""
         self.listener_events_dropped = 0
         """Events dropped for the listeners since start (set when scraped)."""
-        self.stream_delivered = Gauge(
+        self.stream_delivered = Total(
             "rockets_stream_events_delivered",
             "Events sent to GET /stream subscribers since start",
-            registry=registry,
         )
 
     def set_queues(self, depths: Iterable[int]) -> None:
@@ -203,15 +302,12 @@ class Metrics:
         for worker, depth in enumerate(depths):
             self.queue.labels(str(worker)).set(depth)
 
-    def set_backlog(self, waiting: Iterable[RocketState], stall_seconds: float) -> None:
-        """Set the gap gauges from the rockets with messages waiting behind a gap."""
-        now = time.time()
-        waiting = list(waiting)
-        ages = [now - s.waiting_since.timestamp() for s in waiting if s.waiting_since]
-        self.waiting.set(len(waiting))
-        self.pending.set(sum(s.pending for s in waiting))
-        self.stalled.set(sum(1 for age in ages if age >= stall_seconds))
-        self.oldest_gap.set(max(ages, default=0.0))
+    def set_backlog(self, backlog: Backlog) -> None:
+        """Set the gap gauges from the store's figures of the messages waiting."""
+        self.waiting.set(backlog.channels)
+        self.pending.set(backlog.messages)
+        self.stalled.set(backlog.stalled)
+        self.oldest_gap.set(backlog.oldest_seconds)
 
     def count(self, outcomes: Iterable[tuple[str, str]]) -> None:
         """Count ``(messageType, outcome)`` pairs."""
@@ -226,10 +322,13 @@ class Metrics:
             key = (record.message_type, outcome)
             messages[key] = messages.get(key, 0) + 1
 
-    def request(self, status: int, seconds: float) -> None:
-        """Count one ``POST /messages`` request and how long it took."""
-        self.requests[status] = self.requests.get(status, 0) + 1
-        self.request_seconds.observe(seconds)
+    def route(self, method: str, path: str) -> RouteSeries:
+        """The HTTP series of the route ``method`` ``path`` (a path template, such as
+        ``/rockets/{channel}``: one series per route, whatever the requests' paths)."""
+        series = self.routes.get((method, path))
+        if series is None:
+            series = self.routes[method, path] = RouteSeries()
+        return series
 
     def applied(self, events: list[Applied]) -> None:
         """Observe the lag of events just stored (an engine listener)."""

@@ -57,11 +57,23 @@ def test_metrics_count_what_happens(client: Client, request: pytest.FixtureReque
     assert metric(text, "rockets_channels_stalled") == 0
     assert metric(text, "rockets_worker_queue_depth", worker="0") == 0
     assert metric(text, "rockets_rockets") == 1
-    assert "rockets_http_requests_total" in text  # Litestar's HTTP metrics
-    # POST /messages is counted by the app's entry point, which answers it.
-    assert metric(text, "rockets_ingest_requests_total", status="202") == 3
-    assert metric(text, "rockets_ingest_requests_total", status="409") == 1
-    assert metric(text, "rockets_ingest_request_seconds_count") == 5
+    assert metric(text, "rockets_listener_failures_total") == 0
+    assert metric(text, "rockets_stream_events_delivered_total") == 0
+    rockets = {"method": "GET", "path": "/rockets"}
+    assert metric(text, "rockets_http_requests_total", **rockets, status_code="200") == 1
+    # POST /messages, answered by the app's entry point in front of Litestar, is in the same
+    # series as the routes Litestar answers.
+    ingest = {"method": "POST", "path": "/messages"}
+    assert metric(text, "rockets_http_requests_total", **ingest, status_code="202") == 3
+    assert metric(text, "rockets_http_requests_total", **ingest, status_code="409") == 1
+    assert metric(text, "rockets_http_requests_total", **ingest, status_code="400") == 1
+    assert (
+        metric(text, "rockets_http_request_duration_seconds_count", **ingest, status_code="202")
+        == 3
+    )
+    assert metric(text, "rockets_http_requests_in_progress", **ingest) == 0
+    # The scrape itself is being answered.
+    assert metric(text, "rockets_http_requests_in_progress", method="GET", path="/metrics") == 1
     assert "process_resident_memory_bytes" in text
 
 
@@ -365,7 +377,7 @@ def test_the_start_and_stop_lines_count_in_words() -> None:
         logger.removeHandler(lines)
     said = [text for text, _ in lines.lines]
     assert said[0].startswith(
-        "rockets ready: memory store (0 messages recovered, 0 rockets), 1 worker,"
+        "rockets started: memory store (0 messages recovered, 0 rockets), 1 worker,"
     )
     assert "rockets stopping: applying 0 queued requests" in said
     assert said[-1] == "rockets stopped: 1 rocket"
