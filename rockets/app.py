@@ -8,23 +8,24 @@ with its store, workers, stream and metrics) and :func:`create_app` (all of it, 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, NoReturn, cast
 
 import msgspec
 from litestar import Litestar, Router
 from litestar.exceptions import ImproperlyConfiguredException
 from litestar.handlers import BaseRouteHandler
 from litestar.openapi import OpenAPIConfig
-from litestar.plugins.prometheus import PrometheusConfig
+from litestar.plugins import PluginProtocol
 
 from rockets import __version__
 from rockets.core.aggregate import shown
 from rockets.core.codec import Codec
-from rockets.errors import PluginError
+from rockets.errors import PluginError, RocketsError
 from rockets.http.apidocs import DOCS_PATH, docs_router, render_plugins
 from rockets.http.edge import MESSAGES_PATH, DeadlineKeeper, Edge, reserved
+from rockets.http.http_series import http_series
 from rockets.http.ingress import Ingress
 from rockets.http.introspection import describe
 from rockets.http.logs import access_log, default_logging
@@ -99,7 +100,7 @@ def build_service(
         event = StreamedEvent(channel=record.channel, event=EventView.of(record), state=state)
         return encoder.encode(event).decode()
 
-    hub = StreamHub(settings.stream_history, streamed)
+    hub = StreamHub(settings.stream_history, streamed, max_bytes=settings.stream_history_bytes)
     metrics = Metrics()
     # The stream and the projections follow the store's log (see RocketService); what hears
     # this process's commits directly is what is about this process only.
@@ -171,6 +172,10 @@ class RocketsApp(Litestar):
         self.edge = edge
         self.ingress = ingress
         self.streams = streams
+        self.on_start_failure: Callable[[RocketsError], NoReturn] | None = None
+        """What a start that fails does instead of raising (the store cannot open, a plugin's
+        ``startup`` fails): ``litestar run`` ends the process with one line
+        (:mod:`rockets.litestar_cli`), where uvicorn would print a traceback. None: it raises."""
         super().__init__(**options)
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
@@ -181,7 +186,7 @@ class RocketsApp(Litestar):
         edge = self.edge
         path = scope["path"]
         if edge.too_many_headers(scope):
-            await edge.refuse(scope, send, edge.headers_too_large)
+            await edge.refuse(scope, send, edge.headers_too_large, receive)
         elif path == MESSAGES_PATH and scope["method"] == "POST":
             await self.ingress(scope, receive, send)
         elif path == STREAM_PATH and scope["method"] in ("GET", "HEAD"):
@@ -196,6 +201,7 @@ def create_app(
     store: Store | None = None,
     deadlines: DeadlineKeeper = "app",
     plugins: Iterable[object] = (),
+    extensions: Iterable[PluginProtocol] = (),
 ) -> RocketsApp:
     """Build a rockets app: plugins, registry, store and service are new for every call.
 
@@ -213,6 +219,8 @@ def create_app(
             and its body (``rockets serve``'s protocol, :mod:`rockets.http.server`): the app
             then keeps none, which spares every request the bookkeeping. An app built with
             ``"server"`` and served by another server has no body deadline.
+        extensions: Litestar plugins of the app (not rockets plugins): the one of Litestar's
+            CLI, :class:`rockets.litestar_cli.RocketsCLIPlugin`, for ``litestar run``.
 
     Raises:
         PluginError: a plugin failed to load, registered something invalid, or added a route
@@ -227,10 +235,16 @@ def create_app(
     streams = StreamGate(settings, edge, service.hub)
 
     @asynccontextmanager
-    async def lifespan(_: Litestar) -> AsyncIterator[None]:
+    async def lifespan(served: Litestar) -> AsyncIterator[None]:
         default_logging()
         access_log(settings.access_log)
-        await service.start()
+        try:
+            await service.start()
+        except RocketsError as exc:
+            end = cast(RocketsApp, served).on_start_failure
+            if end is None:
+                raise
+            end(exc)
         settle_collector()
         edge.deadlines.start()
         on_stop_signals(streams.close)
@@ -253,15 +267,9 @@ def create_app(
             ],
             exception_handlers=exception_handlers,
             lifespan=[lifespan],
+            plugins=list(extensions),
             guards=[edge.guard] if edge.tokens.active else [],
-            middleware=[
-                PrometheusConfig(
-                    app_name="rockets",
-                    prefix="rockets_http",
-                    group_path=True,
-                    exclude=["/metrics", "/stream"],
-                ).middleware,
-            ],
+            middleware=[http_series(service.metrics)],
             openapi_config=OpenAPIConfig(
                 title="rockets",
                 version=__version__,

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import copy
 import logging.config
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
@@ -14,10 +15,28 @@ from rockets.errors import RocketsError
 from rockets.settings import Settings
 from rockets.words import counted
 
-__all__ = ["main"]
+__all__ = ["COMMANDS", "cannot_listen", "cannot_start", "main"]
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8088
+
+COMMANDS = {
+    "serve": "serve the HTTP API",
+    "launch": "launch rockets at a server: out of order, with duplicates; optionally verify",
+    "rebuild": "fold every rocket's events again (PostgreSQL, after a plugin's apply changed)",
+}
+"""Every command, with its one line of help (``litestar rockets`` offers launch and rebuild)."""
+
+
+def cannot_start(reason: object) -> str:
+    """The line a start that fails prints on stderr (then exit status 2), under ``rockets
+    serve`` and ``litestar run`` alike."""
+    return f"rockets: cannot start: {reason}"
+
+
+def cannot_listen(host: str, port: int, exc: OSError) -> str:
+    """:func:`cannot_start`'s line for an address the server cannot listen on."""
+    return cannot_start(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -41,7 +60,7 @@ def _serve(args: argparse.Namespace) -> int:
         # The protocol below keeps the request deadline, from a request's first byte.
         app = create_app(settings, deadlines="server")
     except RocketsError as exc:
-        print(f"rockets: cannot start: {exc}", file=sys.stderr)
+        print(cannot_start(exc), file=sys.stderr)
         return 2
     # The rockets logger's lines look as under any server (the app gives them the same
     # handler when none is set); here with the level and format asked for. uvicorn's own
@@ -67,15 +86,11 @@ def _serve(args: argparse.Namespace) -> int:
     )
     service = app.service
     # The address is taken first: a port in use (or a host this machine does not have) stops
-    # the start before the store is opened and "ready" is logged.
+    # the start before the store is opened.
     try:
         listening = listen(args.host, args.port)
     except OSError as exc:
-        reason = exc.strerror or str(exc)
-        print(
-            f"rockets: cannot start: cannot listen on {args.host}:{args.port}: {reason}",
-            file=sys.stderr,
-        )
+        print(cannot_listen(args.host, args.port, exc), file=sys.stderr)
         return 2
 
     async def serve() -> int:
@@ -86,7 +101,7 @@ def _serve(args: argparse.Namespace) -> int:
         try:
             await service.start()
         except RocketsError as exc:
-            print(f"rockets: cannot start: {exc}", file=sys.stderr)
+            print(cannot_start(exc), file=sys.stderr)
             return 2
         server = BoundServer(config)
         try:
@@ -95,6 +110,10 @@ def _serve(args: argparse.Namespace) -> int:
             await service.stop()
         return 0 if server.started else 1
 
+    # A graceful stop is no failure. Once stopped, uvicorn raises the signal that stopped it
+    # again, with the handler it found: SIGTERM's then ends as Ctrl-C's does, in a
+    # KeyboardInterrupt, and the exit status is 0 (not 143: `make run` would say "Error 143").
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         with listening, asyncio.Runner(loop_factory=_loop_factory()) as runner:
             return runner.run(serve())
@@ -134,7 +153,7 @@ def _launch(args: argparse.Namespace) -> int:
             scenario=args.scenario,
         )
     except RocketsError as exc:
-        print(f"rockets launch: {exc}", file=sys.stderr)
+        print(f"{args.command_parser.prog}: {exc}", file=sys.stderr)
         return 2
     return launch(options, scenario)
 
@@ -153,7 +172,7 @@ def _rebuild(args: argparse.Namespace) -> int:
             settings = settings.with_values(store=args.store)
         service = build_service(settings)
     except RocketsError as exc:
-        print(f"rockets rebuild: {exc}", file=sys.stderr)
+        print(f"{args.command_parser.prog}: {exc}", file=sys.stderr)
         return 2
     store = service.store
     if not store.keeps_states:
@@ -177,7 +196,7 @@ def _rebuild(args: argparse.Namespace) -> int:
     try:
         return asyncio.run(run())
     except RocketsError as exc:
-        print(f"rockets rebuild: {exc}", file=sys.stderr)
+        print(f"{args.command_parser.prog}: {exc}", file=sys.stderr)
         return 1
 
 
@@ -221,7 +240,7 @@ def _bounded(kind: type[int] | type[float], low: float, high: float | None = Non
 def _add_launch(commands: Any) -> None:
     launch = commands.add_parser(
         "launch",
-        help="launch rockets at a server: out of order, with duplicates; optionally verify",
+        help=COMMANDS["launch"],
         description=(
             "Invent rockets and post their messages to URL out of order and with duplicates, "
             "like the original challenge's test program. With --verify, wait until the server "
@@ -299,14 +318,14 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(prog: str = "rockets") -> argparse.ArgumentParser:
     parser = _Parser(
-        prog="rockets",
+        prog=prog,
         description="rockets: serve rocket telemetry, launch test rockets at a server, "
         "rebuild kept states.",
     )
     commands = parser.add_subparsers(dest="command", required=True)
-    serve = commands.add_parser("serve", help="serve the HTTP API")
+    serve = commands.add_parser("serve", help=COMMANDS["serve"])
     serve.add_argument("--host", default=DEFAULT_HOST, help=f"address (default {DEFAULT_HOST})")
     serve.add_argument(
         "--port",
@@ -342,10 +361,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.set_defaults(run=_serve)
     _add_launch(commands)
-    rebuild = commands.add_parser(
-        "rebuild",
-        help="fold every rocket's events again (PostgreSQL, after a plugin's apply changed)",
-    )
+    rebuild = commands.add_parser("rebuild", help=COMMANDS["rebuild"])
     rebuild.add_argument("--store", default=None, help="store URL (default: ROCKETS_STORE)")
     rebuild.set_defaults(run=_rebuild)
     for command in commands.choices.values():
@@ -353,9 +369,10 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``rockets`` console script."""
-    parser = _parser()
+def main(argv: Sequence[str] | None = None, *, prog: str = "rockets") -> int:
+    """Entry point of the ``rockets`` console script (and of ``litestar rockets``, whose
+    ``prog`` it is then)."""
+    parser = _parser(prog)
     args, extra = parser.parse_known_args(argv)
     if extra:
         # Said by the command they were given to, as its other refusals are.

@@ -1,20 +1,30 @@
 from __future__ import annotations
 
 import logging
+import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
+import rockets_fuel.plugin
 from litestar.testing import TestClient
 
 from rockets.app import create_app
 from rockets.settings import Settings
+from rockets.testing import standard_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_PACKAGE = "fuel"
-"""The example third-party plugin (plugins/rockets-fuel), installed in the test environment."""
+"""The entry point of the example third-party plugin (plugins/rockets-fuel). The package is not
+installed in the project's environment (`litestar run` would serve it): its module is importable
+for the tests (pytest's ``pythonpath``), and installed for those that ask for
+:func:`example_installed`."""
+EXAMPLE_PLUGIN = rockets_fuel.plugin
+"""The example package's plugin module, for ``create_app(plugins=[EXAMPLE_PLUGIN])``."""
 
 
 def message(channel: str, number: int, kind: str, payload: dict[str, Any]) -> dict[str, Any]:
@@ -44,7 +54,31 @@ def attached(handler: Handler, logger: str = "rockets") -> Iterator[Handler]:
 
 def core_settings(**values: Any) -> Settings:
     """Settings for an app with the standard plugins only, whatever else is installed."""
-    return Settings(blocked_plugins=(EXAMPLE_PACKAGE,), **values)
+    return standard_settings(**values)
+
+
+@pytest.fixture(scope="session")
+def example_package(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder where the example package is installed as pip installs it (its entry point
+    included), built from a copy (setuptools writes into the folder it builds), without
+    network."""
+    tmp = tmp_path_factory.mktemp("example")
+    ignored = shutil.ignore_patterns("*.egg-info", "build", "__pycache__", "tests")
+    shutil.copytree(ROOT / "plugins" / "rockets-fuel", tmp / "rockets-fuel", ignore=ignored)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-index", "--no-deps",
+         "--no-build-isolation", "--no-compile", "--target", str(tmp / "site"),
+         str(tmp / "rockets-fuel")],
+        check=True, capture_output=True, timeout=300,
+    )  # fmt: skip
+    return tmp / "site"
+
+
+@pytest.fixture
+def example_installed(example_package: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The example package installed for this test: apps built meanwhile load its entry point,
+    as they load any installed plugin package's."""
+    monkeypatch.syspath_prepend(str(example_package))
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

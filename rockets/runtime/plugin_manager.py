@@ -206,6 +206,8 @@ def _load_module(pm: PluginManager, module_name: str) -> None:
         raise PluginError(
             f"plugin module {module_name!r} (ROCKETS_PLUGINS) failed to import: {exc!r}"
         ) from exc
+    if pm.is_registered(module):  # its package's entry point loaded it already
+        return
     info = PluginInfo(
         name=module_name,
         source="module",

@@ -25,7 +25,7 @@ FLAGS = [
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     if not Path(CHROMIUM).exists():
-        pytest.fail("Chromium is needed: apt-get install chromium (.ci/run installs it)")
+        pytest.fail("Chromium is needed: apt-get install chromium (make test installs it as root)")
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
         yield launched

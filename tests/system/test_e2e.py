@@ -101,7 +101,7 @@ def test_a_port_out_of_range_stops_the_start_in_one_line(port: str) -> None:
     assert result.returncode == 2
     (line,) = result.stderr.splitlines()
     assert line.startswith("rockets serve: argument --port: "), line
-    assert "rockets ready" not in result.stdout + result.stderr
+    assert "rockets started" not in result.stdout + result.stderr
 
 
 def test_a_port_in_use_stops_the_start_before_ready_in_one_line() -> None:
@@ -160,7 +160,8 @@ def test_litestar_run_serves_the_same_front_door() -> None:
         assert answer.headers["x-content-type-options"] == "nosniff"
         assert answer.headers["x-request-id"]
         metrics = httpx.get(f"{server.url}/metrics").text
-        assert 'rockets_ingest_requests_total{status="202"} 1.0' in metrics
+        ingest = 'rockets_http_requests_total{method="POST",path="/messages",status_code="202"}'
+        assert f"{ingest} 1.0" in metrics
         with socket.create_connection(("127.0.0.1", port)) as sock:
             # The timeout only turns a hang into a failure: the verdict is the answer itself.
             sock.settimeout(30)
@@ -185,7 +186,7 @@ def test_litestar_run_serves_the_same_front_door() -> None:
 def rockets_lines(output: str) -> list[str]:
     """The lines of the rockets logger a server wrote as it started and stopped."""
     return [
-        line for line in output.splitlines() if "rockets ready" in line or "rockets stop" in line
+        line for line in output.splitlines() if "rockets started" in line or "rockets stop" in line
     ]
 
 
@@ -202,6 +203,6 @@ def test_rockets_lines_look_alike_under_both_servers() -> None:
     served, run = (rockets_lines(output) for output in outputs)
     assert served == run, outputs
     assert served[0].startswith(
-        "INFO:     rockets ready: memory store (0 messages recovered, 0 rockets), 3 workers,"
+        "INFO:     rockets started: memory store (0 messages recovered, 0 rockets), 3 workers,"
     )
     assert served[-1] == "INFO:     rockets stopped: 0 rockets"

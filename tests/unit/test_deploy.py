@@ -15,6 +15,7 @@ from pathlib import Path
 from rockets.settings import ENVIRONMENT
 
 from ..conftest import ROOT
+from ..server import free_port
 
 DEPLOY = ROOT / "deploy"
 UNIT = DEPLOY / "rockets.service"
@@ -56,6 +57,20 @@ def test_the_unit_runs_rockets_serve_with_real_options_and_settings() -> None:
     # Longer than the graceful shutdown it waits for.
     (stop,) = [v for s, k, v in entries if k == "TimeoutStopSec"]
     assert int(stop) > 30
+
+
+def test_the_unit_does_not_restart_a_start_refused_for_a_mistake() -> None:
+    # What rockets serve exits with when a setting stops its start, here an invalid one.
+    refused = subprocess.run(
+        [str(BIN / "rockets"), "serve"], env={"ROCKETS_WORKER_COUNT": "many"},
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert refused.stderr.startswith("rockets: cannot start: invalid setting ROCKETS_WORKER_COUNT")
+    entries = unit_entries()
+    (restart,) = [v for s, k, v in entries if (s, k) == ("Service", "Restart")]
+    (prevented,) = [v for s, k, v in entries if (s, k) == ("Service", "RestartPreventExitStatus")]
+    assert restart == "on-failure"
+    assert prevented.split() == [str(refused.returncode)]
 
 
 def test_systemd_verifies_the_unit(tmp_path: Path) -> None:
@@ -101,12 +116,8 @@ def test_the_dockerfile_copies_what_the_context_holds_and_runs_rockets_serve() -
     ]
     assert copied
     assert [c for c in copied if not (ROOT / c).exists() or c.rstrip("/") not in kept] == []
-    (cmd,) = [arguments for instruction, arguments in instructions() if instruction == "CMD"]
-    program, command, *arguments = json.loads(cmd)
-    assert (program, command) == ("rockets", "serve")
+    arguments = served()
     assert {a for a in arguments if a.startswith("--")} <= serve_options()
-    port = arguments[arguments.index("--port") + 1]
-    assert ("EXPOSE", port) in instructions()
     settings = [
         name
         for instruction, arguments in instructions()
@@ -115,3 +126,35 @@ def test_the_dockerfile_copies_what_the_context_holds_and_runs_rockets_serve() -
     ]
     assert settings
     assert set(settings) <= set(ENVIRONMENT)
+
+
+def served() -> list[str]:
+    """The arguments of ``rockets serve`` in the Dockerfile's CMD (a shell that execs it, so that
+    it reads the port from the environment)."""
+    (cmd,) = [arguments for instruction, arguments in instructions() if instruction == "CMD"]
+    shell, flag, script = json.loads(cmd)
+    assert (shell, flag) == ("sh", "-c")
+    exec_, program, command, *arguments = shlex.split(script)
+    assert (exec_, program, command) == ("exec", "rockets", "serve")
+    return arguments
+
+
+def test_the_container_serves_and_checks_its_health_on_one_configured_port() -> None:
+    arguments = served()
+    assert arguments[arguments.index("--port") + 1] == "$PORT"
+    assert ("EXPOSE", "${PORT}") in instructions()
+    environment = " ".join(a for instruction, a in instructions() if instruction == "ENV")
+    assert re.search(r"\bPORT=\d+\b", environment)
+    healthchecks = [a for instruction, a in instructions() if instruction == "HEALTHCHECK"]
+    (check,) = [json.loads(h.partition("CMD")[2]) for h in healthchecks]
+    program, flag, code = check
+    assert (program, flag) == ("python", "-c")
+    assert "/health" in code
+    assert "8088" not in code
+    # Run as it stands against a port where nothing listens: it reads PORT, and fails.
+    port = str(free_port())
+    result = subprocess.run(
+        [sys.executable, flag, code], env={"PORT": port}, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode != 0
+    assert "ConnectError" in result.stderr

@@ -6,8 +6,10 @@ from __future__ import annotations
 import re
 import tomllib
 from importlib.metadata import distribution
+from pathlib import Path
 from typing import Any
 
+import pytest
 from litestar.testing import TestClient
 
 import rockets
@@ -26,6 +28,7 @@ def test_the_distribution_is_not_the_unrelated_rockets() -> None:
     assert distribution(DISTRIBUTION).version == PROJECT["version"] == rockets.__version__
 
 
+@pytest.mark.usefixtures("example_installed")
 def test_standard_plugins_are_builtin_and_the_example_package_is_not() -> None:
     with TestClient(create_app(Settings())) as client:
         plugins: list[dict[str, Any]] = client.get("/plugins").json()["plugins"]
@@ -46,3 +49,11 @@ def test_no_doc_installs_or_depends_on_the_unrelated_project() -> None:
     texts = [ROOT / "README.md", *(ROOT / "docs").rglob("*.md"), *(ROOT / "deploy").glob("*")]
     offenders = [str(p.relative_to(ROOT)) for p in texts if wrong.search(p.read_text())]
     assert offenders == []
+
+
+@pytest.mark.parametrize("folder", [ROOT, ROOT / "sdk", ROOT / "plugins" / "rockets-fuel"])
+def test_every_distribution_ships_the_license_it_declares(folder: Path) -> None:
+    declared = tomllib.loads((folder / "pyproject.toml").read_text())["project"]["license"]
+    assert declared == "MIT"
+    # setuptools puts LICENSE in the wheel and the sdist by itself (the default license-files).
+    assert (folder / "LICENSE").read_text().startswith("MIT License\n")

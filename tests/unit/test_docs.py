@@ -68,10 +68,9 @@ def load_example(name: str) -> Any:
 
 def test_sdk_usage_example_runs(capsys: pytest.CaptureFixture[str]) -> None:
     from litestar.testing import AsyncTestClient, TestClient
-    from rockets_standard.messages import PAYLOAD_TYPES
+    from rockets_client import PAYLOAD_TYPES, AsyncRocketsClient, RocketsClient
 
     from rockets.app import create_app
-    from rockets.client import AsyncRocketsClient, RocketsClient
 
     example = load_example("sdk_usage.py")
     app = create_app(core_settings())
@@ -95,6 +94,26 @@ def test_sdk_usage_example_runs(capsys: pytest.CaptureFixture[str]) -> None:
     assert "projections: [('fleet', 'running')]" in out
 
 
+def test_sdk_usage_example_needs_the_sdk_alone() -> None:
+    """It imports the standard library, msgspec and rockets_client, nothing of the server (a
+    system test runs it where nothing else is installed)."""
+    import ast
+
+    tree = ast.parse((ROOT / "docs" / "examples" / "sdk_usage.py").read_text())
+    tops = {
+        name.split(".")[0]
+        for node in ast.walk(tree)
+        for name in (
+            [alias.name for alias in node.names]
+            if isinstance(node, ast.Import)
+            else [node.module or ""]
+            if isinstance(node, ast.ImportFrom)
+            else []
+        )
+    }
+    assert tops - set(sys.stdlib_module_names) == {"msgspec", "rockets_client"}
+
+
 def test_sdk_compose_example_reads_two_plugins_fields(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -107,8 +126,8 @@ def test_sdk_compose_example_reads_two_plugins_fields(
     plugins = ROOT / "docs" / "examples" / "state_plugins"
     monkeypatch.syspath_prepend(str(plugins))  # the example imports the drop-in's classes
     example = load_example("sdk_compose.py")
-    # The fuel package (installed in the test environment) and the crew drop-in.
-    app = create_app(Settings(plugins_dir=str(plugins)))
+    # The fuel package's module (as ROCKETS_PLUGINS names it) and the crew drop-in.
+    app = create_app(Settings(plugins_dir=str(plugins), plugin_modules=("rockets_fuel.plugin",)))
     with TestClient(app) as http:
         client = RocketsClient(http=http, state_type=example.FuelAndCrew)
         assert example.fuel_and_crew(client, "crewed") == (300, 3)

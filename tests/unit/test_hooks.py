@@ -38,7 +38,7 @@ from rockets.errors import PluginError, UnreadableEventError
 from rockets.launch import find_scenario
 from rockets.settings import Settings
 
-from ..conftest import ROOT, message
+from ..conftest import EXAMPLE_PLUGIN, ROOT, message
 from ..plugin_objects import FailingProjection
 
 EXAMPLES = ROOT / "docs" / "examples"
@@ -142,7 +142,7 @@ def test_hook_register_event_types_adds_a_type(tmp_path: Path) -> None:
 
 @pytest.fixture
 def fuel_client() -> Iterator[Client]:
-    with TestClient(create_app(Settings())) as client:
+    with TestClient(create_app(Settings(), plugins=[EXAMPLE_PLUGIN])) as client:
         yield client
 
 
@@ -182,9 +182,9 @@ def test_hook_extend_rocket_state_fields_are_in_openapi(fuel_client: Client) -> 
 
 def test_hook_extend_rocket_state_fields_survive_a_restart(tmp_path: Path) -> None:
     settings = Settings(store=f"sqlite:///{tmp_path}/rockets.db")
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(settings, plugins=[EXAMPLE_PLUGIN])) as client:
         fuel_up(client, "a", 42)
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(settings, plugins=[EXAMPLE_PLUGIN])) as client:
         assert client.get("/rockets/a").json()["fuel"] == 42
 
 
@@ -227,7 +227,7 @@ class StateFields:
 )
 def test_hook_extend_rocket_state_mistakes_stop_startup(extension: object, complaint: str) -> None:
     with pytest.raises(PluginError, match=re.escape(complaint)):
-        create_app(Settings(), plugins=[StateFields(extension)])
+        create_app(Settings(), plugins=[EXAMPLE_PLUGIN, StateFields(extension)])
 
 
 # --- validate_message ------------------------------------------------------------------------

@@ -80,6 +80,7 @@ def test_plugin_objects_are_served_after_the_configured_ones() -> None:
     assert plugins["Beeper"]["stateFields"] == ["beeps"]
 
 
+@pytest.mark.usefixtures("example_installed")
 def test_a_plugin_module_is_known_by_its_name() -> None:
     with TestClient(create_app(core_settings(), plugins=[rockets_fuel.plugin])) as client:
         plugins = listed(client)
@@ -87,6 +88,7 @@ def test_a_plugin_module_is_known_by_its_name() -> None:
     assert EXAMPLE_PACKAGE not in plugins  # blocked: its entry point did not load it
 
 
+@pytest.mark.usefixtures("example_installed")
 def test_a_plugin_the_settings_load_already_is_loaded_once() -> None:
     # The fuel package is installed: Settings() loads its entry point, and the module given.
     with TestClient(create_app(Settings(), plugins=[rockets_fuel.plugin])) as client:
@@ -169,6 +171,7 @@ def test_a_test_finds_the_shapes_in_rockets_client(name: str) -> None:
 # --- settings, servers ------------------------------------------------------------------------
 
 
+@pytest.mark.usefixtures("example_installed")
 def test_standard_settings_block_what_other_distributions_install() -> None:
     assert standard_settings().blocked_plugins == (EXAMPLE_PACKAGE,)
     assert standard_settings(blocked_plugins=("x",)).blocked_plugins == (EXAMPLE_PACKAGE, "x")
@@ -266,7 +269,9 @@ def test_the_marker_names_the_plugins_of_a_test(tmp_path: Path) -> None:
         "    assert rockets_plugins == []\n"
         "    assert 'RocketRefueled' not in rockets_client.health().message_types\n"
     )
-    result = run_pytest(tmp_path, code, dict(os.environ))
+    # The example package is importable as this project's tests import it (not installed).
+    example = str(ROOT / "plugins" / "rockets-fuel")
+    result = run_pytest(tmp_path, code, {**os.environ, "PYTHONPATH": example})
     assert result.returncode == 0, result.stdout + result.stderr
     assert "2 passed" in result.stdout
 

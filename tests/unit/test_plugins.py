@@ -107,12 +107,14 @@ def blocking_warnings(blocked: tuple[str, ...]) -> list[str]:
     return [text for text in warnings if "ROCKETS_BLOCKED_PLUGINS" in text]
 
 
+@pytest.mark.usefixtures("example_installed")
 def test_a_blocked_name_that_matches_no_plugin_is_a_warning() -> None:
     (line,) = blocking_warnings(("fuel", "feul"))
     assert "'feul'" in line
     assert "'fuel'" not in line
 
 
+@pytest.mark.usefixtures("example_installed")
 def test_blocked_names_of_every_kind_of_plugin_are_no_warning() -> None:
     # An entry point, a drop-in file, a module named in ROCKETS_PLUGINS.
     named = (EXAMPLE_PACKAGE, "rocket_landed", "rockets_standard.exploded")

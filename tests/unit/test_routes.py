@@ -629,7 +629,8 @@ def test_integer_query_values_in_digits_are_taken(client: Client) -> None:
     assert client.get(f"/rockets?offset={2**53 - 1}").json() == []
 
 
-@pytest.mark.parametrize("settings", [Settings()])  # the example package's `fuel` field too
+# The example package's `fuel` field too.
+@pytest.mark.parametrize("settings", [Settings(plugin_modules=("rockets_fuel.plugin",))])
 def test_a_plugin_field_filter_follows_the_same_rules(client: Client) -> None:
     assert client.post("/messages", json=launch("r")).status_code == 202
     assert channels(client.get("/rockets?fuel=0")) == ["r"]
@@ -720,7 +721,8 @@ def test_a_second_metadata_key_is_refused_and_nothing_is_stored(client: Client) 
 # A plugin whose fields have a JSON name other than their Python name (`last_site` is
 # `lastSite`) and few allowed values (`landing`), besides the example package's `fuel`.
 LANDING = core_settings().with_values(
-    blocked_plugins=(), plugins_dir=str(ROOT / "tests" / "plugins" / "landing")
+    plugins_dir=str(ROOT / "tests" / "plugins" / "landing"),
+    plugin_modules=("rockets_fuel.plugin",),
 )
 API = (ROOT / "docs" / "api.md").read_text()
 
