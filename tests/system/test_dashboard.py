@@ -58,7 +58,14 @@ def server_env() -> dict[str, str]:
 def server(server_env: dict[str, str]) -> Iterator[Server]:
     port = free_port()
     command = [str(BIN / "rockets"), "serve", "--port", str(port)]
-    env = {"ROCKETS_STALL_SECONDS": STALL_SECONDS, **server_env}
+    # The example package's fuel field is on the page: its plugin is loaded by module name
+    # from its folder, as the project's environment does not install it.
+    env = {
+        "ROCKETS_STALL_SECONDS": STALL_SECONDS,
+        "ROCKETS_PLUGINS": "rockets_fuel.plugin",
+        "PYTHONPATH": str(ROOT / "plugins" / "rockets-fuel"),
+        **server_env,
+    }
     with running(command, port, env=env) as started:
         yield started
 

@@ -3,6 +3,7 @@ ingestion model of tests/unit/test_stateful.py."""
 
 from __future__ import annotations
 
+import msgspec
 import pytest
 from hypothesis import HealthCheck, settings
 from litestar.testing import TestClient
@@ -28,8 +29,14 @@ class TestPostgresStore(StoreContract):
 
 @pytest.fixture
 def postgres_machine(postgres_url: str) -> type[Ingestion]:
+    # PostgreSQL checks the bound over all channels against a total up to a second old, over
+    # the whole database (which keeps the gaps of earlier examples): a verdict that depends on
+    # time and on earlier examples would make the model's replays differ. The bound is
+    # tested in test_postgres_waiting.py; here the per-channel bound alone refuses.
+    limits = msgspec.structs.replace(LIMITS, max_pending_total=10**9, max_pending_bytes=2**40)
+
     class PostgresIngestion(Ingestion):
-        make_store = staticmethod(lambda directory: open_store(postgres_url, LIMITS))
+        make_store = staticmethod(lambda directory: open_store(postgres_url, limits))
         durable = True
 
     return PostgresIngestion
