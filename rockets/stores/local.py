@@ -184,6 +184,9 @@ class LocalStore(Store, abc.ABC):
                     error.__cause__ = failure
                     done.set_exception(error)
             if not isinstance(failure, Exception):
+                # Cancelled: this task will not await its own answer; the others still do.
+                for _, done in together:
+                    done.exception()
                 raise
             return
         for (group, done), positions in zip(together, placed, strict=True):
