@@ -14,7 +14,6 @@ each), 100 rockets a page, ``X-Total-Count`` included.
 from __future__ import annotations
 
 import argparse
-import statistics
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack
@@ -23,7 +22,7 @@ from pathlib import Path
 import httpx
 import msgspec
 
-from benchmarks.harness import RawHTTP, free_port, rockets_server, serving
+from benchmarks.harness import free_port, median_reads, rockets_server, serving
 from tests.pg import available, fresh_database, postgres_server
 
 EXAMPLE_PACKAGE = Path(__file__).resolve().parent.parent / "plugins" / "rockets-fuel"
@@ -74,23 +73,13 @@ def fill(url: str, rockets: int) -> float:
 def timed(url: str, samples: int) -> dict[str, tuple[float, int]]:
     """Median milliseconds of every listing, and its ``X-Total-Count``: the listings take turns,
     sample after sample, so that the machine's noise spreads over all of them."""
-    timings: dict[str, list[float]] = {name: [] for name in LISTINGS}
-    with RawHTTP(url) as http:
-        for path in LISTINGS.values():
-            status, body = http.request("GET", path)  # warm-up
-            assert status == 200, body[:200]
-        for _ in range(samples):
-            for name, path in LISTINGS.items():
-                started = time.perf_counter()
-                status, body = http.request("GET", path)
-                timings[name].append((time.perf_counter() - started) * 1000)
-                assert status == 200, body[:200]
+    medians = median_reads(url, LISTINGS, samples)
     results = {}
     for name, path in LISTINGS.items():
         answer = httpx.get(f"{url}{path}", timeout=60)
         total = int(answer.headers["x-total-count"])
         assert len(answer.json()) == min(100, total), (path, total)
-        results[name] = (statistics.median(timings[name]), total)
+        results[name] = (medians[name], total)
     return results
 
 

@@ -9,8 +9,9 @@ import socket
 import statistics
 import subprocess
 import sys
+import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
@@ -224,12 +225,31 @@ __all__ = [
     "ensure_wrk",
     "free_port",
     "load",
+    "median_reads",
     "paced_delay",
     "rockets_server",
     "serving",
     "wrk",
     "wrk_result",
 ]
+
+
+def median_reads(url: str, paths: Mapping[str, str], samples: int) -> dict[str, float]:
+    """Median milliseconds of a ``GET`` of each of ``paths`` (by name) over one keep-alive
+    connection, after one warm-up each: the reads take turns, sample after sample, so that the
+    machine's noise spreads over all of them. Every answer must be a 200."""
+    timings: dict[str, list[float]] = {name: [] for name in paths}
+    with RawHTTP(url) as http:
+        for path in paths.values():
+            status, body = http.request("GET", path)  # warm-up
+            assert status == 200, body[:200]
+        for _ in range(samples):
+            for name, path in paths.items():
+                started = time.perf_counter()
+                status, body = http.request("GET", path)
+                timings[name].append((time.perf_counter() - started) * 1000)
+                assert status == 200, body[:200]
+    return {name: statistics.median(values) for name, values in timings.items()}
 
 
 @dataclass

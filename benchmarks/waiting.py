@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import io
-import statistics
 import time
 from collections.abc import Sequence
 from contextlib import ExitStack
@@ -26,7 +25,7 @@ import httpx
 import msgspec
 import psycopg
 
-from benchmarks.harness import RawHTTP, free_port, rockets_server, serving
+from benchmarks.harness import free_port, median_reads, rockets_server, serving
 from rockets.state import RocketState
 from rockets.stores.postgres_gaps import Gap, GapCounts
 from tests.pg import available, fresh_database, postgres_server
@@ -108,22 +107,12 @@ def measure(gaps: int = 600_000, samples: int = 20) -> dict[str, tuple[float, st
         print(f"  {gaps:,} gaps opened in {took:.1f} s", flush=True)
         port = free_port()
         server = stack.enter_context(serving(rockets_server(port, database), port))
-        timings: dict[str, list[float]] = {name: [] for name in READS}
+        medians = median_reads(server.url, READS, samples)
         totals: dict[str, str] = {}
-        with RawHTTP(server.url) as http:
-            for path in READS.values():
-                status, body = http.request("GET", path)  # warm-up
-                assert status == 200, body[:200]
-            for _ in range(samples):
-                for name, path in READS.items():
-                    started = time.perf_counter()
-                    status, body = http.request("GET", path)
-                    timings[name].append((time.perf_counter() - started) * 1000)
-                    assert status == 200, body[:200]
         for name, path in READS.items():
             answer = httpx.get(f"{server.url}{path}", timeout=60)
             totals[name] = answer.headers.get("x-total-count", "-")
-    results = {name: (statistics.median(timings[name]), totals[name]) for name in READS}
+    results = {name: (medians[name], totals[name]) for name in READS}
     for name, (ms, total) in results.items():
         print(f"  GET {READS[name]}: {ms:.2f} ms (X-Total-Count {total})", flush=True)
     return results
